@@ -1,0 +1,23 @@
+GO      ?= go
+BIN     ?= bin/mqttx
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/mqttx/mqttx/internal/build.Version=$(VERSION)
+
+export CGO_ENABLED ?= 0
+
+.PHONY: build test lint fmt
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mqttx
+
+# The race detector needs cgo.
+test:
+	CGO_ENABLED=1 $(GO) vet ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m ./...
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
