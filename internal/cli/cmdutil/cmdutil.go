@@ -1,0 +1,64 @@
+// Package cmdutil holds what every mqttx command shares: the Factory that wires a command
+// to its streams, environment and client constructor, the error types the exit-code
+// mapping understands, and parsers for flags used by several commands.
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/mqttx/mqttx/internal/mqttc"
+	"github.com/mqttx/mqttx/internal/output"
+)
+
+// Factory carries the dependencies of a command. Tests build one with output.Test()
+// streams; Main builds one with the system streams.
+type Factory struct {
+	IO     *output.Streams
+	Getenv func(string) string
+	Now    func() time.Time
+	// Connect builds an unconnected client; mqttc.New unless replaced. It keeps the
+	// wiring in one place; tests still talk to real brokers.
+	Connect func(mqttc.Options) (mqttc.Client, error)
+}
+
+// New returns a Factory for streams with the process environment, the wall clock and
+// mqttc.New.
+func New(streams *output.Streams) *Factory {
+	return &Factory{IO: streams, Getenv: os.Getenv, Now: time.Now, Connect: mqttc.New}
+}
+
+// FlagError is a usage error: a bad flag value or a missing or conflicting flag. The
+// command line exits 2 and prints the error with a hint to run --help.
+type FlagError struct{ Err error }
+
+func (e *FlagError) Error() string { return e.Err.Error() }
+func (e *FlagError) Unwrap() error { return e.Err }
+
+// FlagErrorf returns a *FlagError formatted like fmt.Errorf.
+func FlagErrorf(format string, args ...any) error {
+	return &FlagError{Err: fmt.Errorf(format, args...)}
+}
+
+// TimeoutError says that -W expired before anything was received; exit code 27, as
+// mosquitto_sub.
+type TimeoutError struct {
+	Timeout time.Duration
+	What    string // "message", "subscription"...
+}
+
+func (e *TimeoutError) Error() string {
+	what := e.What
+	if what == "" {
+		what = "message"
+	}
+	return fmt.Sprintf("timed out after %s: no %s received", e.Timeout, what)
+}
+
+// IsTimeout reports whether err is or wraps a *TimeoutError.
+func IsTimeout(err error) bool {
+	var te *TimeoutError
+	return errors.As(err, &te)
+}

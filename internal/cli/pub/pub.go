@@ -1,0 +1,296 @@
+// Package pub is `mqttx pub`: publish one or more messages and disconnect.
+package pub
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/mqttx/mqttx/internal/cli/cmdutil"
+	"github.com/mqttx/mqttx/internal/mqttc"
+	"github.com/mqttx/mqttx/internal/output"
+)
+
+type options struct {
+	IO          *output.Streams
+	Connect     func(mqttc.Options) (mqttc.Client, error)
+	ConnOptions func() (mqttc.Options, error) // resolved only when run
+	Output      cmdutil.OutputOptions
+	Factory     *cmdutil.Factory
+
+	Topic   string
+	Message string
+	File    string
+	Stdin   bool // -s: all of stdin is one message
+	Lines   bool // -l: one message per line of stdin
+	Null    bool // -n: empty message
+	QoS     int
+	Retain  bool
+	Count   int
+
+	// set tells which message sources were given; filled from the flag set.
+	set map[string]bool
+
+	// MQTT 5 PUBLISH properties.
+	MessageExpiry   uint32
+	ContentType     string
+	ResponseTopic   string
+	CorrelationData string
+	PayloadFormat   bool
+	TopicAlias      uint16
+	UserProperties  []string
+}
+
+// v5Flags are PUBLISH property flags that need MQTT 5.
+var v5Flags = []string{"message-expiry-interval", "content-type", "response-topic", "correlation-data", "payload-format-indicator", "topic-alias", "user-property"}
+
+// NewCmd returns the pub command. runF, when not nil, replaces run (for tests of flag
+// parsing).
+func NewCmd(f *cmdutil.Factory, runF func(*options) error) *cobra.Command {
+	opts := &options{IO: f.IO, Connect: f.Connect, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "pub -t <topic> [-m <message> | -f <file> | -s | -M | -n]",
+		Short: "Publish a message",
+		Long: `Publish a message to a topic, wait for the acknowledgement at QoS 1 and 2, and
+disconnect. The message comes from exactly one of -m, -f, -s (all of stdin), -M (one
+message per line of stdin) or -n (an empty message).`,
+		Example: `  $ mqttx pub -t sensor/1/temperature -m 21.5 -q 1
+  $ mqttx pub -t config/device7 -f device7.json -r
+  $ tail -f log.txt | mqttx pub -t logs -M
+  $ mqttx pub -t status -n -r   # clear a retained message`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.set = map[string]bool{}
+			cmd.Flags().Visit(func(fl *pflag.Flag) { opts.set[fl.Name] = true })
+			if !opts.set["topic"] {
+				t, err := cmdutil.URLTopic(cmd.Flags())
+				if err != nil {
+					return err
+				}
+				opts.Topic = t
+			}
+			if err := opts.validate(); err != nil {
+				return &cmdutil.FlagError{Err: err}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	opts.ConnOptions = cmdutil.AddConnFlags(cmd, f)
+	fs := cmd.Flags()
+	fs.StringVarP(&opts.Topic, "topic", "t", "", "topic to publish to (no wildcards)")
+	fs.StringVarP(&opts.Message, "message", "m", "", "message payload")
+	fs.StringVarP(&opts.File, "file", "f", "", "send the contents of `FILE` as the message")
+	fs.BoolVarP(&opts.Stdin, "stdin", "s", false, "read the whole of stdin as one message")
+	// -l is --protocol (MQTTX), so line mode takes MQTTX's -M/--multiline.
+	fs.BoolVarP(&opts.Lines, "multiline", "M", false, "read stdin and send one message per line (mosquitto_pub -l)")
+	fs.BoolVarP(&opts.Null, "null-message", "n", false, "send an empty (zero-length) message")
+	fs.IntVarP(&opts.QoS, "qos", "q", 0, "QoS level: 0, 1 or 2")
+	fs.BoolVarP(&opts.Retain, "retain", "r", false, "ask the broker to retain the message")
+	fs.IntVarP(&opts.Count, "count", "C", 1, "publish the message `N` times")
+	fs.Uint32Var(&opts.MessageExpiry, "message-expiry-interval", 0, "MQTT 5: message expiry interval in `seconds`")
+	fs.StringVar(&opts.ContentType, "content-type", "", "MQTT 5: content type of the payload")
+	fs.StringVar(&opts.ResponseTopic, "response-topic", "", "MQTT 5: response topic")
+	fs.StringVar(&opts.CorrelationData, "correlation-data", "", "MQTT 5: correlation data")
+	fs.BoolVar(&opts.PayloadFormat, "payload-format-indicator", false, "MQTT 5: mark the payload as UTF-8 text")
+	fs.Uint16Var(&opts.TopicAlias, "topic-alias", 0, "MQTT 5: topic alias to use (1 to the broker's maximum)")
+	fs.StringArrayVar(&opts.UserProperties, "user-property", nil, "MQTT 5: PUBLISH user property `key=value` (repeatable)")
+	cmdutil.AddOutputFlags(fs, &opts.Output, "text")
+	return cmd
+}
+
+// validate checks the flags on their own, before anything is resolved or read.
+func (o *options) validate() error {
+	if o.Topic == "" && !o.set["topic"] {
+		return errors.New("missing --topic: give -t <topic>")
+	}
+	if err := cmdutil.ValidateTopicName(o.Topic); err != nil {
+		return err
+	}
+	if err := cmdutil.ValidateQoS("qos", o.QoS); err != nil {
+		return err
+	}
+	var sources []string
+	for _, s := range []string{"message", "file", "stdin", "multiline", "null-message"} {
+		if o.set[s] {
+			sources = append(sources, "--"+s)
+		}
+	}
+	switch len(sources) {
+	case 0:
+		return errors.New("missing message: give one of -m, -f, -s, -M or -n")
+	case 1:
+	default:
+		return fmt.Errorf("conflicting %s: give only one message source", strings.Join(sources, " and "))
+	}
+	if o.Count < 1 {
+		return fmt.Errorf("invalid --count %d: must be at least 1", o.Count)
+	}
+	if o.set["topic-alias"] && o.TopicAlias == 0 {
+		return errors.New("invalid --topic-alias 0: must be at least 1")
+	}
+	if _, err := cmdutil.ParseUserProperties("user-property", o.UserProperties); err != nil {
+		return err
+	}
+	return o.Output.Validate()
+}
+
+// properties returns the PUBLISH properties given by flags, or nil.
+func (o *options) properties() *mqttc.PublishProperties {
+	var p mqttc.PublishProperties
+	has := false
+	if o.set["message-expiry-interval"] {
+		v := o.MessageExpiry
+		p.MessageExpiry, has = &v, true
+	}
+	if o.set["payload-format-indicator"] {
+		var v byte
+		if o.PayloadFormat {
+			v = 1
+		}
+		p.PayloadFormat, has = &v, true
+	}
+	if o.set["topic-alias"] {
+		v := o.TopicAlias
+		p.TopicAlias, has = &v, true
+	}
+	if o.ContentType != "" {
+		p.ContentType, has = o.ContentType, true
+	}
+	if o.ResponseTopic != "" {
+		p.ResponseTopic, has = o.ResponseTopic, true
+	}
+	if o.set["correlation-data"] {
+		p.CorrelationData, has = []byte(o.CorrelationData), true
+	}
+	if props, _ := cmdutil.ParseUserProperties("user-property", o.UserProperties); len(props) > 0 {
+		p.UserProperties, has = props, true
+	}
+	if !has {
+		return nil
+	}
+	return &p
+}
+
+func run(ctx context.Context, o *options) error {
+	co, err := o.ConnOptions()
+	if err != nil {
+		return err
+	}
+	if co.Version != mqttc.V5 {
+		for _, name := range v5Flags {
+			if o.set[name] {
+				return cmdutil.FlagErrorf("--%s needs --mqtt-version 5 (got %s)", name, co.Version)
+			}
+		}
+	}
+	p, format, err := o.Output.NewPrinter(o.Factory)
+	if err != nil {
+		return err
+	}
+
+	// Read a file or all of stdin before connecting, so a bad file fails fast.
+	var payload []byte
+	switch {
+	case o.set["message"]:
+		payload = []byte(o.Message)
+	case o.File != "":
+		payload, err = os.ReadFile(o.File)
+		if err != nil {
+			return fmt.Errorf("read --file: %w", err)
+		}
+	case o.Stdin:
+		payload, err = io.ReadAll(o.IO.In)
+		if err != nil {
+			return fmt.Errorf("read stdin: %w", err)
+		}
+	}
+
+	lost := make(chan error, 1)
+	co.OnConnectionLost = func(err error) {
+		select {
+		case lost <- err:
+		default:
+		}
+	}
+	c, err := o.Connect(co)
+	if err != nil {
+		return &cmdutil.FlagError{Err: err}
+	}
+	_ = p.Status(output.Event{Type: "connecting", Text: "Connecting...", Fields: map[string]any{"host": co.Host, "port": co.Port}})
+	ack, err := c.Connect(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to %s:%d: %w", co.Host, co.Port, err)
+	}
+	defer c.Disconnect(context.Background())
+	_ = p.Status(output.Event{Type: "connected", Text: "Connected", Fields: map[string]any{"client_id": ack.ClientID, "session_present": ack.SessionPresent}})
+
+	msg := mqttc.Message{Topic: o.Topic, QoS: byte(o.QoS), Retain: o.Retain, Properties: o.properties()}
+	publish := func(body []byte) error {
+		msg.Payload = body
+		for range o.Count {
+			if err := publishOne(ctx, c, msg, lost); err != nil {
+				return err
+			}
+			ev := output.Event{Type: "published", Text: "Published", Fields: map[string]any{"topic": msg.Topic, "qos": msg.QoS, "retain": msg.Retain, "bytes": len(body)}}
+			if format == output.Format("json") {
+				if err := p.Result(ev); err != nil {
+					return err
+				}
+			} else {
+				_ = p.Status(ev)
+			}
+		}
+		return nil
+	}
+	if o.Lines {
+		sc := bufio.NewScanner(o.IO.In)
+		sc.Buffer(make([]byte, 64*1024), 256*1024*1024)
+		for sc.Scan() {
+			line := bytes.TrimSuffix(sc.Bytes(), []byte("\r"))
+			if err := publish(line); err != nil {
+				return err
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return fmt.Errorf("read stdin: %w", err)
+		}
+	} else if err := publish(payload); err != nil {
+		return err
+	}
+	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Disconnect(dctx); err != nil {
+		return fmt.Errorf("disconnect: %w", err)
+	}
+	return nil
+}
+
+// publishOne publishes m, failing early when the connection drops meanwhile.
+func publishOne(ctx context.Context, c mqttc.Client, m mqttc.Message, lost <-chan error) error {
+	select {
+	case err := <-lost:
+		return fmt.Errorf("connection lost: %w", err)
+	default:
+	}
+	if err := c.Publish(ctx, m); err != nil {
+		select {
+		case lerr := <-lost:
+			return fmt.Errorf("publish to %s: connection lost: %w", m.Topic, lerr)
+		default:
+		}
+		return fmt.Errorf("publish to %s: %w", m.Topic, err)
+	}
+	return nil
+}

@@ -1,0 +1,119 @@
+// Package cli is the mqttx command line: the root command, its subcommands and the one
+// place that turns errors into exit codes.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/mqttx/mqttx/internal/build"
+	"github.com/mqttx/mqttx/internal/cli/cmdutil"
+	"github.com/mqttx/mqttx/internal/cli/conn"
+	"github.com/mqttx/mqttx/internal/cli/pub"
+	"github.com/mqttx/mqttx/internal/cli/sub"
+	"github.com/mqttx/mqttx/internal/output"
+)
+
+// Main runs mqttx with args (without the program name) on streams and returns the exit
+// code. SIGINT and SIGTERM cancel the command's context: long-running commands
+// disconnect cleanly and exit 0, one-shot commands exit 130.
+func Main(args []string, streams *output.Streams) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, args, cmdutil.New(streams))
+}
+
+// Run executes the command line args with f and returns the exit code, printing any
+// error to f.IO.ErrOut.
+func Run(ctx context.Context, args []string, f *cmdutil.Factory) int {
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	if cmd == nil {
+		cmd = root
+	}
+	code := ExitCode(err, ctx.Err() != nil)
+	if code == ExitInterrupted {
+		err = errors.New("interrupted")
+	}
+	printError(f, cmd, err, code)
+	return code
+}
+
+// NewRootCmd returns the mqttx command with every subcommand.
+func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "mqttx <command> [flags]",
+		Short: "A command-line MQTT toolkit",
+		Long: `mqttx connects, publishes and subscribes to MQTT 5, 3.1.1 and 3.1 brokers
+over TCP, TLS and WebSocket.
+
+` + exitCodeHelp,
+		Example: `  $ mqttx sub -t 'sensor/+/temperature' -h broker.example.com
+  $ mqttx pub -t sensor/1/temperature -m 21.5 -q 1
+  $ mqttx conn -h localhost -V 3.1.1`,
+		Version:           build.VersionString(),
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		Args:              cmdutil.NoArgs,
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
+	}
+	// --help has no shorthand so that -h can be the host, as in mosquitto and MQTTX.
+	root.PersistentFlags().Bool("help", false, "show help for a command")
+	// --version without shorthand: -v is --verbose on the client commands.
+	root.Flags().Bool("version", false, "print the mqttx version")
+	root.SetVersionTemplate("mqttx {{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &cmdutil.FlagError{Err: err}
+	})
+	root.AddCommand(
+		conn.NewCmd(f, nil),
+		pub.NewCmd(f, nil),
+		sub.NewCmd(f, nil),
+	)
+	for _, c := range root.Commands() {
+		if c.Long == "" {
+			c.Long = c.Short + "."
+		}
+		c.Long += "\n\n" + exitCodeHelp
+	}
+	return root
+}
+
+// printError writes err as one line to stderr: JSON when the command prints JSON,
+// otherwise "Error: ..." and, for usage errors, a hint to run --help.
+func printError(f *cmdutil.Factory, cmd *cobra.Command, err error, code int) {
+	if jsonOutput(f, cmd.Flags()) {
+		p := output.NewPrinter(f.IO, output.Format("json"), output.PrinterOptions{Now: f.Now})
+		if p.Error(err) == nil {
+			return
+		}
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Error: %v\n", err)
+	if code == ExitUsage {
+		fmt.Fprintf(f.IO.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+}
+
+// jsonOutput reports whether the command's -o flag selects JSON.
+func jsonOutput(f *cmdutil.Factory, fs *pflag.FlagSet) bool {
+	fl := fs.Lookup("output")
+	if fl == nil {
+		return false
+	}
+	format, err := output.ParseFormat(fl.Value.String(), f.IO)
+	return err == nil && format == output.Format("json")
+}

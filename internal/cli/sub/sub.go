@@ -1,0 +1,275 @@
+// Package sub is `mqttx sub`: subscribe to topic filters and print what arrives.
+package sub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/mqttx/mqttx/internal/cli/cmdutil"
+	"github.com/mqttx/mqttx/internal/mqttc"
+	"github.com/mqttx/mqttx/internal/output"
+)
+
+// queueSize bounds the messages waiting between the client's network goroutine and the
+// printer. When the printer cannot keep up (a paused pipe), further messages are dropped
+// and counted rather than stalling the connection's keepalive.
+const queueSize = 1024
+
+type options struct {
+	IO          *output.Streams
+	Connect     func(mqttc.Options) (mqttc.Client, error)
+	ConnOptions func() (mqttc.Options, error)
+	Output      cmdutil.OutputOptions
+	Factory     *cmdutil.Factory
+
+	Topics            []string
+	QoS               []int
+	Count             int
+	Timeout           cmdutil.Duration
+	NoRetained        bool
+	NoLocal           bool
+	RetainAsPublished bool
+	RetainHandling    int
+	SubscriptionID    int
+	UserProperties    []string
+
+	set map[string]bool
+}
+
+var v5Flags = []string{"no-local", "retain-as-published", "retain-handling", "subscription-identifier", "user-property"}
+
+// NewCmd returns the sub command. runF, when not nil, replaces run.
+func NewCmd(f *cmdutil.Factory, runF func(*options) error) *cobra.Command {
+	opts := &options{IO: f.IO, Connect: f.Connect, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "sub -t <filter>... [flags]",
+		Short: "Subscribe to topics and print the messages",
+		Long: `Subscribe to one or more topic filters and print every message received: text on a
+terminal, JSON Lines when stdout is not a terminal (-o to choose). Runs until Ctrl-C
+(clean disconnect, exit 0), until -C messages were printed, or until -W expires: exit
+27 if nothing was received by then, 0 if something was.`,
+		Example: `  $ mqttx sub -t 'sensor/+/temperature'
+  $ mqttx sub -t a/# -q 1 -t b/+ -q 2
+  $ mqttx sub -t status -C 1 -W 5 -o raw
+  $ mqttx sub -t jobs -i worker1 --no-clean -x 3600 -q 1`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.set = map[string]bool{}
+			cmd.Flags().Visit(func(fl *pflag.Flag) { opts.set[fl.Name] = true })
+			if len(opts.Topics) == 0 {
+				t, err := cmdutil.URLTopic(cmd.Flags())
+				if err != nil {
+					return err
+				}
+				if t != "" {
+					opts.Topics = []string{t}
+				}
+			}
+			if err := opts.validate(); err != nil {
+				return &cmdutil.FlagError{Err: err}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	opts.ConnOptions = cmdutil.AddConnFlags(cmd, f)
+	fs := cmd.Flags()
+	fs.StringArrayVarP(&opts.Topics, "topic", "t", nil, "topic `filter` to subscribe to (repeatable)")
+	fs.IntSliceVarP(&opts.QoS, "qos", "q", nil, "QoS: one for all filters, or one per -t in order (default 0)")
+	fs.IntVarP(&opts.Count, "count", "C", 0, "exit after `N` messages were printed")
+	fs.VarP(&opts.Timeout, "timeout", "W", "exit after `DURATION` (seconds or 1m30s): 27 if nothing was received, else 0")
+	fs.BoolVarP(&opts.NoRetained, "no-retained", "R", false, "do not print retained messages (the retain flag is set)")
+	fs.BoolVar(&opts.NoLocal, "no-local", false, "MQTT 5: do not receive messages published by this client")
+	fs.BoolVar(&opts.RetainAsPublished, "retain-as-published", false, "MQTT 5: keep the retain flag as published")
+	fs.IntVar(&opts.RetainHandling, "retain-handling", 0, "MQTT 5: retained messages at subscribe: 0 send, 1 send if new subscription, 2 never")
+	fs.IntVar(&opts.SubscriptionID, "subscription-identifier", 0, "MQTT 5: subscription identifier `N` (1 to 268435455)")
+	fs.StringArrayVar(&opts.UserProperties, "user-property", nil, "MQTT 5: SUBSCRIBE user property `key=value` (repeatable)")
+	cmdutil.AddOutputFlags(fs, &opts.Output, "auto")
+	return cmd
+}
+
+func (o *options) validate() error {
+	if len(o.Topics) == 0 {
+		return errors.New("missing --topic: give at least one -t filter")
+	}
+	for _, t := range o.Topics {
+		if err := cmdutil.ValidateTopicFilter(t); err != nil {
+			return err
+		}
+	}
+	for _, q := range o.QoS {
+		if err := cmdutil.ValidateQoS("qos", q); err != nil {
+			return err
+		}
+	}
+	if len(o.QoS) > 1 && len(o.QoS) != len(o.Topics) {
+		return fmt.Errorf("invalid --qos: %d values for %d topics: give one -q for all or one per -t", len(o.QoS), len(o.Topics))
+	}
+	if o.Count < 0 {
+		return fmt.Errorf("invalid --count %d: must not be negative", o.Count)
+	}
+	if o.RetainHandling < 0 || o.RetainHandling > 2 {
+		return fmt.Errorf("invalid --retain-handling %d: must be 0, 1 or 2", o.RetainHandling)
+	}
+	if o.set["subscription-identifier"] && (o.SubscriptionID < 1 || o.SubscriptionID > 268435455) {
+		return fmt.Errorf("invalid --subscription-identifier %d: must be between 1 and 268435455", o.SubscriptionID)
+	}
+	if _, err := cmdutil.ParseUserProperties("user-property", o.UserProperties); err != nil {
+		return err
+	}
+	return o.Output.Validate()
+}
+
+// subscriptions returns one Subscription per -t with its QoS.
+func (o *options) subscriptions() []mqttc.Subscription {
+	subs := make([]mqttc.Subscription, len(o.Topics))
+	for i, t := range o.Topics {
+		q := 0
+		switch len(o.QoS) {
+		case 0:
+		case 1:
+			q = o.QoS[0]
+		default:
+			q = o.QoS[i]
+		}
+		subs[i] = mqttc.Subscription{
+			Topic:             t,
+			QoS:               byte(q),
+			NoLocal:           o.NoLocal,
+			RetainAsPublished: o.RetainAsPublished,
+			RetainHandling:    byte(o.RetainHandling),
+		}
+	}
+	return subs
+}
+
+func (o *options) subscribeOptions() mqttc.SubscribeOptions {
+	var so mqttc.SubscribeOptions
+	if o.set["subscription-identifier"] {
+		id := o.SubscriptionID
+		so.SubscriptionID = &id
+	}
+	so.UserProperties, _ = cmdutil.ParseUserProperties("user-property", o.UserProperties)
+	return so
+}
+
+func run(ctx context.Context, o *options) error {
+	co, err := o.ConnOptions()
+	if err != nil {
+		return err
+	}
+	if co.Version != mqttc.V5 {
+		for _, name := range v5Flags {
+			if o.set[name] {
+				return cmdutil.FlagErrorf("--%s needs --mqtt-version 5 (got %s)", name, co.Version)
+			}
+		}
+	}
+	p, _, err := o.Output.NewPrinter(o.Factory)
+	if err != nil {
+		return err
+	}
+
+	msgs := make(chan mqttc.Message, queueSize)
+	var dropped atomic.Int64
+	co.OnMessage = func(m mqttc.Message) {
+		select {
+		case msgs <- m:
+		default:
+			dropped.Add(1)
+		}
+	}
+	lost := make(chan error, 1)
+	co.OnConnectionLost = func(err error) {
+		select {
+		case lost <- err:
+		default:
+		}
+	}
+	c, err := o.Connect(co)
+	if err != nil {
+		return &cmdutil.FlagError{Err: err}
+	}
+	_ = p.Status(output.Event{Type: "connecting", Text: "Connecting...", Fields: map[string]any{"host": co.Host, "port": co.Port}})
+	ack, err := c.Connect(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("connect to %s:%d: %w", co.Host, co.Port, err)
+	}
+	disconnect := func() error {
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := c.Disconnect(dctx); err != nil {
+			return fmt.Errorf("disconnect: %w", err)
+		}
+		return nil
+	}
+	defer c.Disconnect(context.Background())
+	_ = p.Status(output.Event{Type: "connected", Text: "Connected", Fields: map[string]any{"client_id": ack.ClientID, "session_present": ack.SessionPresent}})
+
+	subs := o.subscriptions()
+	codes, err := c.Subscribe(ctx, subs, o.subscribeOptions())
+	if err != nil {
+		if ctx.Err() != nil {
+			return disconnect()
+		}
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	for i, s := range subs {
+		ev := output.Event{Type: "subscribed", Text: "Subscribed to " + s.Topic, Fields: map[string]any{"topic": s.Topic, "qos": s.QoS}}
+		if i < len(codes) {
+			ev.Fields["granted_qos"] = codes[i]
+		}
+		_ = p.Status(ev)
+	}
+
+	var timeout <-chan time.Time
+	if o.Timeout > 0 {
+		t := time.NewTimer(time.Duration(o.Timeout))
+		defer t.Stop()
+		timeout = t.C
+	}
+	printed := 0
+	var reported int64
+	for {
+		select {
+		case <-ctx.Done():
+			return disconnect()
+		case err := <-lost:
+			return fmt.Errorf("connection lost: %w", err)
+		case <-timeout:
+			if err := disconnect(); err != nil {
+				return err
+			}
+			if printed == 0 {
+				return &cmdutil.TimeoutError{Timeout: time.Duration(o.Timeout)}
+			}
+			return nil
+		case m := <-msgs:
+			if o.NoRetained && m.Retain {
+				continue
+			}
+			if err := p.Message(m); err != nil {
+				return fmt.Errorf("print message: %w", err)
+			}
+			printed++
+			if d := dropped.Load(); d > reported {
+				_ = p.Status(output.Event{Type: "dropped", Text: fmt.Sprintf("Dropped %d messages: output too slow", d-reported), Fields: map[string]any{"dropped": d - reported}})
+				reported = d
+			}
+			if o.Count > 0 && printed >= o.Count {
+				return disconnect()
+			}
+		}
+	}
+}
