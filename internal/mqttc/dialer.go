@@ -1,0 +1,238 @@
+package mqttc
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Dial opens the transport for o (mqtt, mqtts, ws or wss) and returns it as a net.Conn
+// carrying raw MQTT bytes. It applies ctx to the TCP dial and to the TLS and WebSocket
+// handshakes. Both client adapters and the load engine use it.
+func Dial(ctx context.Context, o *Options) (net.Conn, error) {
+	scheme := o.Scheme
+	if scheme == "" {
+		scheme = "mqtt"
+	}
+	port := o.Port
+	if port == 0 {
+		port = DefaultPort(scheme)
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(o.Host, "["), "]")
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	var nd net.Dialer
+	switch scheme {
+	case "mqtt", "tcp":
+		c, err := nd.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("connect %s: %w", addr, unwrapOp(err))
+		}
+		return c, nil
+	case "mqtts", "ssl", "tls":
+		cfg, err := TLSConfig(&o.TLS, host)
+		if err != nil {
+			return nil, err
+		}
+		c, err := nd.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("connect %s: %w", addr, unwrapOp(err))
+		}
+		tc := tls.Client(c, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("tls handshake with %s: %w", addr, tlsErr(err))
+		}
+		return tc, nil
+	case "ws", "wss":
+		return dialWS(ctx, o, scheme, host, addr)
+	}
+	return nil, fmt.Errorf("invalid protocol %q: must be mqtt, mqtts, ws or wss", o.Scheme)
+}
+
+// unwrapOp drops net.OpError's repetition of the address ("dial tcp 1.2.3.4:1: connect:
+// connection refused" becomes "connection refused") while keeping the error chain.
+func unwrapOp(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		var dns *net.DNSError
+		if errors.As(op.Err, &dns) {
+			return op.Err
+		}
+		return &wrapped{msg: strings.TrimPrefix(op.Err.Error(), "connect: "), err: err}
+	}
+	return err
+}
+
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
+
+func tlsErr(err error) error {
+	var ua x509.UnknownAuthorityError
+	if errors.As(err, &ua) {
+		return &wrapped{msg: err.Error() + " (give the CA with --ca, or --insecure to skip verification)", err: err}
+	}
+	var he x509.HostnameError
+	if errors.As(err, &he) {
+		return &wrapped{msg: err.Error() + " (set --servername to a name in the certificate)", err: err}
+	}
+	return err
+}
+
+// TLSConfig builds the client TLS configuration from t. host is the server name used
+// for SNI and verification when t.ServerName is empty.
+func TLSConfig(t *TLSOptions, host string) (*tls.Config, error) {
+	cfg := &tls.Config{
+		ServerName:         host,
+		InsecureSkipVerify: t.Insecure, //nolint:gosec // the user asked for it
+		NextProtos:         t.ALPN,
+		MinVersion:         tls.VersionTLS12,
+	}
+	if t.ServerName != "" {
+		cfg.ServerName = t.ServerName
+	}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %s: no PEM certificates found: give a PEM-encoded CA certificate", t.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	switch {
+	case t.CertFile != "" && t.KeyFile != "":
+		certPEM, err := os.ReadFile(t.CertFile)
+		if err != nil {
+			return nil, fmt.Errorf("read client certificate file: %w", err)
+		}
+		keyPEM, err := os.ReadFile(t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("read client key file: %w", err)
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate %s and key %s: %v", t.CertFile, t.KeyFile, err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	case t.CertFile != "":
+		return nil, fmt.Errorf("client certificate %s given without a key: give the key file too", t.CertFile)
+	case t.KeyFile != "":
+		return nil, fmt.Errorf("client key %s given without a certificate: give the certificate file too", t.KeyFile)
+	}
+	return cfg, nil
+}
+
+func dialWS(ctx context.Context, o *Options, scheme, host, addr string) (net.Conn, error) {
+	path := o.WSPath
+	if path == "" {
+		path = "/mqtt"
+	}
+	u := url.URL{Scheme: scheme, Host: addr, Path: path}
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		u.Path, u.RawQuery = path[:i], path[i+1:]
+	}
+	d := websocket.Dialer{
+		NetDialContext: (&net.Dialer{}).DialContext,
+		Subprotocols:   []string{"mqtt"},
+		Proxy:          nil, // loopback tests and brokers are dialed directly
+	}
+	if scheme == "wss" {
+		cfg, err := TLSConfig(&o.TLS, host)
+		if err != nil {
+			return nil, err
+		}
+		d.TLSClientConfig = cfg
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		d.HandshakeTimeout = time.Until(dl)
+	}
+	ws, resp, err := d.DialContext(ctx, u.String(), o.WSHeaders)
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		if errors.Is(err, websocket.ErrBadHandshake) && resp != nil {
+			return nil, fmt.Errorf("websocket handshake with %s: server answered %s (check --ws-path)", u.String(), resp.Status)
+		}
+		return nil, fmt.Errorf("connect %s: %w", u.String(), tlsErr(unwrapOp(err)))
+	}
+	return &wsConn{ws: ws}, nil
+}
+
+// wsConn carries MQTT bytes in binary WebSocket messages. Reads may span messages and
+// messages may hold several packets, as MQTT over WebSocket allows.
+type wsConn struct {
+	ws  *websocket.Conn
+	rmu sync.Mutex
+	r   io.Reader
+	wmu sync.Mutex
+}
+
+func (c *wsConn) Read(p []byte) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	for {
+		if c.r == nil {
+			_, r, err := c.ws.NextReader()
+			if err != nil {
+				var ce *websocket.CloseError
+				if errors.As(err, &ce) {
+					return 0, io.EOF
+				}
+				return 0, err
+			}
+			c.r = r
+		}
+		n, err := c.r.Read(p)
+		if err == io.EOF {
+			c.r = nil
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		return n, err
+	}
+}
+
+func (c *wsConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if err := c.ws.WriteMessage(websocket.BinaryMessage, p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Close closes the socket without a WebSocket close handshake, which is what Kill
+// needs; the MQTT DISCONNECT has already been sent on a normal close.
+func (c *wsConn) Close() error                       { return c.ws.NetConn().Close() }
+func (c *wsConn) LocalAddr() net.Addr                { return c.ws.LocalAddr() }
+func (c *wsConn) RemoteAddr() net.Addr               { return c.ws.RemoteAddr() }
+func (c *wsConn) SetReadDeadline(t time.Time) error  { return c.ws.SetReadDeadline(t) }
+func (c *wsConn) SetWriteDeadline(t time.Time) error { return c.ws.SetWriteDeadline(t) }
+func (c *wsConn) SetDeadline(t time.Time) error {
+	if err := c.ws.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.ws.SetWriteDeadline(t)
+}

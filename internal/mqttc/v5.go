@@ -1,0 +1,437 @@
+package mqttc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/eclipse/paho.golang/packets"
+	"github.com/eclipse/paho.golang/paho"
+	paholog "github.com/eclipse/paho.golang/paho/log"
+)
+
+// v5Client is MQTT 5 on paho.golang's low-level paho package. We own the connection's
+// lifetime: one dial, one CONNECT, no reconnects.
+type v5Client struct {
+	o Options
+
+	mu   sync.Mutex
+	pc   *paho.Client
+	conn net.Conn
+	// quota keeps our in-flight QoS 1/2 publishes within the broker's Receive Maximum, so
+	// paho's own send quota never has to wait; its cancelled-wait path prints to stdout.
+	quota chan struct{}
+
+	closing  atomic.Bool // Disconnect or Kill called: connection loss is expected
+	lostOnce sync.Once
+}
+
+func newV5(o Options) Client { return &v5Client{o: o} }
+
+func (c *v5Client) client() (*paho.Client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pc == nil {
+		return nil, errors.New("not connected: call Connect first")
+	}
+	return c.pc, nil
+}
+
+func userProps(in []UserProperty) paho.UserProperties {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make(paho.UserProperties, len(in))
+	for i, p := range in {
+		out[i] = paho.UserProperty{Key: p.Key, Value: p.Value}
+	}
+	return out
+}
+
+func fromUserProps(in paho.UserProperties) []UserProperty {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]UserProperty, len(in))
+	for i, p := range in {
+		out[i] = UserProperty{Key: p.Key, Value: p.Value}
+	}
+	return out
+}
+
+func (c *v5Client) connectPacket() *paho.Connect {
+	o := &c.o
+	cp := &paho.Connect{
+		ClientID:   o.ClientID,
+		KeepAlive:  o.KeepAlive,
+		CleanStart: o.CleanStart,
+		Properties: &paho.ConnectProperties{
+			SessionExpiryInterval: o.SessionExpiry,
+			ReceiveMaximum:        o.ReceiveMaximum,
+			MaximumPacketSize:     o.MaximumPacketSize,
+			TopicAliasMaximum:     o.TopicAliasMaximum,
+			RequestResponseInfo:   o.RequestResponseInfo,
+			RequestProblemInfo:    o.RequestProblemInfo == nil || *o.RequestProblemInfo,
+			User:                  userProps(o.UserProperties),
+			AuthMethod:            o.AuthenticationMethod,
+			AuthData:              o.AuthenticationData,
+		},
+	}
+	if o.Username != "" {
+		cp.UsernameFlag = true
+		cp.Username = o.Username
+	}
+	if o.HasPassword || o.Password != "" {
+		cp.PasswordFlag = true
+		cp.Password = []byte(o.Password)
+	}
+	if w := o.Will; w != nil {
+		cp.WillMessage = &paho.WillMessage{Topic: w.Topic, Payload: w.Payload, QoS: w.QoS, Retain: w.Retain}
+		cp.WillProperties = &paho.WillProperties{
+			WillDelayInterval: w.DelayInterval,
+			PayloadFormat:     w.PayloadFormat,
+			MessageExpiry:     w.MessageExpiry,
+			ContentType:       w.ContentType,
+			ResponseTopic:     w.ResponseTopic,
+			CorrelationData:   w.CorrelationData,
+			User:              userProps(w.UserProperties),
+		}
+	}
+	return cp
+}
+
+func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
+	c.mu.Lock()
+	if c.pc != nil {
+		c.mu.Unlock()
+		return nil, errors.New("already connected: make a new client to connect again")
+	}
+	c.mu.Unlock()
+	addr := c.o.addr()
+	ctx, cancel := context.WithTimeout(ctx, c.o.ConnectTimeout)
+	defer cancel()
+	conn, err := Dial(ctx, &c.o)
+	if err != nil {
+		return nil, timeoutErr(ctx, addr, c.o.ConnectTimeout, err)
+	}
+	safe := packets.NewThreadSafeConn(conn)
+	pc := paho.NewClient(paho.ClientConfig{
+		ClientID: c.o.ClientID,
+		Conn:     safe,
+		// Publish, Subscribe and Unsubscribe are bounded by the caller's context.
+		PacketTimeout:      24 * time.Hour,
+		OnPublishReceived:  []func(paho.PublishReceived) (bool, error){c.onPublish},
+		OnServerDisconnect: c.onServerDisconnect,
+		OnClientError:      c.onClientError,
+	})
+	pc.SetDebugLogger(paholog.NOOPLogger{})
+	pc.SetErrorLogger(paholog.NOOPLogger{})
+
+	ca, err := pc.Connect(ctx, c.connectPacket())
+	if err != nil {
+		conn.Close()
+		if ca != nil && ca.ReasonCode >= 0x80 {
+			reason := ""
+			if ca.Properties != nil {
+				reason = ca.Properties.ReasonString
+			}
+			if reason == "" {
+				reason = ReasonText(ca.ReasonCode)
+			}
+			return nil, &RefusedError{Op: "connect", Code: ca.ReasonCode, Reason: reason}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("connect %s: connection closed by broker before CONNACK (is it an MQTT 5 broker?)", addr)
+		}
+		return nil, timeoutErr(ctx, addr, c.o.ConnectTimeout, err)
+	}
+	ack := &ConnAck{SessionPresent: ca.SessionPresent, ReasonCode: ca.ReasonCode, ClientID: c.o.ClientID}
+	recvMax := uint16(65535)
+	if p := ca.Properties; p != nil {
+		ack.Properties = connAckProps(p)
+		if p.AssignedClientID != "" {
+			ack.ClientID = p.AssignedClientID
+			ack.AssignedID = true
+		}
+		if p.ReceiveMaximum != nil && *p.ReceiveMaximum > 0 {
+			recvMax = *p.ReceiveMaximum
+		}
+	}
+	c.mu.Lock()
+	c.pc, c.conn, c.quota = pc, conn, make(chan struct{}, recvMax)
+	c.mu.Unlock()
+	return ack, nil
+}
+
+// timeoutErr turns a deadline hit during Connect into one clear sentence.
+func timeoutErr(ctx context.Context, addr string, d time.Duration, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("connect %s: no answer within %s (raise the connect timeout or check host and port)", addr, d)
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return fmt.Errorf("connect %s: %w", addr, context.Canceled)
+	}
+	var op *net.OpError
+	if errors.As(err, &op) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("connect %s: %w", addr, err)
+	}
+	return err
+}
+
+// connAckProps maps paho's CONNACK properties. paho reports the four "available"
+// flags as true when absent, so only an explicit false (0) is reported.
+func connAckProps(p *paho.ConnackProperties) *ConnAckProperties {
+	f := false
+	out := &ConnAckProperties{
+		SessionExpiryInterval: p.SessionExpiryInterval,
+		ReceiveMaximum:        p.ReceiveMaximum,
+		MaximumQoS:            p.MaximumQoS,
+		MaximumPacketSize:     p.MaximumPacketSize,
+		AssignedClientID:      p.AssignedClientID,
+		TopicAliasMaximum:     p.TopicAliasMaximum,
+		ReasonString:          p.ReasonString,
+		UserProperties:        fromUserProps(p.User),
+		ServerKeepAlive:       p.ServerKeepAlive,
+		ResponseInformation:   p.ResponseInfo,
+		ServerReference:       p.ServerReference,
+		AuthenticationMethod:  p.AuthMethod,
+	}
+	if !p.RetainAvailable {
+		out.RetainAvailable = &f
+	}
+	if !p.WildcardSubAvailable {
+		out.WildcardSubAvailable = &f
+	}
+	if !p.SubIDAvailable {
+		out.SubIDAvailable = &f
+	}
+	if !p.SharedSubAvailable {
+		out.SharedSubAvailable = &f
+	}
+	return out
+}
+
+func (c *v5Client) onPublish(pr paho.PublishReceived) (bool, error) {
+	if c.o.OnMessage == nil {
+		return true, nil
+	}
+	p := pr.Packet
+	m := Message{
+		Topic:      p.Topic,
+		Payload:    p.Payload,
+		QoS:        p.QoS,
+		Retain:     p.Retain,
+		Dup:        p.Duplicate(),
+		ReceivedAt: time.Now(),
+	}
+	if q := p.Properties; q != nil {
+		props := &PublishProperties{
+			PayloadFormat:   q.PayloadFormat,
+			MessageExpiry:   q.MessageExpiry,
+			TopicAlias:      q.TopicAlias,
+			ResponseTopic:   q.ResponseTopic,
+			CorrelationData: q.CorrelationData,
+			UserProperties:  fromUserProps(q.User),
+			ContentType:     q.ContentType,
+		}
+		if q.SubscriptionIdentifier != nil {
+			props.SubscriptionIDs = []int{*q.SubscriptionIdentifier}
+		}
+		if props.PayloadFormat != nil || props.MessageExpiry != nil || props.TopicAlias != nil || props.ResponseTopic != "" ||
+			props.CorrelationData != nil || props.UserProperties != nil || props.SubscriptionIDs != nil || props.ContentType != "" {
+			m.Properties = props
+		}
+	}
+	c.o.OnMessage(m)
+	return true, nil
+}
+
+func (c *v5Client) lost(err error) {
+	if c.closing.Load() {
+		return
+	}
+	c.lostOnce.Do(func() {
+		if c.o.OnConnectionLost != nil {
+			c.o.OnConnectionLost(err)
+		}
+	})
+}
+
+func (c *v5Client) onClientError(err error) {
+	c.lost(fmt.Errorf("connection lost: %w", err))
+}
+
+func (c *v5Client) onServerDisconnect(d *paho.Disconnect) {
+	e := &DisconnectError{Code: d.ReasonCode}
+	if d.Properties != nil {
+		e.Reason = d.Properties.ReasonString
+	}
+	if e.Reason == "" {
+		e.Reason = ReasonText(d.ReasonCode)
+	}
+	c.lost(e)
+}
+
+func (c *v5Client) Publish(ctx context.Context, m Message) error {
+	pc, err := c.client()
+	if err != nil {
+		return err
+	}
+	if m.QoS > 2 {
+		return fmt.Errorf("invalid qos %d: must be 0, 1 or 2", m.QoS)
+	}
+	p := &paho.Publish{Topic: m.Topic, Payload: m.Payload, QoS: m.QoS, Retain: m.Retain}
+	if q := m.Properties; q != nil {
+		p.Properties = &paho.PublishProperties{
+			PayloadFormat:   q.PayloadFormat,
+			MessageExpiry:   q.MessageExpiry,
+			TopicAlias:      q.TopicAlias,
+			ResponseTopic:   q.ResponseTopic,
+			CorrelationData: q.CorrelationData,
+			User:            userProps(q.UserProperties),
+			ContentType:     q.ContentType,
+		}
+	}
+	if m.QoS > 0 {
+		select {
+		case c.quota <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("publish to %q: %w", m.Topic, ctx.Err())
+		}
+		defer func() { <-c.quota }()
+	}
+	pr, err := pc.Publish(ctx, p)
+	if pr != nil && pr.ReasonCode >= 0x80 {
+		reason := ""
+		if pr.Properties != nil {
+			reason = pr.Properties.ReasonString
+		}
+		if reason == "" {
+			reason = ReasonText(pr.ReasonCode)
+		}
+		return &RefusedError{Op: "publish", Code: pr.ReasonCode, Reason: reason}
+	}
+	if err != nil {
+		return fmt.Errorf("publish to %q: %w", m.Topic, err)
+	}
+	return nil
+}
+
+func (c *v5Client) Subscribe(ctx context.Context, subs []Subscription, opts SubscribeOptions) ([]byte, error) {
+	pc, err := c.client()
+	if err != nil {
+		return nil, err
+	}
+	if len(subs) == 0 {
+		return nil, errors.New("subscribe: no topic filters given")
+	}
+	s := &paho.Subscribe{Subscriptions: make([]paho.SubscribeOptions, len(subs))}
+	for i, sub := range subs {
+		s.Subscriptions[i] = paho.SubscribeOptions{
+			Topic:             sub.Topic,
+			QoS:               sub.QoS,
+			NoLocal:           sub.NoLocal,
+			RetainAsPublished: sub.RetainAsPublished,
+			RetainHandling:    sub.RetainHandling,
+		}
+	}
+	if opts.SubscriptionID != nil || len(opts.UserProperties) > 0 {
+		s.Properties = &paho.SubscribeProperties{SubscriptionIdentifier: opts.SubscriptionID, User: userProps(opts.UserProperties)}
+	}
+	sa, err := pc.Subscribe(ctx, s)
+	if sa != nil {
+		for _, code := range sa.Reasons {
+			if code >= 0x80 {
+				reason := ""
+				if sa.Properties != nil {
+					reason = sa.Properties.ReasonString
+				}
+				if reason == "" {
+					reason = ReasonText(code)
+				}
+				return sa.Reasons, &RefusedError{Op: "subscribe", Code: code, Reason: reason}
+			}
+		}
+		if err == nil {
+			return sa.Reasons, nil
+		}
+	}
+	return nil, fmt.Errorf("subscribe: %w", err)
+}
+
+func (c *v5Client) Unsubscribe(ctx context.Context, topics ...string) error {
+	pc, err := c.client()
+	if err != nil {
+		return err
+	}
+	ua, err := pc.Unsubscribe(ctx, &paho.Unsubscribe{Topics: topics})
+	if ua != nil {
+		for _, code := range ua.Reasons {
+			if code >= 0x80 {
+				reason := ""
+				if ua.Properties != nil {
+					reason = ua.Properties.ReasonString
+				}
+				if reason == "" {
+					reason = ReasonText(code)
+				}
+				return &RefusedError{Op: "unsubscribe", Code: code, Reason: reason}
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("unsubscribe: %w", err)
+	}
+	return nil
+}
+
+func (c *v5Client) Disconnect(ctx context.Context) error {
+	c.mu.Lock()
+	pc, conn := c.pc, c.conn
+	c.mu.Unlock()
+	if pc == nil || c.closing.Swap(true) {
+		return nil
+	}
+	select {
+	case <-pc.Done():
+		return nil // already gone; OnConnectionLost has said why
+	default:
+	}
+	done := make(chan error, 1)
+	go func() { done <- pc.Disconnect(&paho.Disconnect{ReasonCode: 0}) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("disconnect: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		conn.Close()
+		<-done
+		return fmt.Errorf("disconnect: %w", ctx.Err())
+	}
+}
+
+func (c *v5Client) Kill() error {
+	c.mu.Lock()
+	pc, conn := c.pc, c.conn
+	c.mu.Unlock()
+	if pc == nil {
+		return nil
+	}
+	c.closing.Store(true)
+	err := conn.Close()
+	select {
+	case <-pc.Done():
+	case <-time.After(5 * time.Second):
+	}
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("kill: %w", err)
+	}
+	return nil
+}
