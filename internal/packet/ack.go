@@ -564,6 +564,9 @@ func (m *Auth) sizes(v Version) (n, pl int, err error) {
 	if v != V5 {
 		return 0, 0, errorf(ProtocolError, "AUTH exists in MQTT 5 only, not in %s", v)
 	}
+	if m.ReasonCode != Success && !m.Properties.Has(PropAuthenticationMethod) {
+		return 0, 0, errorf(ProtocolError, "AUTH with reason code 0x%02X needs an Authentication Method", byte(m.ReasonCode))
+	}
 	return reasonAndProps(AUTH, m.ReasonCode, &m.Properties)
 }
 
@@ -602,5 +605,11 @@ func (m *Auth) DecodeInto(first byte, body []byte, v Version) error {
 	if err := checkFlags(first, 0, v); err != nil {
 		return err
 	}
-	return decodeReasonAndProps(AUTH, body, &m.ReasonCode, &m.Properties)
+	if err := decodeReasonAndProps(AUTH, body, &m.ReasonCode, &m.Properties); err != nil {
+		return err
+	}
+	if m.ReasonCode != Success && !m.Properties.Has(PropAuthenticationMethod) {
+		return errorf(ProtocolError, "AUTH with reason code 0x%02X omits the Authentication Method", byte(m.ReasonCode))
+	}
+	return nil
 }

@@ -132,6 +132,7 @@ var malformed = []struct {
 	{"DISCONNECT 5 trailing bytes", V5, `E0 03 00 00 00`, MalformedPacket},
 	{"AUTH 5 invalid reason code", V5, `F0 02 04 00`, ProtocolError},
 	{"AUTH 5 reason code 0x87", V5, `F0 01 87`, ProtocolError},
+	{"AUTH 5 continue without Authentication Method", V5, `F0 02 18 00`, ProtocolError},
 }
 
 func TestMalformed(t *testing.T) {
