@@ -2,6 +2,7 @@ package packet
 
 import (
 	"fmt"
+	"io"
 	"testing"
 )
 
@@ -49,6 +50,8 @@ var vectors = []struct {
 	{"connect 5 password without user name", V5, `10 12 00 04 'MQTT' 05 40 00 00 00 00 01 'c' 00 02 'pw'`,
 		&Connect{ProtocolName: "MQTT", Version: V5, ClientID: "c", PasswordFlag: true, Password: []byte("pw")}},
 
+	{"connack 3.1 accepted", V31, `20 02 00 00`, &Connack{}},
+	{"connack 3.1 identifier rejected", V31, `20 02 00 02`, &Connack{ReasonCode: V3RefusedIdentifierRejected}},
 	{"connack 3.1.1 accepted", V311, `20 02 00 00`, &Connack{}},
 	{"connack 3.1.1 session present", V311, `20 02 01 00`, &Connack{SessionPresent: true}},
 	{"connack 3.1.1 not authorized", V311, `20 02 00 05`, &Connack{ReasonCode: V3RefusedNotAuthorized}},
@@ -79,6 +82,13 @@ var vectors = []struct {
 	{"publish 5 subscription identifiers", V5, `30 0A 00 01 't' 05 0B 01 0B 80 01 'x'`,
 		&Publish{Topic: []byte("t"), Payload: []byte("x"), Properties: Properties{SubscriptionIDs: []uint32{1, 128}}}},
 
+	{"puback 3.1", V31, `40 02 00 01`, &Ack{PacketType: PUBACK, PacketID: 1}},
+	{"pubrel 3.1", V31, `62 02 00 01`, &Ack{PacketType: PUBREL, PacketID: 1}},
+	{"unsubscribe 3.1", V31, `A2 05 00 01 00 01 'a'`, &Unsubscribe{PacketID: 1, Filters: []string{"a"}}},
+	{"suback 3.1", V31, `90 03 00 01 01`, &Suback{PacketID: 1, ReasonCodes: []ReasonCode{GrantedQoS1}}},
+	{"unsuback 3.1", V31, `B0 02 00 01`, &Unsuback{PacketID: 1}},
+	{"pingreq 3.1", V31, `C0 00`, &Pingreq{}},
+	{"disconnect 3.1", V31, `E0 00`, &Disconnect{}},
 	{"puback 3.1.1", V311, `40 02 00 0A`, &Ack{PacketType: PUBACK, PacketID: 10}},
 	{"pubrec 3.1.1", V311, `50 02 00 0A`, &Ack{PacketType: PUBREC, PacketID: 10}},
 	{"pubrel 3.1.1 [MQTT-3.6.1-1]", V311, `62 02 00 0A`, &Ack{PacketType: PUBREL, PacketID: 10}},
@@ -183,5 +193,50 @@ func TestVarIntMalformed(t *testing.T) {
 		} else {
 			assertCode(t, err, MalformedPacket)
 		}
+	}
+}
+
+// MQTT 3.1 set DUP on retried PUBREL, SUBSCRIBE and UNSUBSCRIBE (their QoS was 1); such
+// packets decode for 3.1 only and are written back without DUP.
+func TestV31DupOnQoS1Packets(t *testing.T) {
+	for _, s := range []string{`6A 02 00 01`, `8A 06 00 01 00 01 'a' 00`, `AA 05 00 01 00 01 'a'`} {
+		b := h(t, s)
+		p, err := decodeAll(b, V31)
+		if err != nil {
+			t.Fatalf("3.1 decode % X: %v", b, err)
+		}
+		out := encode(t, p, V31)
+		if out[0] != b[0]&^0x08 {
+			t.Fatalf("re-encoded first byte %02X, want %02X", out[0], b[0]&^0x08)
+		}
+		_, err = decodeAll(b, V311)
+		assertCode(t, err, MalformedPacket) // [MQTT-2.1.3-1]
+	}
+}
+
+// A stream of packets decodes one after another into one reused buffer.
+func TestReadPacketStream(t *testing.T) {
+	var stream []byte
+	ps := samples(V5)
+	for _, p := range ps {
+		var err error
+		if stream, err = p.AppendTo(stream, V5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := bufioReader(stream)
+	buf := make([]byte, 0, 8)
+	for i, want := range ps {
+		var got Packet
+		var err error
+		got, buf, err = ReadPacket(r, V5, 1<<20, buf)
+		if err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+		// Compare through re-encoding: got aliases buf, which the next read reuses.
+		assertBytes(t, encode(t, got, V5), encode(t, want, V5))
+	}
+	if _, _, err := ReadPacket(r, V5, 0, buf); err != io.EOF {
+		t.Fatalf("after the last packet: %v, want io.EOF", err)
 	}
 }
