@@ -76,12 +76,15 @@ func yamlError(path string, err error) error {
 			}
 			msgs = append(msgs, m)
 		}
-		return fmt.Errorf("config %s: %s", path, strings.Join(msgs, "; "))
+		return fmt.Errorf("config %s: %s", path, oneLine(strings.Join(msgs, "; ")))
 	}
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.ReplaceAll(msg, "\n", "; ")
-	return fmt.Errorf("config %s: %s", path, msg)
+	return fmt.Errorf("config %s: %s", path, oneLine(msg))
 }
+
+// oneLine keeps an error on one line: yaml quotes offending values verbatim, line breaks
+// included.
+var oneLine = strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace
 
 // LoadConfig reads the config file at path. A missing file is an empty config and no
 // error. Unknown keys are errors; errors name the file and line. A world-readable file is
@@ -141,13 +144,8 @@ func normalize(p Profile) Profile {
 // SaveConfig writes c to path with mode 0600, creating missing directories with mode
 // 0700. It writes a temporary file and renames it, so a crash never leaves half a file.
 func SaveConfig(path string, c *Config) error {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(c); err != nil {
-		return fmt.Errorf("config %s: %w", path, err)
-	}
-	if err := enc.Close(); err != nil {
+	data, err := marshalConfig(c)
+	if err != nil {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
 	dir := filepath.Dir(path)
@@ -164,7 +162,7 @@ func SaveConfig(path string, c *Config) error {
 		f.Close()
 		return fmt.Errorf("config %s: %w", path, err)
 	}
-	if _, err := f.Write(buf.Bytes()); err != nil {
+	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return fmt.Errorf("config %s: %w", path, err)
 	}
@@ -175,6 +173,20 @@ func SaveConfig(path string, c *Config) error {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
 	return nil
+}
+
+// marshalConfig encodes c as YAML with two-space indentation.
+func marshalConfig(c *Config) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // Names returns the profile names in c, sorted.

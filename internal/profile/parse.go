@@ -111,6 +111,9 @@ func ParseURL(raw string) (Profile, string, error) {
 	if strings.ContainsAny(authority, "?# \t\r\n") {
 		return bad("bad host; percent-encode special characters in user and password")
 	}
+	if !strings.HasPrefix(authority, "[") && strings.Count(authority, ":") > 1 {
+		return bad("put an IPv6 address in brackets, as in mqtt://[::1]:1883")
+	}
 	hu, err := url.Parse("mqtt://" + authority)
 	if err != nil || hu.Hostname() == "" || hu.User != nil {
 		return bad("bad host")
