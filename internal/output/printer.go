@@ -164,6 +164,9 @@ func (p *printer) Status(e Event) error {
 	p.buf.WriteString(text)
 	if p.opts.Verbose {
 		for _, k := range sortedKeys(e.Fields) {
+			if k == "topic" && e.Type == "subscribed" && e.Text == "" {
+				continue // already in "Subscribed to <topic>"
+			}
 			p.buf.WriteString(" " + p.faintErr.Sprint(k+"="+formatValue(e.Fields[k])))
 		}
 	}
@@ -186,6 +189,9 @@ func (p *printer) Result(e Event) error {
 		p.buf.WriteString(text + "\n")
 	}
 	for _, k := range sortedKeys(e.Fields) {
+		if k == "type" || k == "time" || k == "text" {
+			continue // reserved, as in JSON
+		}
 		p.buf.WriteString("  " + p.key.Sprint(k+":") + " " + formatValue(e.Fields[k]) + "\n")
 	}
 	return p.flush(p.s.Out)
@@ -422,9 +428,16 @@ func (p *printer) writeEventJSON(e Event) {
 	p.buf.Write(line.Bytes())
 }
 
-// marshal encodes v compactly without HTML escaping; a value json cannot encode becomes
-// its fmt form as a string.
+// marshal encodes v compactly without HTML escaping. Errors become their message and
+// durations their String form ("1.5s"); a value json cannot encode becomes its fmt form
+// as a string.
 func marshal(v any) []byte {
+	switch x := v.(type) {
+	case error:
+		v = x.Error()
+	case time.Duration:
+		v = x.String()
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
