@@ -163,7 +163,7 @@ func script(t *testing.T, p Printer) {
 	must(p.Status(Event{Type: "reconnecting", Text: "Reconnecting in 1s...", Fields: map[string]any{"error": errors.New("connection reset")}}))
 	must(p.Status(Event{Type: "client_connected", Fields: map[string]any{"id": "c1"}}))
 	must(p.Result(Event{Type: "connected", Fields: map[string]any{
-		"connack": &mqttc.ConnAck{ClientID: "mqttx_0000abcd", Properties: &mqttc.ConnAckProperties{ReceiveMaximum: ptr(uint16(10))}},
+		"connack":         &mqttc.ConnAck{ClientID: "mqttx_0000abcd", Properties: &mqttc.ConnAckProperties{ReceiveMaximum: ptr(uint16(10))}},
 		"session_present": true, "duration": 1500 * time.Millisecond, "raw": []byte{0xff},
 	}}))
 	must(p.Result(Event{Type: "published", Fields: map[string]any{"topic": "a/b", "qos": 1, "type": "ignored"}}))
