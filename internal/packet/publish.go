@@ -1,5 +1,7 @@
 package packet
 
+import "unicode/utf8"
+
 // PUBLISH fixed header flags.
 const (
 	pubRetain   = 0x01
@@ -142,4 +144,11 @@ func (p *Publish) Clone() *Publish {
 	}
 	c.Properties = p.Properties.Clone()
 	return &c
+}
+
+// PayloadFormatValid reports whether the payload agrees with the Payload Format Indicator:
+// with indicator 1 it must be well-formed UTF-8. A receiver that checks it answers
+// PayloadFormatInvalid ([MQTT-3.3.2-4] makes the check optional).
+func (p *Publish) PayloadFormatValid() bool {
+	return p.Properties.mask&(1<<PropPayloadFormatIndicator) == 0 || p.Properties.PayloadFormat == 0 || utf8.Valid(p.Payload)
 }

@@ -206,3 +206,18 @@ func TestCloneDetaches(t *testing.T) {
 	}
 	assertEqual(t, cc, cs)
 }
+
+func TestPayloadFormatValid(t *testing.T) {
+	p := &Publish{Topic: []byte("t"), Payload: []byte{0xFF}}
+	if !p.PayloadFormatValid() {
+		t.Fatal("no indicator: any payload is valid")
+	}
+	p.Properties.SetPayloadFormat(1)
+	if p.PayloadFormatValid() {
+		t.Fatal("indicator 1 with invalid UTF-8 accepted")
+	}
+	p.Payload = []byte("ü ok")
+	if !p.PayloadFormatValid() {
+		t.Fatal("indicator 1 with UTF-8 refused")
+	}
+}
