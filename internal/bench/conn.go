@@ -1,0 +1,288 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/mqttx/mqttx/internal/packet"
+)
+
+// DialFunc opens the transport to addr. The default dials TCP; mqttx bench may pass a
+// function built on mqttc.Dial for TLS and WebSocket.
+type DialFunc func(ctx context.Context, addr string) (net.Conn, error)
+
+func dialTCP(ctx context.Context, addr string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", addr)
+}
+
+// ConnOptions configures one load connection.
+type ConnOptions struct {
+	ClientID  string
+	Version   packet.Version // default packet.V311
+	KeepAlive uint16         // seconds; 0 turns keep alive off
+	Username  string
+	Password  string
+	// ReadBufferSize and WriteBufferSize size the bufio buffers (default 16 KiB each).
+	ReadBufferSize  int
+	WriteBufferSize int
+	Dial            DialFunc // default: TCP
+}
+
+func (o *ConnOptions) version() packet.Version {
+	if o.Version == 0 {
+		return packet.V311
+	}
+	return o.Version
+}
+
+// Conn is a lean MQTT client connection for load generation: raw packets from
+// internal/packet over a buffered socket, reused buffers, no background goroutines of
+// its own. Writes are buffered until Flush (or until the buffer fills), so a caller can
+// batch many packets into one syscall. Writing methods are safe for concurrent use;
+// ReadRaw must be called from one goroutine at a time.
+type Conn struct {
+	nc      net.Conn
+	version packet.Version
+	r       *bufio.Reader
+	rbuf    []byte
+
+	wmu  sync.Mutex
+	w    *bufio.Writer
+	wbuf []byte
+	ack  packet.Ack
+}
+
+// Dial connects to addr and completes the CONNECT/CONNACK handshake. A refused CONNACK
+// is an error naming the reason code.
+func Dial(ctx context.Context, addr string, o ConnOptions) (*Conn, error) {
+	dial := o.Dial
+	if dial == nil {
+		dial = dialTCP
+	}
+	nc, err := dial(ctx, addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect %s: %w", addr, err)
+	}
+	rs, ws := o.ReadBufferSize, o.WriteBufferSize
+	if rs <= 0 {
+		rs = 16 << 10
+	}
+	if ws <= 0 {
+		ws = 16 << 10
+	}
+	c := &Conn{
+		nc:      nc,
+		version: o.version(),
+		r:       bufio.NewReaderSize(nc, rs),
+		w:       bufio.NewWriterSize(nc, ws),
+		rbuf:    make([]byte, 0, 512),
+		wbuf:    make([]byte, 0, 512),
+	}
+	if err := c.handshake(ctx, &o); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("connect %s: %w", addr, err)
+	}
+	return c, nil
+}
+
+func connectPacket(o *ConnOptions) *packet.Connect {
+	p := &packet.Connect{
+		Version:    o.version(),
+		CleanStart: true,
+		KeepAlive:  o.KeepAlive,
+		ClientID:   o.ClientID,
+	}
+	if o.Username != "" {
+		p.UsernameFlag = true
+		p.Username = o.Username
+	}
+	if o.Password != "" {
+		p.PasswordFlag = true
+		p.Password = []byte(o.Password)
+	}
+	return p
+}
+
+// handshake sends CONNECT and waits for CONNACK, honouring ctx's deadline.
+func (c *Conn) handshake(ctx context.Context, o *ConnOptions) error {
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.nc.SetDeadline(dl)
+		defer c.nc.SetDeadline(time.Time{})
+	}
+	if err := c.WritePacket(connectPacket(o)); err != nil {
+		return err
+	}
+	if err := c.Flush(); err != nil {
+		return err
+	}
+	return readConnack(c.r, c.version, &c.rbuf)
+}
+
+func readConnack(r *bufio.Reader, v packet.Version, buf *[]byte) error {
+	h, body, nb, err := packet.ReadRaw(r, 0, *buf)
+	*buf = nb
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return errors.New("broker closed the connection before CONNACK")
+		}
+		return fmt.Errorf("read CONNACK: %w", err)
+	}
+	if h.Type != packet.CONNACK {
+		return fmt.Errorf("expected CONNACK, got %v", h.Type)
+	}
+	var ca packet.Connack
+	if err := ca.DecodeInto(h.First(), body, v); err != nil {
+		return fmt.Errorf("decode CONNACK: %w", err)
+	}
+	if ca.ReasonCode != 0 {
+		return fmt.Errorf("connection refused by the broker: reason code 0x%02x", byte(ca.ReasonCode))
+	}
+	return nil
+}
+
+// Version returns the connection's protocol version.
+func (c *Conn) Version() packet.Version { return c.version }
+
+// WritePacket encodes p into the write buffer; call Flush to send it.
+func (c *Conn) WritePacket(p packet.Packet) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeLocked(p)
+}
+
+func (c *Conn) writeLocked(p packet.Packet) error {
+	var err error
+	c.wbuf, err = p.AppendTo(c.wbuf[:0], c.version)
+	if err != nil {
+		return fmt.Errorf("encode %v: %w", p.Type(), err)
+	}
+	_, err = c.w.Write(c.wbuf)
+	return err
+}
+
+// Publish encodes a PUBLISH into the write buffer; call Flush to send it.
+func (c *Conn) Publish(p *packet.Publish) error {
+	return c.WritePacket(p)
+}
+
+// Ack buffers a PUBACK (or PUBREC/PUBREL/PUBCOMP, by t) for packet id.
+func (c *Conn) Ack(t packet.Type, id uint16) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.ack = packet.Ack{PacketType: t, PacketID: id}
+	return c.writeLocked(&c.ack)
+}
+
+// Flush sends everything buffered.
+func (c *Conn) Flush() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.w.Flush()
+}
+
+// Buffered returns the number of received bytes already buffered, so a read loop can
+// flush its acknowledgements only when it is about to block.
+func (c *Conn) Buffered() int { return c.r.Buffered() }
+
+// ReadRaw reads the next packet. The body aliases an internal buffer that the next
+// ReadRaw reuses.
+func (c *Conn) ReadRaw() (packet.FixedHeader, []byte, error) {
+	h, body, buf, err := packet.ReadRaw(c.r, 0, c.rbuf)
+	c.rbuf = buf
+	return h, body, err
+}
+
+// Subscribe subscribes to filter and waits for the SUBACK. It must be called before any
+// other goroutine reads from c. A failure reason code in SUBACK is an error.
+func (c *Conn) Subscribe(ctx context.Context, filter string, qos byte) error {
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.nc.SetReadDeadline(dl)
+		defer c.nc.SetReadDeadline(time.Time{})
+	}
+	const id = 1
+	sub := &packet.Subscribe{PacketID: id, Subscriptions: []packet.Subscription{{Filter: filter, QoS: qos}}}
+	if err := c.WritePacket(sub); err != nil {
+		return err
+	}
+	if err := c.Flush(); err != nil {
+		return err
+	}
+	for {
+		h, body, err := c.ReadRaw()
+		if err != nil {
+			return fmt.Errorf("subscribe %q: %w", filter, err)
+		}
+		if h.Type != packet.SUBACK {
+			continue // retained messages or acks may precede it
+		}
+		var sa packet.Suback
+		if err := sa.DecodeInto(h.First(), body, c.version); err != nil {
+			return fmt.Errorf("subscribe %q: decode SUBACK: %w", filter, err)
+		}
+		if sa.PacketID != id || len(sa.ReasonCodes) != 1 {
+			return fmt.Errorf("subscribe %q: unexpected SUBACK (id %d, %d codes)", filter, sa.PacketID, len(sa.ReasonCodes))
+		}
+		if rc := sa.ReasonCodes[0]; rc >= 0x80 {
+			return fmt.Errorf("subscribe %q refused by the broker: reason code 0x%02x", filter, byte(rc))
+		}
+		return nil
+	}
+}
+
+// Disconnect sends DISCONNECT and closes the connection.
+func (c *Conn) Disconnect() error {
+	c.wmu.Lock()
+	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	err := c.writeLocked(&packet.Disconnect{})
+	if err == nil {
+		err = c.w.Flush()
+	}
+	c.wmu.Unlock()
+	if cerr := c.nc.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Close closes the connection without DISCONNECT; a blocked ReadRaw returns an error.
+func (c *Conn) Close() error { return c.nc.Close() }
+
+// handshakeOnly dials addr, completes CONNECT/CONNACK with minimal buffers and returns
+// the bare socket: the cheapest way to hold many idle connections.
+func handshakeOnly(ctx context.Context, addr string, o *ConnOptions, scratch *[]byte) (net.Conn, error) {
+	dial := o.Dial
+	if dial == nil {
+		dial = dialTCP
+	}
+	nc, err := dial(ctx, addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect %s: %w", addr, err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = nc.SetDeadline(dl)
+	}
+	b, err := connectPacket(o).AppendTo((*scratch)[:0], o.version())
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("encode CONNECT: %w", err)
+	}
+	*scratch = b
+	if _, err := nc.Write(b); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("connect %s: %w", addr, err)
+	}
+	r := bufio.NewReaderSize(nc, 16)
+	if err := readConnack(r, o.version(), scratch); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("connect %s: %w", addr, err)
+	}
+	_ = nc.SetDeadline(time.Time{})
+	return nc, nil
+}
