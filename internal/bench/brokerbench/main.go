@@ -1,0 +1,479 @@
+// Command brokerbench measures `mqttx serve` against Debian's mosquitto in one run on
+// this machine: broker CPU time per delivered message (fan-in, fan-out, QoS 0 and 1),
+// end-to-end latency at a fixed rate, resident memory per idle connection and
+// connections accepted per second. Each scenario runs against a freshly started broker,
+// alternating between the two, and the table gives both figures and the ratio
+// ours/mosquitto. Run it through scripts/brokerbench.sh.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mqttx/mqttx/internal/bench"
+	"github.com/mqttx/mqttx/internal/mosquittotest"
+)
+
+type config struct {
+	mosquitto   string
+	mqttx       string
+	only        string
+	qos0Msgs    int
+	qos1Msgs    int
+	latencyMsgs int
+	conns       int
+	rounds      int
+	timeout     time.Duration
+	jsonOut     string
+	keep        bool
+	serveArgs   string
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.mosquitto, "mosquitto", "", "mosquitto binary (default: $MOSQUITTO, /usr/sbin/mosquitto, PATH)")
+	flag.StringVar(&c.mqttx, "mqttx", "bin/mqttx", "mqttx binary whose `serve` is measured; empty to skip")
+	flag.StringVar(&c.only, "scenarios", "", "comma-separated subset: fanin-q0,fanin-q1,fanout-q0,fanout-q1,latency-q0,latency-q1,idle,connect (default all)")
+	flag.IntVar(&c.qos0Msgs, "qos0-messages", 200_000, "delivered messages per QoS 0 throughput run")
+	flag.IntVar(&c.qos1Msgs, "qos1-messages", 100_000, "delivered messages per QoS 1 throughput run")
+	flag.IntVar(&c.latencyMsgs, "latency-messages", 5_000, "messages per latency run (at 1000/s)")
+	flag.IntVar(&c.conns, "connections", 5_000, "connections for the idle-memory and connect-rate runs")
+	flag.IntVar(&c.rounds, "rounds", 1, "runs per scenario and broker; the table shows the median")
+	flag.DurationVar(&c.timeout, "timeout", 2*time.Minute, "limit per run")
+	flag.StringVar(&c.jsonOut, "json", "", "also write every run's summary as JSON Lines to this file")
+	flag.BoolVar(&c.keep, "keep", false, "keep the work directory (broker configs and logs)")
+	flag.StringVar(&c.serveArgs, "serve-args", "", "extra arguments for `mqttx serve`, space separated")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, c); err != nil {
+		fmt.Fprintln(os.Stderr, "brokerbench:", err)
+		os.Exit(1)
+	}
+}
+
+// broker is a broker under test, started fresh for every run.
+type broker struct {
+	name  string
+	start func(ctx context.Context, dir string) (*process, error)
+}
+
+type process struct {
+	addr string
+	pid  int
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (p *process) stop() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+type scenario struct {
+	key    string
+	label  string
+	metric string // what the table shows
+	run    func(ctx context.Context, o bench.Options) (*bench.Summary, error)
+	opts   func(o *bench.Options)
+	value  func(s *bench.Summary) []float64
+	names  []string // one per value
+	lower  bool     // lower is better
+}
+
+func scenarios(c config) []scenario {
+	cpu := func(s *bench.Summary) []float64 { return []float64{s.CPUPerMsgUs} }
+	lat := func(s *bench.Summary) []float64 {
+		if s.Latency == nil {
+			return []float64{0, 0}
+		}
+		return []float64{float64(s.Latency.P50), float64(s.Latency.P99)}
+	}
+	all := []scenario{
+		{key: "fanin-q0", label: "fan-in 10->1 QoS 0", run: bench.FanIn, opts: func(o *bench.Options) { o.QoS, o.Messages = 0, c.qos0Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
+		{key: "fanin-q1", label: "fan-in 10->1 QoS 1", run: bench.FanIn, opts: func(o *bench.Options) { o.QoS, o.Messages = 1, c.qos1Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
+		{key: "fanout-q0", label: "fan-out 1->10 QoS 0", run: bench.FanOut, opts: func(o *bench.Options) { o.QoS, o.Messages = 0, c.qos0Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
+		{key: "fanout-q1", label: "fan-out 1->10 QoS 1", run: bench.FanOut, opts: func(o *bench.Options) { o.QoS, o.Messages = 1, c.qos1Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
+		{key: "latency-q0", label: "latency 1000/s QoS 0", run: bench.Latency, opts: func(o *bench.Options) { o.QoS, o.Messages = 0, c.latencyMsgs }, value: lat, names: []string{"p50 us", "p99 us"}, lower: true},
+		{key: "latency-q1", label: "latency 1000/s QoS 1", run: bench.Latency, opts: func(o *bench.Options) { o.QoS, o.Messages = 1, c.latencyMsgs }, value: lat, names: []string{"p50 us", "p99 us"}, lower: true},
+		{key: "idle", label: fmt.Sprintf("%d idle connections", c.conns), run: bench.IdleConns, opts: func(o *bench.Options) { o.Connections = c.conns }, value: func(s *bench.Summary) []float64 { return []float64{s.BytesPerConn / 1024} }, names: []string{"KiB/conn"}, lower: true},
+		{key: "connect", label: fmt.Sprintf("%d connects, 4 dialers", c.conns), run: bench.ConnectRate, opts: func(o *bench.Options) { o.Connections = c.conns }, value: func(s *bench.Summary) []float64 { return []float64{s.ConnsPerSec, s.CPUPerConnUs} }, names: []string{"conns/s", "CPU us/conn"}},
+	}
+	if c.only == "" {
+		return all
+	}
+	var out []scenario
+	for _, k := range strings.Split(c.only, ",") {
+		found := false
+		for _, s := range all {
+			if s.key == strings.TrimSpace(k) {
+				out = append(out, s)
+				found = true
+			}
+		}
+		if !found {
+			fmt.Fprintf(os.Stderr, "brokerbench: unknown scenario %q ignored\n", k)
+		}
+	}
+	return out
+}
+
+func run(ctx context.Context, c config) error {
+	dir, err := os.MkdirTemp("", "brokerbench-")
+	if err != nil {
+		return err
+	}
+	if c.keep {
+		fmt.Fprintln(os.Stderr, "work directory:", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	mosq := c.mosquitto
+	if mosq == "" {
+		if mosq, err = mosquittotest.Lookup(); err != nil {
+			return err
+		}
+	}
+	brokers := []broker{{name: "mosquitto", start: func(ctx context.Context, d string) (*process, error) { return startMosquitto(ctx, mosq, d) }}}
+	if c.mqttx != "" {
+		if err := serveAvailable(c.mqttx); err != nil {
+			fmt.Fprintf(os.Stderr, "brokerbench: `%s serve` not available (%v): measuring mosquitto only\n", c.mqttx, err)
+		} else {
+			extra := strings.Fields(c.serveArgs)
+			brokers = append(brokers, broker{name: "mqttx serve", start: func(ctx context.Context, d string) (*process, error) { return startServe(ctx, c.mqttx, d, extra) }})
+		}
+	}
+	var jsonw io.Writer
+	if c.jsonOut != "" {
+		f, err := os.Create(c.jsonOut)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		jsonw = f
+	}
+
+	type cell struct{ vals [][]float64 }
+	scs := scenarios(c)
+	results := make([][]cell, len(scs)) // [scenario][broker]
+	var failures []string
+	for i, sc := range scs {
+		results[i] = make([]cell, len(brokers))
+		for round := 0; round < c.rounds; round++ {
+			for k := range brokers {
+				bi := k
+				if round%2 == 1 { // alternate who goes first
+					bi = len(brokers) - 1 - k
+				}
+				b := brokers[bi]
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				s, err := runOne(ctx, c, b, sc, filepath.Join(dir, fmt.Sprintf("%s-%d-%d", sc.key, bi, round)))
+				if err != nil {
+					msg := fmt.Sprintf("%s on %s: %v", sc.label, b.name, err)
+					failures = append(failures, msg)
+					fmt.Fprintln(os.Stderr, "FAILED:", msg)
+					continue
+				}
+				s.Target = b.name
+				results[i][bi].vals = append(results[i][bi].vals, sc.value(s))
+				fmt.Fprintf(os.Stderr, "%-22s %-12s %s\n", sc.label, b.name, brief(s))
+				if jsonw != nil {
+					data, _ := json.Marshal(s)
+					fmt.Fprintf(jsonw, "%s\n", data)
+				}
+			}
+		}
+	}
+
+	// The table: one row per scenario and metric.
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	head := "scenario\tmetric\t"
+	for _, b := range brokers {
+		head += b.name + "\t"
+	}
+	if len(brokers) == 2 {
+		head += "ours/mosquitto\t"
+	}
+	fmt.Fprintln(tw, head)
+	for i, sc := range scs {
+		for m, name := range sc.names {
+			row := sc.label + "\t" + name + "\t"
+			var meds []float64
+			for bi := range brokers {
+				v, ok := median(results[i][bi].vals, m)
+				meds = append(meds, v)
+				if ok {
+					row += format(v) + "\t"
+				} else {
+					row += "failed\t"
+				}
+			}
+			if len(brokers) == 2 {
+				if meds[0] > 0 && meds[1] > 0 {
+					row += fmt.Sprintf("%.2fx\t", meds[1]/meds[0])
+				} else {
+					row += "-\t"
+				}
+			}
+			fmt.Fprintln(tw, row)
+		}
+	}
+	tw.Flush()
+	if len(failures) > 0 {
+		return fmt.Errorf("%d runs failed:\n  %s", len(failures), strings.Join(failures, "\n  "))
+	}
+	return nil
+}
+
+func runOne(ctx context.Context, c config, b broker, sc scenario, dir string) (*bench.Summary, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	p, err := b.start(ctx, dir)
+	if err != nil {
+		return nil, fmt.Errorf("start: %w", err)
+	}
+	defer p.stop()
+	o := bench.Options{Addr: p.addr, PID: p.pid, Timeout: c.timeout}
+	sc.opts(&o)
+	s, err := sc.run(ctx, o)
+	select {
+	case <-p.done:
+		return s, fmt.Errorf("broker exited during the run (log in %s)", dir)
+	default:
+	}
+	return s, err
+}
+
+func brief(s *bench.Summary) string {
+	var parts []string
+	if s.Delivered > 0 {
+		parts = append(parts, fmt.Sprintf("delivered %d in %v (%.0f msg/s)", s.Delivered, s.Elapsed.Round(time.Millisecond), s.MsgsPerSec))
+	}
+	if s.BrokerCPU > 0 {
+		parts = append(parts, fmt.Sprintf("broker CPU %v", s.BrokerCPU))
+	}
+	if s.CPUPerMsgUs > 0 {
+		parts = append(parts, fmt.Sprintf("%.2f us/msg", s.CPUPerMsgUs))
+	}
+	if s.Latency != nil {
+		parts = append(parts, fmt.Sprintf("latency p50 %dus p99 %dus max %dus", s.Latency.P50, s.Latency.P99, s.Latency.Max))
+	}
+	if s.RSSAfter > 0 {
+		parts = append(parts, fmt.Sprintf("RSS %.1f -> %.1f MiB, %.2f KiB/conn", float64(s.RSSBefore)/(1<<20), float64(s.RSSAfter)/(1<<20), s.BytesPerConn/1024))
+	}
+	if s.ConnsPerSec > 0 {
+		parts = append(parts, fmt.Sprintf("%d conns in %v (%.0f/s, %.1f us CPU each)", s.Connections, s.Elapsed.Round(time.Millisecond), s.ConnsPerSec, s.CPUPerConnUs))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func median(vals [][]float64, m int) (float64, bool) {
+	if len(vals) == 0 {
+		return 0, false
+	}
+	xs := make([]float64, len(vals))
+	for i, v := range vals {
+		xs[i] = v[m]
+	}
+	sort.Float64s(xs)
+	return xs[len(xs)/2], true
+}
+
+func format(v float64) string {
+	switch {
+	case v >= 1000:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startMosquitto starts mosquitto with a minimal configuration: one listener, no
+// persistence, queues large enough for a whole run, logging errors and warnings to a
+// file (per-message logging would dominate its CPU time).
+func startMosquitto(ctx context.Context, bin, dir string) (*process, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		var conf strings.Builder
+		fmt.Fprintf(&conf, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", port)
+		fmt.Fprintf(&conf, "max_queued_messages 1000000\n")
+		fmt.Fprintf(&conf, "log_dest file %s\nlog_type error\nlog_type warning\nconnection_messages false\n", filepath.Join(dir, "mosquitto.log"))
+		if u, err := user.Current(); err == nil && os.Geteuid() == 0 {
+			fmt.Fprintf(&conf, "user %s\n", u.Username)
+		}
+		cf := filepath.Join(dir, "mosquitto.conf")
+		if err := os.WriteFile(cf, []byte(conf.String()), 0o644); err != nil {
+			return nil, err
+		}
+		out, err := os.Create(filepath.Join(dir, "mosquitto.out"))
+		if err != nil {
+			return nil, err
+		}
+		cmd := exec.Command(bin, "-c", cf)
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			out.Close()
+			return nil, fmt.Errorf("start %s: %w", bin, err)
+		}
+		out.Close()
+		p := &process{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), pid: cmd.Process.Pid, cmd: cmd, done: make(chan struct{})}
+		go func() { _ = cmd.Wait(); close(p.done) }()
+		if lastErr = waitListening(ctx, p); lastErr == nil {
+			return p, nil
+		}
+		p.stop()
+	}
+	return nil, lastErr
+}
+
+func waitListening(ctx context.Context, p *process) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case <-p.done:
+			return errors.New("broker exited before listening")
+		default:
+		}
+		c, err := net.DialTimeout("tcp", p.addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("broker not listening on %s after 10s", p.addr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func serveAvailable(bin string) error {
+	if _, err := os.Stat(bin); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "serve", "--help").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%v: %s", err, firstLine(out))
+	}
+	if !strings.Contains(string(out), "serve") {
+		return fmt.Errorf("unexpected help: %s", firstLine(out))
+	}
+	return nil
+}
+
+func firstLine(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+var listeningRE = regexp.MustCompile(`Listening on (?:mqtt://|tcp://)?(127\.0\.0\.1:\d+)`)
+
+// startServe starts `mqttx serve -p 0` and reads its address from the "Listening on
+// 127.0.0.1:PORT" line on stderr; the rest of its output goes to a log file.
+func startServe(ctx context.Context, bin, dir string, extra []string) (*process, error) {
+	logf, err := os.Create(filepath.Join(dir, "serve.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, append([]string{"serve", "-p", "0"}, extra...)...)
+	cmd.Stdout = logf
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		logf.Close()
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s serve: %w", bin, err)
+	}
+	p := &process{pid: cmd.Process.Pid, cmd: cmd, done: make(chan struct{})}
+	addrc := make(chan string, 1)
+	copied := make(chan struct{})
+	go func() {
+		// Keep draining stderr so the broker never blocks on it.
+		defer close(copied)
+		sc := bufio.NewScanner(stderr)
+		found := false
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(logf, line)
+			if !found {
+				if m := listeningRE.FindStringSubmatch(line); m != nil {
+					found = true
+					addrc <- m[1]
+				}
+			}
+		}
+	}()
+	go func() {
+		<-copied
+		_ = cmd.Wait()
+		logf.Close()
+		close(p.done)
+	}()
+	select {
+	case p.addr = <-addrc:
+	case <-p.done:
+		return nil, fmt.Errorf("%s serve exited before listening (log in %s)", bin, logf.Name())
+	case <-time.After(10 * time.Second):
+		p.stop()
+		return nil, fmt.Errorf("%s serve printed no \"Listening on 127.0.0.1:PORT\" line within 10s (log in %s)", bin, logf.Name())
+	case <-ctx.Done():
+		p.stop()
+		return nil, ctx.Err()
+	}
+	if err := waitListening(ctx, p); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return p, nil
+}
