@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/mqttx/mqttx/internal/mqttc"
 )
@@ -50,7 +51,7 @@ func (p Profile) Options() (mqttc.Options, error) {
 	}
 	o.Version = v
 
-	proto := deref(p.Protocol)
+	proto := strings.ToLower(deref(p.Protocol))
 	switch proto {
 	case "mqtt", "mqtts", "ws", "wss":
 	default:

@@ -387,6 +387,13 @@ func TestOptionsPortByProtocol(t *testing.T) {
 	}
 }
 
+func TestOptionsProtocolCase(t *testing.T) {
+	o, err := Profile{Protocol: ptr("MQTTS")}.Options()
+	if err != nil || o.Scheme != "mqtts" || o.Port != 8883 {
+		t.Fatalf("got %+v, %v", o, err)
+	}
+}
+
 func TestOptionsFull(t *testing.T) {
 	p := Profile{
 		Protocol: ptr("wss"), Host: ptr("b"), Port: ptr(443), ClientID: ptr("c"), Username: ptr("u"), Password: ptr(""),
