@@ -23,7 +23,7 @@ type v3Client struct {
 
 	mu      sync.Mutex
 	mc      mqtt.Client
-	conn    net.Conn        // the socket our dialer opened, for Kill
+	conn    *killableConn   // the socket our dialer opened, for Kill
 	dialCtx context.Context // the Connect call's context, used by the dialer
 
 	connected atomic.Bool
@@ -43,10 +43,34 @@ func (c *v3Client) openConn(_ *url.URL, _ mqtt.ClientOptions) (net.Conn, error) 
 	if err != nil {
 		return nil, err
 	}
+	kc := &killableConn{Conn: conn}
 	c.mu.Lock()
-	c.conn = conn
+	c.conn = kc
 	c.mu.Unlock()
-	return conn, nil
+	return kc, nil
+}
+
+// killableConn reports reads failing after Kill with its own error: paho.mqtt.golang
+// treats "use of closed network connection" as a deliberate close and would not notice
+// the loss until the next keepalive.
+type killableConn struct {
+	net.Conn
+	killed atomic.Bool
+}
+
+var errKilled = errors.New("connection killed")
+
+func (k *killableConn) Read(p []byte) (int, error) {
+	n, err := k.Conn.Read(p)
+	if err != nil && k.killed.Load() {
+		err = errKilled
+	}
+	return n, err
+}
+
+func (k *killableConn) kill() error {
+	k.killed.Store(true)
+	return k.Conn.Close()
 }
 
 func (c *v3Client) Connect(ctx context.Context) (*ConnAck, error) {
@@ -91,7 +115,7 @@ func (c *v3Client) Connect(ctx context.Context) (*ConnAck, error) {
 		// Abort a handshake in progress by closing our socket, then let the library finish.
 		c.mu.Lock()
 		if c.conn != nil {
-			c.conn.Close()
+			_ = c.conn.kill()
 		}
 		c.mu.Unlock()
 		<-tok.Done()
@@ -285,7 +309,7 @@ func (c *v3Client) Kill() error {
 	if conn == nil {
 		return nil
 	}
-	err := conn.Close()
+	err := conn.kill()
 	// Let the library notice the dead socket and stop its goroutines.
 	select {
 	case <-c.lostCh:

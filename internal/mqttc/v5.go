@@ -27,6 +27,10 @@ type v5Client struct {
 	// paho's own send quota never has to wait; its cancelled-wait path prints to stdout.
 	quota chan struct{}
 
+	// connCtx ends when the paho client has shut down, so waits for acknowledgements end
+	// with the connection instead of at the caller's deadline.
+	connCtx context.Context
+
 	closing  atomic.Bool // Disconnect or Kill called: connection loss is expected
 	lostOnce sync.Once
 }
@@ -162,8 +166,13 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 			recvMax = *p.ReceiveMaximum
 		}
 	}
+	connCtx, connCancel := context.WithCancel(context.Background())
+	go func() {
+		<-pc.Done()
+		connCancel()
+	}()
 	c.mu.Lock()
-	c.pc, c.conn, c.quota = pc, conn, make(chan struct{}, recvMax)
+	c.pc, c.conn, c.quota, c.connCtx = pc, conn, make(chan struct{}, recvMax), connCtx
 	c.mu.Unlock()
 	return ack, nil
 }
@@ -297,15 +306,21 @@ func (c *v5Client) Publish(ctx context.Context, m Message) error {
 			ContentType:     q.ContentType,
 		}
 	}
+	ctx, cancel := c.withConn(ctx)
+	defer cancel()
 	if m.QoS > 0 {
 		select {
 		case c.quota <- struct{}{}:
 		case <-ctx.Done():
-			return fmt.Errorf("publish to %q: %w", m.Topic, ctx.Err())
+			return fmt.Errorf("publish to %q: %w", m.Topic, c.ctxErr(ctx))
 		}
-		defer func() { <-c.quota }()
 	}
 	pr, err := pc.Publish(ctx, p)
+	if m.QoS > 0 && (err == nil || pr != nil) {
+		// The flow is complete. A cancelled flow keeps its slot in paho's quota until the
+		// broker answers, so it keeps ours too.
+		<-c.quota
+	}
 	if pr != nil && pr.ReasonCode >= 0x80 {
 		reason := ""
 		if pr.Properties != nil {
@@ -317,9 +332,32 @@ func (c *v5Client) Publish(ctx context.Context, m Message) error {
 		return &RefusedError{Op: "publish", Code: pr.ReasonCode, Reason: reason}
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			err = c.ctxErr(ctx)
+		}
 		return fmt.Errorf("publish to %q: %w", m.Topic, err)
 	}
 	return nil
+}
+
+// withConn returns ctx, also cancelled when the connection ends.
+func (c *v5Client) withConn(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(c.connCtx, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
+}
+
+// errConnLost says an acknowledgement can no longer come.
+var errConnLost = errors.New("connection lost before the broker answered")
+
+func (c *v5Client) ctxErr(ctx context.Context) error {
+	if c.connCtx.Err() != nil {
+		return errConnLost
+	}
+	return ctx.Err()
 }
 
 func (c *v5Client) Subscribe(ctx context.Context, subs []Subscription, opts SubscribeOptions) ([]byte, error) {
@@ -343,7 +381,12 @@ func (c *v5Client) Subscribe(ctx context.Context, subs []Subscription, opts Subs
 	if opts.SubscriptionID != nil || len(opts.UserProperties) > 0 {
 		s.Properties = &paho.SubscribeProperties{SubscriptionIdentifier: opts.SubscriptionID, User: userProps(opts.UserProperties)}
 	}
+	ctx, cancel := c.withConn(ctx)
+	defer cancel()
 	sa, err := pc.Subscribe(ctx, s)
+	if err != nil && ctx.Err() != nil {
+		err = c.ctxErr(ctx)
+	}
 	if sa != nil {
 		for _, code := range sa.Reasons {
 			if code >= 0x80 {
@@ -369,7 +412,12 @@ func (c *v5Client) Unsubscribe(ctx context.Context, topics ...string) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := c.withConn(ctx)
+	defer cancel()
 	ua, err := pc.Unsubscribe(ctx, &paho.Unsubscribe{Topics: topics})
+	if err != nil && ctx.Err() != nil {
+		err = c.ctxErr(ctx)
+	}
 	if ua != nil {
 		for _, code := range ua.Reasons {
 			if code >= 0x80 {
