@@ -2,6 +2,7 @@ package packet
 
 import (
 	"bytes"
+	"encoding/binary"
 	"unicode/utf8"
 )
 
@@ -169,6 +170,13 @@ func checkType(first byte, t Type) error {
 // ValidUTF8 reports whether b is a valid MQTT UTF-8 Encoded String body: well-formed
 // UTF-8 (which excludes surrogates) without U+0000 ([MQTT-1.5.4-1], [MQTT-1.5.4-2]).
 func ValidUTF8(b []byte) bool {
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		if x&swarHi != 0 || swarHasZero(x) {
+			break
+		}
+		b = b[8:]
+	}
 	for i, c := range b {
 		if c == 0 {
 			return false

@@ -207,6 +207,18 @@ func TestEncodeInvalid(t *testing.T) {
 		{"ack wrong type", &Ack{PacketType: PUBLISH, PacketID: 1}, V311, ProtocolError},
 		{"auth in 3.1.1", &Auth{}, V311, ProtocolError},
 		{"too long topic", &Publish{Topic: make([]byte, 70000)}, V311, TopicNameInvalid},
+		{"too long property", &Publish{Topic: []byte("t"), Properties: func() Properties {
+			var p Properties
+			p.SetContentType(make([]byte, 70000))
+			return p
+		}()}, V5, MalformedPacket},
+		{"too long user property", &Ack{PacketType: PUBACK, PacketID: 1, Properties: Properties{
+			User: []UserProperty{{Key: []byte("k"), Value: make([]byte, 65536)}}}}, V5, MalformedPacket},
+		{"will property not allowed", &Connect{WillFlag: true, WillTopic: "w", WillProperties: func() Properties {
+			var p Properties
+			p.SetTopicAlias(1)
+			return p
+		}()}, V5, ProtocolError},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := tt.p.AppendTo(nil, tt.v)

@@ -1,5 +1,7 @@
 package packet
 
+import mbits "math/bits"
+
 // PropID is an MQTT 5 property identifier.
 type PropID byte
 
@@ -110,6 +112,11 @@ func (p *Properties) Clear(id PropID) {
 
 // Reset removes every property, keeping slice capacity for reuse.
 func (p *Properties) Reset() {
+	if p.mask == 0 && len(p.SubscriptionIDs) == 0 && len(p.User) == 0 {
+		// Already empty (the common case when decoding for 3.x): skip clearing the
+		// value fields, which mean nothing without their presence bit.
+		return
+	}
 	*p = Properties{SubscriptionIDs: p.SubscriptionIDs[:0], User: p.User[:0]}
 }
 
@@ -351,21 +358,25 @@ func (p *Properties) size(kind Type) (int, error) {
 		n += bits(m&byteProps) * 2
 		n += bits(m&u16Props) * 3
 		n += bits(m&u32Props) * 5
-		for _, f := range [...]struct {
-			id PropID
-			b  []byte
-		}{
-			{PropContentType, p.ContentType}, {PropResponseTopic, p.ResponseTopic},
-			{PropCorrelationData, p.CorrelationData}, {PropAssignedClientIdentifier, p.AssignedClientID},
-			{PropAuthenticationMethod, p.AuthMethod}, {PropAuthenticationData, p.AuthData},
-			{PropResponseInformation, p.ResponseInfo}, {PropServerReference, p.ServerReference},
-			{PropReasonString, p.ReasonString},
-		} {
-			if m&(1<<f.id) != 0 {
-				if len(f.b) > MaxStringLen {
-					return 0, errorf(MalformedPacket, "property 0x%02X is %d bytes long: the limit is %d", byte(f.id), len(f.b), MaxStringLen)
+		if m&strProps != 0 {
+			longest := 0
+			add := func(id PropID, b []byte) {
+				if m&(1<<id) != 0 {
+					n += 3 + len(b)
+					longest = max(longest, len(b))
 				}
-				n += 3 + len(f.b)
+			}
+			add(PropContentType, p.ContentType)
+			add(PropResponseTopic, p.ResponseTopic)
+			add(PropCorrelationData, p.CorrelationData)
+			add(PropAssignedClientIdentifier, p.AssignedClientID)
+			add(PropAuthenticationMethod, p.AuthMethod)
+			add(PropAuthenticationData, p.AuthData)
+			add(PropResponseInformation, p.ResponseInfo)
+			add(PropServerReference, p.ServerReference)
+			add(PropReasonString, p.ReasonString)
+			if longest > MaxStringLen {
+				return 0, errorf(MalformedPacket, "a property value is %d bytes long: the limit is %d", longest, MaxStringLen)
 			}
 		}
 	}
@@ -391,18 +402,14 @@ const (
 		1<<PropSharedSubscriptionAvailable
 	u16Props = 1<<PropServerKeepAlive | 1<<PropReceiveMaximum | 1<<PropTopicAliasMaximum |
 		1<<PropTopicAlias
+	strProps = 1<<PropContentType | 1<<PropResponseTopic | 1<<PropCorrelationData |
+		1<<PropAssignedClientIdentifier | 1<<PropAuthenticationMethod | 1<<PropAuthenticationData |
+		1<<PropResponseInformation | 1<<PropServerReference | 1<<PropReasonString
 	u32Props = 1<<PropMessageExpiryInterval | 1<<PropSessionExpiryInterval |
 		1<<PropWillDelayInterval | 1<<PropMaximumPacketSize
 )
 
-func bits(m uint64) int {
-	n := 0
-	for m != 0 {
-		m &= m - 1
-		n++
-	}
-	return n
-}
+func bits(m uint64) int { return mbits.OnesCount64(m) }
 
 // appendProps appends the property length n and the properties, in identifier order.
 func (p *Properties) appendTo(dst []byte, n int) []byte {

@@ -1,6 +1,10 @@
 package packet
 
-import "strings"
+import (
+	"encoding/binary"
+	"strings"
+	"unicode/utf8"
+)
 
 // SharePrefix starts a shared subscription filter: "$share/{ShareName}/{filter}".
 const SharePrefix = "$share/"
@@ -15,8 +19,19 @@ func ValidTopicName(s string) bool {
 	return !strings.ContainsAny(s, "+#") && ValidUTF8String(s)
 }
 
-// validTopicNameBytes is ValidTopicName without the length checks, for decoded fields.
+// validTopicNameBytes is ValidTopicName without the length limit, for decoded fields.
+// It checks eight bytes at a time while they are ASCII without NUL, '+' and '#'.
 func validTopicNameBytes(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		if x&swarHi != 0 || swarHasZero(x) || swarHasZero(x^(swarLo*'+')) || swarHasZero(x^(swarLo*'#')) {
+			break
+		}
+		b = b[8:]
+	}
 	for i, c := range b {
 		switch {
 		case c == 0 || c == '+' || c == '#':
@@ -28,11 +43,19 @@ func validTopicNameBytes(b []byte) bool {
 					return false
 				}
 			}
-			return ValidUTF8(rest)
+			return utf8.Valid(rest)
 		}
 	}
-	return len(b) > 0
+	return true
 }
+
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
+
+// swarHasZero reports whether any byte of x is zero.
+func swarHasZero(x uint64) bool { return (x-swarLo)&^x&swarHi != 0 }
 
 // ValidTopicFilter reports whether s is a valid Topic Filter: 1 to 65535 bytes of MQTT
 // UTF-8 without U+0000, '#' only as the last character and alone in its level
