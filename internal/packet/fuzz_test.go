@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var fuzzVersions = [3]Version{V31, V311, V5}
@@ -147,8 +148,12 @@ func FuzzTopicFilter(f *testing.F) {
 				t.Fatalf("MatchTopic(%q, %q) matched with different level counts", filter, topic)
 			}
 		}
-		if ValidUTF8String(filter) != ValidUTF8([]byte(filter)) {
-			t.Fatalf("ValidUTF8String and ValidUTF8 disagree on %q", filter)
+		ref := utf8.ValidString(filter) && !strings.ContainsRune(filter, 0)
+		if ValidUTF8String(filter) != ref || ValidUTF8([]byte(filter)) != ref {
+			t.Fatalf("ValidUTF8String/ValidUTF8 disagree with the reference on %q", filter)
+		}
+		if len(filter) <= MaxStringLen && validTopicNameBytes([]byte(filter)) != okN {
+			t.Fatalf("validTopicNameBytes(%q) != ValidTopicName", filter)
 		}
 		// A filter survives SUBSCRIBE encoding when it is valid UTF-8.
 		if okF {

@@ -165,3 +165,32 @@ func TestReasonCodeStrings(t *testing.T) {
 		t.Error("type or version names wrong")
 	}
 }
+
+// The 8-bytes-at-a-time checks must find a bad byte at any position.
+func TestValidatorsEveryPosition(t *testing.T) {
+	for n := 1; n <= 40; n++ {
+		for i := 0; i < n; i++ {
+			for _, bad := range []struct {
+				b              string
+				name, utf8 bool
+			}{
+				{"\x00", false, false}, {"+", false, true}, {"#", false, true},
+				{"\xff", false, false}, {"é", true, true},
+			} {
+				s := strings.Repeat("a", i) + bad.b + strings.Repeat("b", n-i-1)
+				if got := ValidTopicName(s); got != bad.name {
+					t.Fatalf("ValidTopicName(%q) = %v", s, got)
+				}
+				if got := validTopicNameBytes([]byte(s)); got != bad.name {
+					t.Fatalf("validTopicNameBytes(%q) = %v", s, got)
+				}
+				if got := ValidUTF8([]byte(s)); got != bad.utf8 {
+					t.Fatalf("ValidUTF8(%q) = %v", s, got)
+				}
+				if got := ValidUTF8String(s); got != bad.utf8 {
+					t.Fatalf("ValidUTF8String(%q) = %v", s, got)
+				}
+			}
+		}
+	}
+}
