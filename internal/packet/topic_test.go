@@ -171,7 +171,7 @@ func TestValidatorsEveryPosition(t *testing.T) {
 	for n := 1; n <= 40; n++ {
 		for i := 0; i < n; i++ {
 			for _, bad := range []struct {
-				b              string
+				b          string
 				name, utf8 bool
 			}{
 				{"\x00", false, false}, {"+", false, true}, {"#", false, true},
