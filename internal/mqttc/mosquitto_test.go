@@ -477,23 +477,34 @@ func TestV5ServerDisconnect(t *testing.T) {
 	}
 }
 
-func TestV3ConnectionLost(t *testing.T) {
-	b := mosquittotest.StartBroker(t)
-	o := baseOptions(t, b.Addr, V311)
-	lost := make(chan error, 2)
-	o.OnConnectionLost = func(err error) { lost <- err }
-	c, _ := connect(t, o)
-	b.Stop()
-	select {
-	case err := <-lost:
-		if err == nil {
-			t.Fatal("nil error")
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("OnConnectionLost not called after the broker stopped")
-	}
-	if err := c.Publish(ctxT(t), Message{Topic: "x", QoS: 1}); err == nil {
-		t.Fatal("publish after loss succeeded")
+func TestConnectionLostWhenBrokerStops(t *testing.T) {
+	for _, v := range versions {
+		t.Run(v.String(), func(t *testing.T) {
+			b := mosquittotest.StartBroker(t)
+			o := baseOptions(t, b.Addr, v)
+			lost := make(chan error, 2)
+			o.OnConnectionLost = func(err error) { lost <- err }
+			c, _ := connect(t, o)
+			b.Stop()
+			select {
+			case err := <-lost:
+				if err == nil {
+					t.Fatal("nil error")
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("OnConnectionLost not called after the broker stopped")
+			}
+			start := time.Now()
+			if err := c.Publish(ctxT(t), Message{Topic: "x", QoS: 1}); err == nil {
+				t.Fatal("publish after loss succeeded")
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Fatalf("publish after loss took %s: it should fail at once, not at the deadline", d)
+			}
+			if err := c.Disconnect(ctxT(t)); err != nil {
+				t.Fatalf("disconnect after loss: %v", err)
+			}
+		})
 	}
 }
 

@@ -202,3 +202,47 @@ func TestCompletePackets(t *testing.T) {
 		}
 	}
 }
+
+// TestV3NoProtocolFallback checks that a 3.1.1 client refused with "unacceptable
+// protocol version" reports it instead of retrying as 3.1 (paho.mqtt.golang's default).
+func TestV3NoProtocolFallback(t *testing.T) {
+	levels := make(chan byte, 2)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, body, err := readRaw(c); err == nil && len(body) > 6 {
+				levels <- body[6] // after the protocol name "MQTT"
+				_, _ = c.Write([]byte{0x20, 2, 0, 1})
+			}
+			c.Close()
+		}
+	}()
+	defer func() {
+		l.Close()
+		<-done
+	}()
+	c, _ := New(baseOptions(t, l.Addr().String(), V311))
+	_, err = c.Connect(ctxT(t))
+	var re *RefusedError
+	if !errors.As(err, &re) || re.Code != 1 || re.Reason != "unacceptable protocol version" {
+		t.Fatalf("err = %v, want refusal 1 (unacceptable protocol version)", err)
+	}
+	if lv := <-levels; lv != 4 {
+		t.Fatalf("protocol level %d, want 4", lv)
+	}
+	select {
+	case lv := <-levels:
+		t.Fatalf("client retried with protocol level %d", lv)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
