@@ -45,6 +45,8 @@ type config struct {
 	jsonOut     string
 	keep        bool
 	serveArgs   string
+	ours        string
+	nodelay     bool
 }
 
 func main() {
@@ -61,6 +63,8 @@ func main() {
 	flag.StringVar(&c.jsonOut, "json", "", "also write every run's summary as JSON Lines to this file")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work directory (broker configs and logs)")
 	flag.StringVar(&c.serveArgs, "serve-args", "", "extra arguments for `mqttx serve`, space separated")
+	flag.BoolVar(&c.nodelay, "mosquitto-nodelay", true, "set_tcp_nodelay true in mosquitto's configuration, as Go sets TCP_NODELAY by default (false measures mosquitto's default, with Nagle)")
+	flag.StringVar(&c.ours, "ours", "", "command line starting our broker instead of `mqttx serve -p 0` (it must print \"Listening on 127.0.0.1:PORT\" on stderr), e.g. \"bin/enginebroker -cpuprofile /tmp/cpu.out\"")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -162,13 +166,16 @@ func run(ctx context.Context, c config) error {
 			return err
 		}
 	}
-	brokers := []broker{{name: "mosquitto", start: func(ctx context.Context, d string) (*process, error) { return startMosquitto(ctx, mosq, d) }}}
-	if c.mqttx != "" {
+	brokers := []broker{{name: "mosquitto", start: func(ctx context.Context, d string) (*process, error) { return startMosquitto(ctx, mosq, d, c.nodelay) }}}
+	if c.ours != "" {
+		argv := strings.Fields(c.ours)
+		brokers = append(brokers, broker{name: filepath.Base(argv[0]), start: func(ctx context.Context, d string) (*process, error) { return startServe(ctx, argv, d) }})
+	} else if c.mqttx != "" {
 		if err := serveAvailable(c.mqttx); err != nil {
 			fmt.Fprintf(os.Stderr, "brokerbench: `%s serve` not available (%v): measuring mosquitto only\n", c.mqttx, err)
 		} else {
-			extra := strings.Fields(c.serveArgs)
-			brokers = append(brokers, broker{name: "mqttx serve", start: func(ctx context.Context, d string) (*process, error) { return startServe(ctx, c.mqttx, d, extra) }})
+			argv := append([]string{c.mqttx, "serve", "-p", "0"}, strings.Fields(c.serveArgs)...)
+			brokers = append(brokers, broker{name: "mqttx serve", start: func(ctx context.Context, d string) (*process, error) { return startServe(ctx, argv, d) }})
 		}
 	}
 	var jsonw io.Writer
@@ -307,7 +314,11 @@ func median(vals [][]float64, m int) (float64, bool) {
 		xs[i] = v[m]
 	}
 	sort.Float64s(xs)
-	return xs[len(xs)/2], true
+	n := len(xs)
+	if n%2 == 0 {
+		return (xs[n/2-1] + xs[n/2]) / 2, true
+	}
+	return xs[n/2], true
 }
 
 func format(v float64) string {
@@ -332,7 +343,7 @@ func freePort() (int, error) {
 // startMosquitto starts mosquitto with a minimal configuration: one listener, no
 // persistence, queues large enough for a whole run, logging errors and warnings to a
 // file (per-message logging would dominate its CPU time).
-func startMosquitto(ctx context.Context, bin, dir string) (*process, error) {
+func startMosquitto(ctx context.Context, bin, dir string, nodelay bool) (*process, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		port, err := freePort()
@@ -341,7 +352,13 @@ func startMosquitto(ctx context.Context, bin, dir string) (*process, error) {
 		}
 		var conf strings.Builder
 		fmt.Fprintf(&conf, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", port)
+		// mosquitto reads one packet per socket per loop, so a fan-in subscriber's
+		// acknowledgements lag far behind its deliveries and the default queue of 1000
+		// would drop messages.
 		fmt.Fprintf(&conf, "max_queued_messages 1000000\n")
+		if nodelay {
+			fmt.Fprintf(&conf, "set_tcp_nodelay true\n")
+		}
 		fmt.Fprintf(&conf, "log_dest file %s\nlog_type error\nlog_type warning\nconnection_messages false\n", filepath.Join(dir, "mosquitto.log"))
 		if u, err := user.Current(); err == nil && os.Geteuid() == 0 {
 			fmt.Fprintf(&conf, "user %s\n", u.Username)
@@ -417,14 +434,15 @@ func firstLine(b []byte) string {
 
 var listeningRE = regexp.MustCompile(`Listening on (?:mqtt://|tcp://)?(127\.0\.0\.1:\d+)`)
 
-// startServe starts `mqttx serve -p 0` and reads its address from the "Listening on
-// 127.0.0.1:PORT" line on stderr; the rest of its output goes to a log file.
-func startServe(ctx context.Context, bin, dir string, extra []string) (*process, error) {
+// startServe starts argv (`mqttx serve -p 0`) and reads its address from the "Listening
+// on 127.0.0.1:PORT" line on stderr; the rest of its output goes to a log file.
+func startServe(ctx context.Context, argv []string, dir string) (*process, error) {
 	logf, err := os.Create(filepath.Join(dir, "serve.log"))
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, append([]string{"serve", "-p", "0"}, extra...)...)
+	bin := argv[0]
+	cmd := exec.Command(bin, argv[1:]...)
 	cmd.Stdout = logf
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -433,7 +451,7 @@ func startServe(ctx context.Context, bin, dir string, extra []string) (*process,
 	}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return nil, fmt.Errorf("start %s serve: %w", bin, err)
+		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	p := &process{pid: cmd.Process.Pid, cmd: cmd, done: make(chan struct{})}
 	addrc := make(chan string, 1)
@@ -463,10 +481,10 @@ func startServe(ctx context.Context, bin, dir string, extra []string) (*process,
 	select {
 	case p.addr = <-addrc:
 	case <-p.done:
-		return nil, fmt.Errorf("%s serve exited before listening (log in %s)", bin, logf.Name())
+		return nil, fmt.Errorf("%s exited before listening (log in %s)", bin, logf.Name())
 	case <-time.After(10 * time.Second):
 		p.stop()
-		return nil, fmt.Errorf("%s serve printed no \"Listening on 127.0.0.1:PORT\" line within 10s (log in %s)", bin, logf.Name())
+		return nil, fmt.Errorf("%s printed no \"Listening on 127.0.0.1:PORT\" line within 10s (log in %s)", bin, logf.Name())
 	case <-ctx.Done():
 		p.stop()
 		return nil, ctx.Err()
