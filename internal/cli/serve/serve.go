@@ -1,0 +1,445 @@
+// Package serve is `mqttx serve`: run the mqttx broker engine on TCP, TLS, WebSocket and
+// secure WebSocket listeners until Ctrl-C.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mqttx/mqttx/internal/broker"
+	"github.com/mqttx/mqttx/internal/broker/listener"
+	"github.com/mqttx/mqttx/internal/cli/cmdutil"
+	"github.com/mqttx/mqttx/internal/mqttc"
+	"github.com/mqttx/mqttx/internal/output"
+)
+
+// eventQueueSize bounds the client events waiting for the printer. The engine's OnEvent
+// must never block, so when the printer falls behind (a paused pipe) events are dropped
+// and counted instead.
+const eventQueueSize = 4096
+
+// shutdownTimeout bounds the graceful part of shutdown: DISCONNECT to every client and
+// waiting for their goroutines; what is left after it is closed.
+const shutdownTimeout = 5 * time.Second
+
+// off marks a listener that was not asked for.
+const off = -1
+
+type options struct {
+	IO     *output.Streams
+	Output cmdutil.OutputOptions
+	Now    func() time.Time
+
+	Host      string
+	Port      int
+	TLSPort   int // off unless given
+	WSPort    int // off unless given
+	WSSPort   int // off unless given
+	Cert      string
+	Key       string
+	ClientCA  string
+	WSPath    string
+	WSOrigins []string
+
+	MaxKeepAlive     uint16
+	MaxSessionExpiry uint32
+	MaxOffline       int
+	MaxPacketSize    uint32
+
+	// onListen, when set, is told each listener's kind and bound address (tests).
+	onListen func(kind, addr string)
+}
+
+// NewCmd returns the serve command. runF, when not nil, replaces run.
+func NewCmd(f *cmdutil.Factory, runF func(*options) error) *cobra.Command {
+	opts := &options{IO: f.IO, Now: f.Now}
+	cmd := &cobra.Command{
+		Use:   "serve [flags]",
+		Short: "Run an MQTT broker",
+		Long: `Run mqttx's MQTT 3.1, 3.1.1 and 5.0 broker until Ctrl-C.
+
+It listens on 127.0.0.1:1883 (loopback only) unless told otherwise; -h 0.0.0.0 opens it
+to the network. --tls-port, --ws-port and --wss-port add TLS, WebSocket and secure
+WebSocket listeners on the same host; port 0 picks a free port, and the bound
+addresses are printed on stderr ("Listening on 127.0.0.1:1883"). Every client may
+connect (anonymous access): keep it on loopback or a trusted network. Offline sessions keep at most --max-offline-messages QoS 1 and 2
+messages (QoS 0 is not queued). With -v each client event is printed on stdout, as
+text or, with -o json, as JSON Lines.`,
+		Example: `  $ mqttx serve
+  $ mqttx serve -p 0 -v
+  $ mqttx serve --ws-port 8083 --ws-origin https://app.example.com
+  $ mqttx serve --tls-port 8883 --cert server.pem --key server-key.pem --client-ca ca.pem
+  $ mqttx serve -v -o json`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fs := cmd.Flags()
+			for name, p := range map[string]*int{"tls-port": &opts.TLSPort, "ws-port": &opts.WSPort, "wss-port": &opts.WSSPort} {
+				if !fs.Changed(name) {
+					*p = off
+				}
+			}
+			if err := opts.validate(); err != nil {
+				return &cmdutil.FlagError{Err: err}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&opts.Host, "host", "h", "127.0.0.1", "address to listen on (0.0.0.0 or :: for every interface)")
+	fs.IntVarP(&opts.Port, "port", "p", 1883, "MQTT (TCP) port; 0 picks a free port")
+	fs.IntVar(&opts.TLSPort, "tls-port", 0, "also listen for MQTT over TLS on this port (needs --cert and --key)")
+	fs.IntVar(&opts.WSPort, "ws-port", 0, "also listen for MQTT over WebSocket on this port")
+	fs.IntVar(&opts.WSSPort, "wss-port", 0, "also listen for MQTT over secure WebSocket on this port (needs --cert and --key)")
+	fs.StringVar(&opts.Cert, "cert", "", "server certificate (PEM) for --tls-port and --wss-port")
+	fs.StringVar(&opts.Key, "key", "", "server private key (PEM) for --tls-port and --wss-port")
+	fs.StringVar(&opts.ClientCA, "client-ca", "", "require client certificates signed by this CA (PEM) on TLS listeners")
+	fs.StringVar(&opts.WSPath, "ws-path", listener.DefaultWSPath, "HTTP path of the WebSocket endpoint")
+	fs.StringArrayVar(&opts.WSOrigins, "ws-origin", nil, "also accept WebSocket requests from this Origin (https://host[:port], host[:port] or *); repeatable")
+	fs.Uint16Var(&opts.MaxKeepAlive, "max-keepalive", 0, "cap clients' keep alive at SECONDS (0: no cap)")
+	fs.Uint32Var(&opts.MaxSessionExpiry, "max-session-expiry", 86400, "cap session expiry at SECONDS, also for MQTT 3 persistent sessions (0: no cap)")
+	fs.IntVar(&opts.MaxOffline, "max-offline-messages", 1000, "QoS 1/2 messages kept per offline session")
+	fs.Uint32Var(&opts.MaxPacketSize, "max-packet-size", 0, "largest packet accepted from clients, in bytes (0: protocol maximum)")
+	cmdutil.AddOutputFlags(fs, &opts.Output, "text")
+	fs.Lookup("verbose").Usage = "print client events (connected, subscribed, disconnected, will)"
+	fs.Lookup("output").Usage = "event format: text or json (JSON Lines)"
+	_ = cmd.MarkFlagFilename("cert", "pem", "crt")
+	_ = cmd.MarkFlagFilename("key", "pem", "key")
+	_ = cmd.MarkFlagFilename("client-ca", "pem", "crt")
+	fs.SortFlags = false
+	return cmd
+}
+
+// validate checks flag values without touching files or the network.
+func (o *options) validate() error {
+	if err := o.Output.Validate(); err != nil {
+		return err
+	}
+	if o.Output.Format == "raw" {
+		return errors.New("invalid --output raw: serve prints events, use text or json")
+	}
+	if o.Host == "" {
+		return errors.New("invalid --host \"\": give an address such as 127.0.0.1 or 0.0.0.0")
+	}
+	ports := []struct {
+		name string
+		v    int
+		opt  bool
+	}{{"port", o.Port, false}, {"tls-port", o.TLSPort, true}, {"ws-port", o.WSPort, true}, {"wss-port", o.WSSPort, true}}
+	used := map[int]string{}
+	for _, p := range ports {
+		if p.opt && p.v == off {
+			continue
+		}
+		if p.v < 0 || p.v > 65535 {
+			return fmt.Errorf("invalid --%s %d: must be 0 to 65535 (0 picks a free port)", p.name, p.v)
+		}
+		if prev, dup := used[p.v]; dup && p.v != 0 {
+			return fmt.Errorf("invalid --%s %d: already used by --%s", p.name, p.v, prev)
+		}
+		used[p.v] = p.name
+	}
+	secure := o.TLSPort != off || o.WSSPort != off
+	if secure && (o.Cert == "" || o.Key == "") {
+		which := "--tls-port"
+		if o.TLSPort == off {
+			which = "--wss-port"
+		}
+		return fmt.Errorf("%s needs --cert and --key (PEM files)", which)
+	}
+	if !secure && (o.Cert != "" || o.Key != "" || o.ClientCA != "") {
+		return errors.New("--cert, --key and --client-ca need --tls-port or --wss-port")
+	}
+	if o.WSPort == off && o.WSSPort == off && len(o.WSOrigins) > 0 {
+		return errors.New("--ws-origin needs --ws-port or --wss-port")
+	}
+	if o.WSPath == "" || o.WSPath[0] != '/' {
+		return fmt.Errorf("invalid --ws-path %q: must start with /", o.WSPath)
+	}
+	if o.MaxOffline < 0 {
+		return fmt.Errorf("invalid --max-offline-messages %d: must be 0 or more", o.MaxOffline)
+	}
+	return nil
+}
+
+// boundListener is one open listener and how to describe it.
+type boundListener struct {
+	ln   net.Listener
+	kind string // mqtt, mqtts, ws, wss
+	desc string // "" for plain mqtt, "mqtts", "websocket /mqtt", ...
+}
+
+// listen opens every requested listener, closing those already open when one fails.
+func (o *options) listen() ([]boundListener, error) {
+	var out []boundListener
+	fail := func(err error) ([]boundListener, error) {
+		for _, b := range out {
+			b.ln.Close()
+		}
+		return nil, err
+	}
+	addr := func(port int) string { return net.JoinHostPort(o.Host, strconv.Itoa(port)) }
+	wsOpts := listener.WSOptions{Path: o.WSPath, AllowedOrigins: o.WSOrigins}
+
+	ln, err := listener.TCP(addr(o.Port))
+	if err != nil {
+		return fail(listenError("port", addr(o.Port), err))
+	}
+	out = append(out, boundListener{ln, "mqtt", ""})
+	if o.TLSPort != off {
+		ln, err := listener.TLS(addr(o.TLSPort), o.Cert, o.Key, o.ClientCA)
+		if err != nil {
+			return fail(listenError("tls-port", addr(o.TLSPort), err))
+		}
+		out = append(out, boundListener{ln, "mqtts", "mqtts"})
+	}
+	if o.WSPort != off {
+		ln, err := listener.WebSocket(addr(o.WSPort), wsOpts)
+		if err != nil {
+			return fail(listenError("ws-port", addr(o.WSPort), err))
+		}
+		out = append(out, boundListener{ln, "ws", "websocket " + ln.Path()})
+	}
+	if o.WSSPort != off {
+		ln, err := listener.WSS(addr(o.WSSPort), o.Cert, o.Key, o.ClientCA, wsOpts)
+		if err != nil {
+			return fail(listenError("wss-port", addr(o.WSSPort), err))
+		}
+		out = append(out, boundListener{ln, "wss", "secure websocket " + ln.Path()})
+	}
+	return out, nil
+}
+
+// listenError turns a listen failure into one line naming the address and the fix.
+func listenError(flag, addr string, err error) error {
+	if listener.IsAddrInUse(err) {
+		return fmt.Errorf("listen on %s: address already in use; stop what is using it, choose another --%s, or use --%s 0 for a free port", addr, flag, flag)
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return fmt.Errorf("listen on %s: %v", addr, oe.Err)
+	}
+	return err
+}
+
+func run(ctx context.Context, o *options) error {
+	printer, format, err := o.Output.NewPrinter(&cmdutil.Factory{IO: o.IO, Now: o.Now})
+	if err != nil {
+		return err
+	}
+	lns, err := o.listen()
+	if err != nil {
+		return err
+	}
+
+	ev := newEventPump(printer, format == output.FormatJSON)
+	bopts := broker.Options{
+		MaxKeepAlive:     o.MaxKeepAlive,
+		MaxSessionExpiry: o.MaxSessionExpiry,
+		MaxOfflineQueue:  o.MaxOffline,
+		MaxPacketSize:    o.MaxPacketSize,
+	}
+	if o.Output.Verbose {
+		bopts.OnEvent = ev.push
+		bopts.Logger = slog.New(slog.NewTextHandler(o.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	srv := broker.New(bopts)
+
+	serveErr := make(chan error, len(lns))
+	var wg sync.WaitGroup
+	for _, b := range lns {
+		addr := b.ln.Addr().String()
+		text := "Listening on " + addr
+		if b.desc != "" {
+			text += " (" + b.desc + ")"
+		}
+		fields := map[string]any{"address": addr, "protocol": b.kind}
+		if ws, ok := b.ln.(*listener.WSListener); ok {
+			fields["path"] = ws.Path()
+		}
+		_ = printer.Status(statusEvent(format, "listening", text, fields))
+		if o.onListen != nil {
+			o.onListen(b.kind, addr)
+		}
+		wg.Add(1)
+		go func(ln net.Listener) {
+			defer wg.Done()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, broker.ErrServerClosed) {
+				serveErr <- fmt.Errorf("serve %s: %w", ln.Addr(), err)
+			}
+		}(b.ln)
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-serveErr:
+	}
+	_ = printer.Status(statusEvent(format, "stopping", "Shutting down...", nil))
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	err = srv.Shutdown(sctx)
+	cancel()
+	for _, b := range lns {
+		b.ln.Close() // Serve closes them too; this covers a listener whose Serve has not started
+	}
+	wg.Wait()
+	ev.close()
+	if err != nil && runErr == nil && !errors.Is(err, context.DeadlineExceeded) {
+		runErr = fmt.Errorf("shutdown: %w", err)
+	}
+	if n := ev.dropped.Load(); n > 0 {
+		_ = printer.Status(statusEvent(format, "events_dropped", fmt.Sprintf("%d client events were not printed (output too slow)", n), map[string]any{"count": n}))
+	}
+	_ = printer.Status(statusEvent(format, "stopped", "Stopped", nil))
+	return runErr
+}
+
+// statusEvent is an output.Event for stderr: fixed words in text (so "Listening on ..."
+// reads the same with -v), the fields as JSON keys in JSON.
+func statusEvent(format output.Format, typ, text string, fields map[string]any) output.Event {
+	if format == output.FormatJSON {
+		return output.Event{Type: typ, Fields: fields}
+	}
+	return output.Event{Type: typ, Text: text}
+}
+
+// eventPump carries broker events from the engine's goroutines to the printer through a
+// bounded queue, so a slow stdout never blocks a client connection.
+type eventPump struct {
+	ch      chan broker.Event
+	done    chan struct{}
+	dropped atomic.Int64
+	closed  atomic.Bool
+	mu      sync.RWMutex // push holds it shared; close exclusively, so no send on a closed channel
+}
+
+func newEventPump(p output.Printer, jsonOut bool) *eventPump {
+	e := &eventPump{ch: make(chan broker.Event, eventQueueSize), done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		for be := range e.ch {
+			_ = p.Result(formatEvent(be, jsonOut))
+		}
+	}()
+	return e
+}
+
+// push queues be or drops it when the queue is full; it never blocks.
+func (e *eventPump) push(be broker.Event) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.closed.Load() {
+		return
+	}
+	select {
+	case e.ch <- be:
+	default:
+		e.dropped.Add(1)
+	}
+}
+
+// close stops accepting events and waits until the queued ones are printed.
+func (e *eventPump) close() {
+	e.mu.Lock()
+	if !e.closed.Swap(true) {
+		close(e.ch)
+	}
+	e.mu.Unlock()
+	<-e.done
+}
+
+// eventTypes maps engine event kinds to output event types.
+var eventTypes = map[string]string{
+	broker.EventConnected:    "client_connected",
+	broker.EventDisconnected: "client_disconnected",
+	broker.EventSubscribed:   "client_subscribed",
+	broker.EventUnsubscribed: "client_unsubscribed",
+	broker.EventWill:         "will_published",
+	broker.EventRefused:      "client_refused",
+	broker.EventTakenOver:    "client_taken_over",
+}
+
+// formatEvent renders a broker event: one line of text such as
+// "client connected id=sensor-1 from 127.0.0.1:5555 v5", or JSON fields.
+func formatEvent(be broker.Event, jsonOut bool) output.Event {
+	typ, ok := eventTypes[be.Kind]
+	if !ok {
+		typ = "client_" + be.Kind
+	}
+	version := ""
+	if be.Version != 0 {
+		version = mqttc.Version(be.Version).String()
+	}
+	if jsonOut {
+		f := map[string]any{"client_id": be.ClientID}
+		if be.Remote != "" {
+			f["remote"] = be.Remote
+		}
+		if version != "" {
+			f["mqtt_version"] = version
+		}
+		switch be.Kind {
+		case broker.EventSubscribed, broker.EventWill:
+			f["topic"] = be.Topic
+			f["qos"] = be.QoS
+		case broker.EventUnsubscribed:
+			f["topic"] = be.Topic
+		}
+		if be.Reason != "" {
+			f["reason"] = be.Reason
+		}
+		return output.Event{Type: typ, Time: be.Time, Fields: f}
+	}
+	return output.Event{Type: typ, Time: be.Time, Text: eventText(typ, be, version)}
+}
+
+func eventText(typ string, be broker.Event, version string) string {
+	words := []byte(typ)
+	for i := range words {
+		if words[i] == '_' {
+			words[i] = ' '
+		}
+	}
+	s := string(words) + " id=" + quoteIfNeeded(be.ClientID)
+	switch be.Kind {
+	case broker.EventSubscribed, broker.EventWill:
+		s += " topic=" + quoteIfNeeded(be.Topic) + " qos=" + strconv.Itoa(int(be.QoS))
+	case broker.EventUnsubscribed:
+		s += " topic=" + quoteIfNeeded(be.Topic)
+	}
+	if be.Remote != "" && be.Kind != broker.EventSubscribed && be.Kind != broker.EventUnsubscribed {
+		s += " from " + be.Remote
+	}
+	if version != "" && (be.Kind == broker.EventConnected || be.Kind == broker.EventRefused) {
+		s += " v" + version
+	}
+	if be.Reason != "" {
+		s += " reason=" + quoteIfNeeded(be.Reason)
+	}
+	return s
+}
+
+// quoteIfNeeded leaves plain words alone and quotes values that are empty or contain
+// spaces, quotes or control characters, so a line stays one line and splits cleanly.
+func quoteIfNeeded(v string) string {
+	if v == "" {
+		return `""`
+	}
+	for _, r := range v {
+		if r <= ' ' || r == '"' || r == '=' || r == 0x7f || r > 0x7e {
+			return strconv.Quote(v)
+		}
+	}
+	return v
+}
