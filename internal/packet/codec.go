@@ -141,13 +141,6 @@ func checkRemaining(t Type, n int) error {
 	return nil
 }
 
-func checkLen(what string, n int) error {
-	if n > MaxStringLen {
-		return errorf(MalformedPacket, "%s is %d bytes long: the limit is %d", what, n, MaxStringLen)
-	}
-	return nil
-}
-
 func totalLen(n int) int { return 1 + VarIntLen(uint32(n)) + n }
 
 // checkFlags enforces the fixed header's reserved flag bits ([MQTT-2.1.3-1]). MQTT 3.1

@@ -349,6 +349,9 @@ func (p *Properties) size(kind Type) (int, error) {
 	if len(p.User) > 0 && propKinds[PropUserProperty]&(1<<kind) == 0 {
 		return 0, errorf(ProtocolError, "User Property is not allowed in %s", kindName(kind))
 	}
+	if p.mask&(1<<PropAuthenticationData) != 0 && p.mask&(1<<PropAuthenticationMethod) == 0 {
+		return 0, errorf(ProtocolError, "Authentication Data without Authentication Method in %s", kindName(kind))
+	}
 	if kind == SUBSCRIBE && len(p.SubscriptionIDs) > 1 {
 		return 0, errorf(ProtocolError, "SUBSCRIBE carries %d Subscription Identifiers, at most 1 is allowed", len(p.SubscriptionIDs))
 	}

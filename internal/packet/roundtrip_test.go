@@ -221,3 +221,103 @@ func TestPayloadFormatValid(t *testing.T) {
 		t.Fatal("indicator 1 with UTF-8 refused")
 	}
 }
+
+// Every typed setter marks its own property present and no other.
+func TestSetters(t *testing.T) {
+	for id, set := range map[PropID]func(*Properties){
+		PropPayloadFormatIndicator:          func(p *Properties) { p.SetPayloadFormat(1) },
+		PropMessageExpiryInterval:           func(p *Properties) { p.SetMessageExpiry(1) },
+		PropContentType:                     func(p *Properties) { p.SetContentType([]byte("c")) },
+		PropResponseTopic:                   func(p *Properties) { p.SetResponseTopic([]byte("r")) },
+		PropCorrelationData:                 func(p *Properties) { p.SetCorrelationData([]byte("d")) },
+		PropSessionExpiryInterval:           func(p *Properties) { p.SetSessionExpiry(1) },
+		PropAssignedClientIdentifier:        func(p *Properties) { p.SetAssignedClientID([]byte("a")) },
+		PropServerKeepAlive:                 func(p *Properties) { p.SetServerKeepAlive(1) },
+		PropAuthenticationMethod:            func(p *Properties) { p.SetAuthMethod([]byte("m")) },
+		PropAuthenticationData:              func(p *Properties) { p.SetAuthData([]byte("d")) }, // method added below
+		PropRequestProblemInformation:       func(p *Properties) { p.SetRequestProblemInfo(1) },
+		PropWillDelayInterval:               func(p *Properties) { p.SetWillDelay(1) },
+		PropRequestResponseInformation:      func(p *Properties) { p.SetRequestResponseInfo(1) },
+		PropResponseInformation:             func(p *Properties) { p.SetResponseInfo([]byte("i")) },
+		PropServerReference:                 func(p *Properties) { p.SetServerReference([]byte("s")) },
+		PropReasonString:                    func(p *Properties) { p.SetReasonString([]byte("r")) },
+		PropReceiveMaximum:                  func(p *Properties) { p.SetReceiveMaximum(1) },
+		PropTopicAliasMaximum:               func(p *Properties) { p.SetTopicAliasMaximum(1) },
+		PropTopicAlias:                      func(p *Properties) { p.SetTopicAlias(1) },
+		PropMaximumQoS:                      func(p *Properties) { p.SetMaximumQoS(1) },
+		PropRetainAvailable:                 func(p *Properties) { p.SetRetainAvailable(1) },
+		PropMaximumPacketSize:               func(p *Properties) { p.SetMaximumPacketSize(1) },
+		PropWildcardSubscriptionAvailable:   func(p *Properties) { p.SetWildcardSubAvailable(1) },
+		PropSubscriptionIdentifierAvailable: func(p *Properties) { p.SetSubIDAvailable(1) },
+		PropSharedSubscriptionAvailable:     func(p *Properties) { p.SetSharedSubAvailable(1) },
+	} {
+		var p Properties
+		set(&p)
+		for other := PropID(1); other < 64; other++ {
+			if p.Has(other) != (other == id) {
+				t.Errorf("setter for 0x%02X: Has(0x%02X) = %v", byte(id), byte(other), p.Has(other))
+			}
+		}
+		if id == PropAuthenticationData {
+			_, err := (&Connack{Properties: p}).AppendTo(nil, V5)
+			assertCode(t, err, ProtocolError)
+			p.SetAuthMethod([]byte("m"))
+		}
+		// The property survives a round trip in a packet that allows it.
+		for kind := Type(0); kind < 16; kind++ {
+			if !PropAllowed(id, kind) || kind == 0 {
+				continue
+			}
+			var pk Packet
+			switch kind {
+			case CONNECT:
+				pk = &Connect{ProtocolName: "MQTT", Version: V5, Properties: p}
+			case CONNACK:
+				pk = &Connack{Properties: p}
+			case PUBLISH:
+				pk = &Publish{Topic: []byte("t"), Properties: p}
+			case DISCONNECT:
+				pk = &Disconnect{Properties: p}
+			case AUTH:
+				pk = &Auth{Properties: p}
+			default:
+				continue
+			}
+			got, err := decodeAll(encode(t, pk, V5), V5)
+			if err != nil {
+				t.Fatalf("0x%02X in %s: %v", byte(id), kind, err)
+			}
+			assertEqual(t, got, pk)
+			break
+		}
+	}
+}
+
+func TestReasonCodeHelpers(t *testing.T) {
+	if Success.IsError() || !UnspecifiedError.IsError() || NoMatchingSubscribers.IsError() {
+		t.Fatal("IsError wrong")
+	}
+	for _, tt := range []struct {
+		t  Type
+		rc ReasonCode
+		ok bool
+	}{
+		{PUBACK, NoMatchingSubscribers, true}, {PUBREL, NoMatchingSubscribers, false},
+		{DISCONNECT, DisconnectWithWill, true}, {CONNACK, DisconnectWithWill, false},
+		{AUTH, ReAuthenticate, true}, {SUBACK, GrantedQoS2, true}, {UNSUBACK, GrantedQoS1, false},
+		{PUBLISH, Success, false}, {Type(200), Success, false},
+	} {
+		if ValidReasonCode(tt.t, tt.rc) != tt.ok {
+			t.Errorf("ValidReasonCode(%s, %s) = %v", tt.t, tt.rc, !tt.ok)
+		}
+	}
+	err := &Error{Code: PacketTooLarge, Msg: "packet of 10 bytes exceeds 5"}
+	if err.Error() != "Packet too large: packet of 10 bytes exceeds 5" {
+		t.Fatalf("Error() = %q", err.Error())
+	}
+	for rc := V3Accepted; rc <= V3RefusedNotAuthorized; rc++ {
+		if V3ConnackText(rc) == "" || V3ConnackText(rc)[:10] != "Connection" {
+			t.Errorf("V3ConnackText(%d) = %q", rc, V3ConnackText(rc))
+		}
+	}
+}
