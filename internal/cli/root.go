@@ -68,7 +68,13 @@ over TCP, TLS and WebSocket.
 		Version:           build.VersionString(),
 		SilenceErrors:     true,
 		SilenceUsage:      true,
-		Args:              cmdutil.NoArgs,
+		Args:              cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return cmdutil.FlagErrorf("unknown command %q for %q", args[0], cmd.CommandPath())
+			}
+			return cmd.Help()
+		},
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
 	}
 	// --help has no shorthand so that -h can be the host, as in mosquitto and MQTTX.

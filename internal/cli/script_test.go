@@ -1,0 +1,294 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/mqttx/mqttx/internal/cli"
+	"github.com/mqttx/mqttx/internal/mosquittotest"
+	"github.com/mqttx/mqttx/internal/output"
+)
+
+// broker is one MQTT broker the end-to-end scripts run against. Every script gets a
+// fresh one, reachable at $MQTT_HOST:$MQTT_PORT; $BROKER holds its name and the
+// condition [broker:NAME] selects lines for one broker.
+type broker struct {
+	name string
+	// available skips (or, with CI=true, fails) t when the broker cannot run here.
+	available func(t *testing.T)
+	// start starts the broker with its files under dir.
+	start func(dir string) (host string, port int, stop func(), err error)
+	// startAuth starts the broker accepting only user with password; nil when the broker
+	// cannot do that, and the authbroker command then skips the script.
+	startAuth func(dir, user, password string) (host string, port int, stop func(), err error)
+}
+
+// brokers lists every broker the scripts run against; add one here to run them all
+// against it.
+var brokers = []broker{
+	{
+		name:      "mosquitto",
+		available: func(t *testing.T) { mosquittotest.Binary(t) },
+		start: func(dir string) (string, int, func(), error) {
+			return startMosquitto(dir)
+		},
+		startAuth: func(dir, user, password string) (string, int, func(), error) {
+			return startMosquitto(dir, mosquittotest.WithUser(user, password))
+		},
+	},
+}
+
+func startMosquitto(dir string, opts ...mosquittotest.Option) (string, int, func(), error) {
+	addr, stop, err := mosquittotest.StartProcess(dir, opts...)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	host, port, err := splitHostPort(addr)
+	if err != nil {
+		stop()
+		return "", 0, nil, err
+	}
+	return host, port, stop, nil
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	return host, port, err
+}
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"mqttx": func() { os.Exit(cli.Main(os.Args[1:], output.System())) },
+		// mqttxlog FILE ARGS... runs mqttx with its stdout and stderr also copied to
+		// FILE, so a script can wait for a background command's lines ("Subscribed to").
+		"mqttxlog": func() {
+			if len(os.Args) < 2 {
+				fmt.Fprintln(os.Stderr, "usage: mqttxlog FILE ARGS...")
+				os.Exit(2)
+			}
+			f, err := os.Create(os.Args[1])
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			streams := output.System()
+			streams.Out = io.MultiWriter(os.Stdout, f)
+			streams.ErrOut = io.MultiWriter(os.Stderr, f)
+			code := cli.Main(os.Args[2:], streams)
+			f.Close()
+			os.Exit(code)
+		},
+	})
+}
+
+func TestScripts(t *testing.T) {
+	for _, b := range brokers {
+		t.Run(b.name, func(t *testing.T) {
+			b.available(t)
+			testscript.Run(t, testscript.Params{
+				Dir:                 "testdata/script",
+				RequireExplicitExec: false,
+				Setup: func(env *testscript.Env) error {
+					host, port, stop, err := b.start(filepath.Join(env.WorkDir, ".broker"))
+					if err != nil {
+						return fmt.Errorf("start %s: %w", b.name, err)
+					}
+					env.Defer(stop)
+					env.Setenv("BROKER", b.name)
+					env.Setenv("MQTT_HOST", host)
+					env.Setenv("MQTT_PORT", strconv.Itoa(port))
+					// No saved profile or environment leaks in from the machine.
+					env.Setenv("MQTTX_CONFIG", filepath.Join(env.WorkDir, ".no-config.yaml"))
+					env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
+					return nil
+				},
+				Condition: func(cond string) (bool, error) {
+					if cond == "authbroker" {
+						return b.startAuth != nil, nil
+					}
+					if name, ok := strings.CutPrefix(cond, "broker:"); ok {
+						return name == b.name, nil
+					}
+					return false, fmt.Errorf("unknown condition %q", cond)
+				},
+				Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+					"waitfor":    cmdWaitFor,
+					"exitcode":   cmdExitCode,
+					"freeport":   cmdFreePort,
+					"hasjson":    cmdHasJSON,
+					"expandenv":  cmdExpandEnv,
+					"authbroker": authBrokerCmd(b),
+				},
+			})
+		})
+	}
+}
+
+// waitfor FILE REGEXP [TIMEOUT] waits until FILE (written by a background command)
+// matches REGEXP; the default timeout is 10s.
+func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: waitfor FILE REGEXP [TIMEOUT]")
+	}
+	re, err := regexp.Compile(`(?m)` + args[1])
+	ts.Check(err)
+	timeout := 10 * time.Second
+	if len(args) == 3 {
+		timeout, err = time.ParseDuration(args[2])
+		ts.Check(err)
+	}
+	file := ts.MkAbs(args[0])
+	deadline := time.Now().Add(timeout)
+	for {
+		data, _ := os.ReadFile(file)
+		if re.Match(data) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitfor: %s does not match %q after %s; it holds:\n%s", args[0], args[1], timeout, data)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// exitcode N PROGRAM ARGS... runs PROGRAM and requires exit code N; stdout and stderr
+// can be checked afterwards as with exec.
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode N PROGRAM [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exitcode: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("exit code %d, want %d", got, want)
+	}
+}
+
+// freeport VAR sets VAR to a loopback port that nothing listens on.
+func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: freeport VAR")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	port := l.Addr().(*net.TCPAddr).Port
+	ts.Check(l.Close())
+	ts.Setenv(args[0], strconv.Itoa(port))
+}
+
+// expandenv FILE... replaces $VAR and ${VAR} in each file with the script's environment.
+func cmdExpandEnv(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: expandenv FILE...")
+	}
+	for _, f := range args {
+		data := ts.ReadFile(f)
+		ts.Check(os.WriteFile(ts.MkAbs(f), []byte(os.Expand(data, ts.Getenv)), 0o644))
+	}
+}
+
+// authBrokerCmd returns "authbroker USER PASSWORD": start a second broker of the same
+// kind accepting only USER with PASSWORD, at $AUTH_HOST:$AUTH_PORT. The condition
+// [authbroker] says whether the broker under test can.
+func authBrokerCmd(b broker) func(ts *testscript.TestScript, neg bool, args []string) {
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 2 {
+			ts.Fatalf("usage: authbroker USER PASSWORD")
+		}
+		if b.startAuth == nil {
+			ts.Fatalf("%s cannot require a password: guard the line with [authbroker]", b.name)
+		}
+		host, port, stop, err := b.startAuth(ts.MkAbs(".authbroker"), args[0], args[1])
+		ts.Check(err)
+		ts.Defer(stop)
+		ts.Setenv("AUTH_HOST", host)
+		ts.Setenv("AUTH_PORT", strconv.Itoa(port))
+	}
+}
+
+// hasjson [-count=N] FILE KEY=VALUE... requires a line of FILE (or stdout/stderr) that
+// is a JSON object with every KEY=VALUE (N such lines with -count). KEY may be dotted
+// to reach into objects (properties.content_type); VALUE is compared with the field
+// printed by fmt (strings as is, numbers as 17 or 1.5, true/false, null as <nil>).
+func cmdHasJSON(ts *testscript.TestScript, neg bool, args []string) {
+	count := -1
+	if len(args) > 0 && strings.HasPrefix(args[0], "-count=") {
+		n, err := strconv.Atoi(strings.TrimPrefix(args[0], "-count="))
+		ts.Check(err)
+		count, args = n, args[1:]
+	}
+	if len(args) < 1 {
+		ts.Fatalf("usage: hasjson [-count=N] FILE KEY=VALUE...")
+	}
+	data := ts.ReadFile(args[0])
+	matches := 0
+	for _, line := range strings.Split(data, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(line), &obj); err != nil {
+			if !neg {
+				ts.Fatalf("hasjson: %s: line is not a JSON object: %v\n%s", args[0], err, line)
+			}
+			continue
+		}
+		if jsonMatches(obj, args[1:]) {
+			matches++
+		}
+	}
+	switch {
+	case neg && matches > 0:
+		ts.Fatalf("hasjson: %s has %d lines with %s", args[0], matches, strings.Join(args[1:], " "))
+	case !neg && count < 0 && matches == 0:
+		ts.Fatalf("hasjson: no line of %s has %s", args[0], strings.Join(args[1:], " "))
+	case !neg && count >= 0 && matches != count:
+		ts.Fatalf("hasjson: %d lines of %s have %s, want %d", matches, args[0], strings.Join(args[1:], " "), count)
+	}
+}
+
+func jsonMatches(obj map[string]any, pairs []string) bool {
+	for _, kv := range pairs {
+		k, want, _ := strings.Cut(kv, "=")
+		var v any = obj
+		for _, part := range strings.Split(k, ".") {
+			m, ok := v.(map[string]any)
+			if !ok {
+				return false
+			}
+			if v, ok = m[part]; !ok {
+				return false
+			}
+		}
+		if fmt.Sprint(v) != want {
+			return false
+		}
+	}
+	return true
+}
