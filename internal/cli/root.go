@@ -17,6 +17,7 @@ import (
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/cli/conn"
 	"github.com/mqttx/mqttx/internal/cli/pub"
+	"github.com/mqttx/mqttx/internal/cli/serve"
 	"github.com/mqttx/mqttx/internal/cli/sub"
 	"github.com/mqttx/mqttx/internal/output"
 )
@@ -89,6 +90,7 @@ over TCP, TLS and WebSocket.
 		conn.NewCmd(f, nil),
 		pub.NewCmd(f, nil),
 		sub.NewCmd(f, nil),
+		serve.NewCmd(f, nil),
 	)
 	for _, c := range root.Commands() {
 		if c.Long == "" {
