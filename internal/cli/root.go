@@ -66,10 +66,10 @@ over TCP, TLS and WebSocket.
 		Example: `  $ mqttx sub -t 'sensor/+/temperature' -h broker.example.com
   $ mqttx pub -t sensor/1/temperature -m 21.5 -q 1
   $ mqttx conn -h localhost -V 3.1.1`,
-		Version:           build.VersionString(),
-		SilenceErrors:     true,
-		SilenceUsage:      true,
-		Args:              cobra.ArbitraryArgs,
+		Version:       build.VersionString(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return cmdutil.FlagErrorf("unknown command %q for %q", args[0], cmd.CommandPath())
