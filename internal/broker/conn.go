@@ -1,0 +1,496 @@
+package broker
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mqttx/mqttx/internal/packet"
+)
+
+// Pools keep idle connections small: a connection holds a read buffer only
+// while it is busy and a write buffer only while its writer runs.
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 16384) }}
+)
+
+// outItem is one packet waiting to be written. Shared PUBLISH bytes are
+// written with this subscriber's packet identifier and DUP flag patched in;
+// small control packets live inline in ctl.
+type outItem struct {
+	buf    []byte
+	pidOff int32
+	pid    uint16
+	dup    bool
+	qos0   bool
+	close  bool // close the connection once this is written
+	n      uint8
+	ctl    [5]byte
+}
+
+// prefixReader serves b, then reads from r.
+type prefixReader struct {
+	b []byte
+	r io.Reader
+}
+
+func (p *prefixReader) Read(dst []byte) (int, error) {
+	if len(p.b) > 0 {
+		n := copy(dst, p.b)
+		p.b = p.b[n:]
+		return n, nil
+	}
+	return p.r.Read(dst)
+}
+
+// conn is one network connection of a client.
+type conn struct {
+	srv    *Server
+	nc     net.Conn
+	remote string
+
+	// Set while handling CONNECT, read-only afterwards.
+	sess      *session
+	version   packet.Version
+	clientID  string
+	keepAlive uint16
+	recvMax   uint16 // the client's Receive Maximum
+	maxOut    uint32 // the client's Maximum Packet Size, 0 for none
+	ready     atomic.Bool
+
+	// Guarded by sess.mu.
+	will       *message
+	willDelay  uint32
+	willExpiry uint32
+	normalDisc bool
+
+	// Reader state, reader goroutine only.
+	br       *bufio.Reader
+	pre      prefixReader
+	small    [64]byte
+	buf      []byte
+	inPub    packet.Publish
+	ack      packet.Ack
+	aliases  map[uint16]string
+	lastRead int64
+	lastDL   int64
+
+	// Outbound queue.
+	qmu         sync.Mutex
+	q, spare    []outItem
+	writing     bool
+	closed      bool
+	closeQueued bool
+	closeOnce   sync.Once
+}
+
+// protoErr is a protocol violation answered (MQTT 5) with a DISCONNECT
+// carrying code before the connection is closed.
+type protoErr struct{ code packet.ReasonCode }
+
+func (e protoErr) Error() string { return e.code.String() }
+
+func (c *conn) closeNow() {
+	c.closeOnce.Do(func() { c.nc.Close() })
+}
+
+// enqueue queues it for the writer. When the queue is full, QoS 0 messages
+// are dropped first; if that does not make room the client is too slow and
+// is disconnected.
+func (c *conn) enqueue(it outItem) bool {
+	c.qmu.Lock()
+	if c.closed {
+		c.qmu.Unlock()
+		return false
+	}
+	if len(c.q) >= c.srv.opts.MaxOutboundQueue {
+		if it.qos0 {
+			c.qmu.Unlock()
+			return false
+		}
+		kept := c.q[:0]
+		for _, x := range c.q {
+			if !x.qos0 {
+				kept = append(kept, x)
+			}
+		}
+		clear(c.q[len(kept):])
+		c.q = kept
+		if len(c.q) >= c.srv.opts.MaxOutboundQueue {
+			c.closed = true
+			c.qmu.Unlock()
+			c.srv.log.Debug("broker: outbound queue full, disconnecting", "client", c.clientID)
+			c.closeNow()
+			return false
+		}
+	}
+	c.q = append(c.q, it)
+	if it.close {
+		c.closed = true
+		c.closeQueued = true
+	}
+	if !c.writing {
+		c.writing = true
+		c.srv.wg.Add(1)
+		go c.writeLoop()
+	}
+	c.qmu.Unlock()
+	return true
+}
+
+// writeLoop drains the queue into one buffered writer, flushing only when
+// the queue is empty, and exits when there is nothing left to write.
+func (c *conn) writeLoop() {
+	defer c.srv.wg.Done()
+	bw := writerPool.Get().(*bufio.Writer)
+	bw.Reset(c.nc)
+	var err error
+	for {
+		c.qmu.Lock()
+		if len(c.q) == 0 {
+			if err == nil && bw.Buffered() > 0 {
+				c.qmu.Unlock()
+				if err = bw.Flush(); err != nil {
+					c.failWrite()
+				}
+				continue
+			}
+			c.writing = false
+			c.qmu.Unlock()
+			break
+		}
+		batch := c.q
+		c.q = c.spare[:0]
+		c.spare = nil
+		c.qmu.Unlock()
+		closeAfter := false
+		for i := range batch {
+			if err == nil {
+				err = writeItem(bw, &batch[i])
+			}
+			closeAfter = closeAfter || batch[i].close
+		}
+		clear(batch)
+		c.qmu.Lock()
+		c.spare = batch[:0]
+		c.qmu.Unlock()
+		if closeAfter {
+			if err == nil {
+				err = bw.Flush()
+			}
+			c.closeNow()
+			if err == nil {
+				err = net.ErrClosed
+			}
+		}
+		if err != nil {
+			c.failWrite()
+		}
+	}
+	bw.Reset(nil)
+	writerPool.Put(bw)
+}
+
+func (c *conn) failWrite() {
+	c.qmu.Lock()
+	c.closed = true
+	c.qmu.Unlock()
+	c.closeNow()
+}
+
+func writeItem(bw *bufio.Writer, it *outItem) error {
+	if it.buf == nil {
+		_, err := bw.Write(it.ctl[:it.n])
+		return err
+	}
+	b := it.buf
+	if it.pidOff == 0 {
+		_, err := bw.Write(b)
+		return err
+	}
+	first := b[0]
+	if it.dup {
+		first |= 0x08
+	}
+	bw.WriteByte(first)
+	bw.Write(b[1:it.pidOff])
+	bw.WriteByte(byte(it.pid >> 8))
+	bw.WriteByte(byte(it.pid))
+	_, err := bw.Write(b[it.pidOff+2:])
+	return err
+}
+
+func ackItem(t packet.Type, pid uint16, rc packet.ReasonCode, v packet.Version) outItem {
+	var it outItem
+	it.ctl[0] = byte(t) << 4
+	if t == packet.PUBREL {
+		it.ctl[0] |= 0x02
+	}
+	it.ctl[2], it.ctl[3] = byte(pid>>8), byte(pid)
+	if v == packet.V5 && rc != packet.Success {
+		it.ctl[1], it.ctl[4], it.n = 3, byte(rc), 5
+	} else {
+		it.ctl[1], it.n = 2, 4
+	}
+	return it
+}
+
+// sendPacket queues an encoded control packet.
+func (c *conn) sendPacket(p packet.Packet) {
+	b, err := p.AppendTo(nil, c.version)
+	if err != nil {
+		c.srv.log.Error("broker: encode", "type", p.Type(), "err", err)
+		return
+	}
+	c.enqueue(outItem{buf: b})
+}
+
+// disconnect closes the connection, telling MQTT 5 clients why first.
+func (c *conn) disconnect(code packet.ReasonCode) {
+	if !c.ready.Load() || c.version != packet.V5 {
+		c.qmu.Lock()
+		c.closed = true
+		c.qmu.Unlock()
+		c.closeNow()
+		return
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	it := outItem{close: true, n: 3}
+	it.ctl[0], it.ctl[1], it.ctl[2] = byte(packet.DISCONNECT)<<4, 1, byte(code)
+	if !c.enqueue(it) {
+		c.closeNow()
+	}
+}
+
+func (c *conn) serve() {
+	defer c.srv.wg.Done()
+	defer c.srv.removeConn(c)
+	if a := c.nc.RemoteAddr(); a != nil {
+		c.remote = a.String()
+	}
+	c.pre.r = c.nc
+	c.br = readerPool.Get().(*bufio.Reader)
+	c.br.Reset(&c.pre)
+	defer func() {
+		if c.br != nil {
+			c.br.Reset(nil)
+			readerPool.Put(c.br)
+			c.br = nil
+		}
+	}()
+	if !c.connect() {
+		c.qmu.Lock()
+		c.closed = true
+		c.qmu.Unlock()
+		c.closeNow()
+		return
+	}
+	err := c.readLoop()
+	c.finish(err)
+}
+
+func (c *conn) maxIn() uint32 { return c.srv.opts.MaxPacketSize }
+
+// readLoop reads and handles packets until the connection ends; nil means a
+// DISCONNECT from the client.
+func (c *conn) readLoop() error {
+	for {
+		now := time.Now().UnixNano()
+		if c.keepAlive > 0 && now-c.lastDL > int64(time.Second) {
+			// One and a half times the keep alive [MQTT-3.1.2-24]; the
+			// deadline is moved at most once a second, so allow one more.
+			c.nc.SetReadDeadline(time.Unix(0, now).Add(time.Duration(c.keepAlive)*1500*time.Millisecond + time.Second))
+			c.lastDL = now
+		}
+		if c.br.Buffered() == 0 && now-c.lastRead > int64(5*time.Millisecond) {
+			// A quiet connection gives its buffers back while it waits.
+			c.br.Reset(nil)
+			readerPool.Put(c.br)
+			c.br = nil
+			if cap(c.buf) > 1024 {
+				c.buf = nil
+			}
+			n, err := c.nc.Read(c.small[:])
+			c.br = readerPool.Get().(*bufio.Reader)
+			c.pre.b = c.small[:n]
+			c.br.Reset(&c.pre)
+			if err != nil && n == 0 {
+				return err
+			}
+		}
+		h, body, buf, err := packet.ReadRaw(c.br, c.maxIn(), c.buf)
+		c.buf = buf
+		if err != nil {
+			return err
+		}
+		c.lastRead = time.Now().UnixNano()
+		if err := c.handle(h, body); err != nil {
+			return err
+		}
+		if c.normalDisc {
+			return nil
+		}
+	}
+}
+
+func (c *conn) handle(h packet.FixedHeader, body []byte) error {
+	switch h.Type {
+	case packet.PUBLISH:
+		return c.handlePublish(h, body)
+	case packet.PUBACK, packet.PUBREC, packet.PUBREL, packet.PUBCOMP:
+		c.ack = packet.Ack{PacketType: h.Type}
+		if err := c.ack.DecodeInto(h.First(), body, c.version); err != nil {
+			return err
+		}
+		c.handleAck(&c.ack)
+		return nil
+	case packet.SUBSCRIBE:
+		var p packet.Subscribe
+		if err := p.DecodeInto(h.First(), body, c.version); err != nil {
+			return err
+		}
+		return c.handleSubscribe(&p)
+	case packet.UNSUBSCRIBE:
+		var p packet.Unsubscribe
+		if err := p.DecodeInto(h.First(), body, c.version); err != nil {
+			return err
+		}
+		c.handleUnsubscribe(&p)
+		return nil
+	case packet.PINGREQ:
+		var p packet.Pingreq
+		if err := p.DecodeInto(h.First(), body, c.version); err != nil {
+			return err
+		}
+		it := outItem{n: 2}
+		it.ctl[0] = byte(packet.PINGRESP) << 4
+		c.enqueue(it)
+		return nil
+	case packet.DISCONNECT:
+		var p packet.Disconnect
+		if err := p.DecodeInto(h.First(), body, c.version); err != nil {
+			return err
+		}
+		return c.handleDisconnect(&p)
+	case packet.CONNECT:
+		// A second CONNECT is a protocol error [MQTT-3.1.0-2].
+		return protoErr{packet.ProtocolError}
+	case packet.AUTH:
+		// Enhanced authentication was not negotiated in CONNECT.
+		return protoErr{packet.ProtocolError}
+	}
+	return protoErr{packet.ProtocolError}
+}
+
+// finish ends the connection: protocol errors are answered, the will is
+// published or scheduled, and the session is detached or ended.
+func (c *conn) finish(readErr error) {
+	reason := "client disconnected"
+	if readErr != nil {
+		reason = readErr.Error()
+		code := packet.CodeOf(readErr)
+		var pe protoErr
+		if errors.As(readErr, &pe) {
+			code = pe.code
+		}
+		var ne net.Error
+		switch {
+		case errors.As(readErr, &ne) && ne.Timeout():
+			reason = "keep alive timeout"
+			c.disconnect(packet.KeepAliveTimeout)
+		case errors.Is(readErr, io.EOF), errors.Is(readErr, net.ErrClosed), errors.Is(readErr, io.ErrUnexpectedEOF):
+			reason = "connection closed"
+		case code >= 0x80:
+			c.disconnect(code)
+		}
+	}
+	c.qmu.Lock()
+	c.closed = true
+	queued := c.closeQueued
+	c.qmu.Unlock()
+	if !queued {
+		c.closeNow()
+	}
+
+	srv := c.srv
+	x := c.sess
+	var willNow *message
+	x.mu.Lock()
+	if x.conn == c {
+		x.conn = nil
+		x.online.v.Store(false)
+		srv.mu.Lock()
+		closing := srv.closing
+		srv.mu.Unlock()
+		if c.will != nil && !c.normalDisc && !closing {
+			w := c.will
+			c.will = nil
+			delay := min(c.willDelay, x.expiry)
+			if delay == 0 {
+				willNow = w
+			} else {
+				x.will = w
+				x.willTimer = time.AfterFunc(time.Duration(delay)*time.Second, func() {
+					x.mu.Lock()
+					if x.will != w {
+						x.mu.Unlock()
+						return
+					}
+					x.will = nil
+					x.mu.Unlock()
+					srv.publishWill(w, x.id)
+				})
+			}
+		}
+		switch {
+		case x.expiry == 0:
+			srv.endSessionLocked(x)
+		case x.expiry != expiryNever && !closing:
+			x.expTimer = time.AfterFunc(time.Duration(x.expiry)*time.Second, func() {
+				x.mu.Lock()
+				if x.conn != nil || x.ended {
+					x.mu.Unlock()
+					return
+				}
+				w := x.will
+				x.will = nil
+				srv.endSessionLocked(x)
+				x.mu.Unlock()
+				if w != nil {
+					srv.publishWill(w, x.id)
+				}
+			})
+		}
+	}
+	x.mu.Unlock()
+	if willNow != nil {
+		srv.publishWill(willNow, x.id)
+	}
+	srv.emit(Event{Kind: EventDisconnected, ClientID: c.clientID, Remote: c.remote, Version: byte(c.version), Reason: reason})
+}
+
+// publishWill routes a will message; its expiry starts now.
+func (s *Server) publishWill(w *message, clientID string) {
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		return
+	}
+	if w.expiresAt != 0 {
+		// expiresAt holds the interval in seconds until published.
+		m := *w
+		m.expiresAt = time.Now().UnixNano() + w.expiresAt*int64(time.Second)
+		w = &m
+	}
+	s.emit(Event{Kind: EventWill, ClientID: clientID, Topic: w.topic, QoS: w.qos})
+	if w.retain {
+		s.retained.set(w)
+	}
+	s.route(w)
+}

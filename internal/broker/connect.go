@@ -1,0 +1,297 @@
+package broker
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/mqttx/mqttx/internal/packet"
+)
+
+// protocolLevel returns the protocol level byte of a CONNECT body, or 0.
+func protocolLevel(body []byte) byte {
+	if len(body) < 2 {
+		return 0
+	}
+	n := int(body[0])<<8 | int(body[1])
+	if len(body) < 2+n+1 {
+		return 0
+	}
+	return body[2+n]
+}
+
+// writeNow writes b directly, for refusals before the writer exists.
+func (c *conn) writeNow(b []byte) {
+	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	c.nc.Write(b)
+}
+
+func (c *conn) refuse(code packet.ReasonCode, v packet.Version, why string) {
+	b, err := (&packet.Connack{ReasonCode: code}).AppendTo(nil, v)
+	if err == nil {
+		c.writeNow(b)
+	}
+	c.srv.emit(Event{Kind: EventRefused, ClientID: c.clientID, Remote: c.remote, Version: byte(v), Reason: why})
+}
+
+// connect reads CONNECT, authenticates, attaches the session and queues
+// CONNACK followed by any resent and queued messages.
+func (c *conn) connect() bool {
+	srv := c.srv
+	c.nc.SetReadDeadline(time.Now().Add(srv.opts.ConnectTimeout))
+	h, body, buf, err := packet.ReadRaw(c.br, c.maxIn(), c.buf)
+	c.buf = buf
+	if err != nil || h.Type != packet.CONNECT {
+		// The first packet must be CONNECT [MQTT-3.1.0-1].
+		return false
+	}
+	var cp packet.Connect
+	if err := cp.DecodeInto(h.First(), body, 0); err != nil {
+		level := protocolLevel(body)
+		switch code := packet.CodeOf(err); {
+		case code == packet.UnsupportedProtocolVersion && level > 5:
+			c.refuse(packet.UnsupportedProtocolVersion, packet.V5, err.Error())
+		case code == packet.UnsupportedProtocolVersion:
+			// [MQTT-3.1.2-2]: return code 0x01 then close.
+			c.refuse(packet.UnsupportedProtocolVersion, packet.V311, err.Error())
+		case level == 5 && code == packet.ClientIdentifierNotValid:
+			c.refuse(code, packet.V5, err.Error())
+		case level == 4 && code == packet.ClientIdentifierNotValid:
+			c.refuse(code, packet.V311, err.Error())
+		case level == 5 && code >= 0x80:
+			c.refuse(code, packet.V5, err.Error())
+		}
+		return false
+	}
+	v := cp.Version
+	c.version = v
+	c.clientID = cp.ClientID
+	assigned := false
+	if cp.ClientID == "" {
+		// v3.1.1 allows an empty id only with a clean session [MQTT-3.1.3-7]
+		// [MQTT-3.1.3-8]; v5 assigns one [MQTT-3.1.3-6]; v3.1 requires an id.
+		if v == packet.V31 || (v == packet.V311 && !cp.CleanStart) {
+			c.refuse(packet.ClientIdentifierNotValid, v, "empty client id")
+			return false
+		}
+		c.clientID = "mqttx-" + strconv.FormatUint(srv.nextID.Add(1), 36) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+		assigned = true
+	}
+	if cp.Properties.Has(packet.PropAuthenticationMethod) {
+		c.refuse(packet.BadAuthenticationMethod, v, "enhanced authentication not supported")
+		return false
+	}
+	if srv.opts.Authenticate != nil && !srv.opts.Authenticate(c.clientID, cp.Username, cp.Password, cp.PasswordFlag) {
+		c.refuse(packet.BadUserNameOrPassword, v, "bad user name or password")
+		return false
+	}
+
+	ack := packet.Connack{}
+	c.recvMax = 65535
+	c.keepAlive = cp.KeepAlive
+	var expiry uint32
+	if v == packet.V5 {
+		p := &cp.Properties
+		if p.Has(packet.PropReceiveMaximum) && p.ReceiveMaximum > 0 {
+			c.recvMax = p.ReceiveMaximum
+		}
+		if p.Has(packet.PropMaximumPacketSize) {
+			c.maxOut = p.MaximumPacketSize
+		}
+		expiry = p.SessionExpiry
+		if m := srv.opts.MaxKeepAlive; m > 0 && (c.keepAlive == 0 || c.keepAlive > m) {
+			c.keepAlive = m
+			ack.Properties.ServerKeepAlive = m
+			ack.Properties.Set(packet.PropServerKeepAlive)
+		}
+		if m := srv.opts.MaxSessionExpiry; m > 0 && expiry > m {
+			expiry = m
+			ack.Properties.SessionExpiry = m
+			ack.Properties.Set(packet.PropSessionExpiryInterval)
+		}
+		if assigned {
+			ack.Properties.AssignedClientID = []byte(c.clientID)
+			ack.Properties.Set(packet.PropAssignedClientIdentifier)
+		}
+		if srv.opts.MaxInflight != 65535 {
+			ack.Properties.ReceiveMaximum = srv.opts.MaxInflight
+			ack.Properties.Set(packet.PropReceiveMaximum)
+		}
+		if srv.opts.TopicAliasMaximum > 0 {
+			ack.Properties.TopicAliasMaximum = srv.opts.TopicAliasMaximum
+			ack.Properties.Set(packet.PropTopicAliasMaximum)
+		}
+		if srv.opts.MaxPacketSize > 0 {
+			ack.Properties.MaximumPacketSize = srv.opts.MaxPacketSize
+			ack.Properties.Set(packet.PropMaximumPacketSize)
+		}
+		if p.Has(packet.PropRequestResponseInformation) && p.RequestResponseInfo == 1 {
+			ack.Properties.ResponseInfo = []byte("mqttx/response/" + c.clientID)
+			ack.Properties.Set(packet.PropResponseInformation)
+		}
+	} else if !cp.CleanStart {
+		expiry = expiryNever
+		if m := srv.opts.MaxSessionExpiry; m > 0 {
+			expiry = m
+		}
+	}
+	if cp.WillFlag {
+		w := &message{
+			topic:   cp.WillTopic,
+			payload: clone(cp.WillPayload),
+			qos:     cp.WillQoS,
+			retain:  cp.WillRetain,
+			origin:  c.clientID,
+		}
+		if w.payload == nil {
+			w.payload = []byte{}
+		}
+		if v == packet.V5 {
+			wp := &cp.WillProperties
+			w.props = forwardProps(wp)
+			if wp.Has(packet.PropMessageExpiryInterval) {
+				w.expiresAt = int64(wp.MessageExpiry) // seconds until published; see publishWill
+			}
+			c.willDelay = wp.WillDelay
+		}
+		c.will = w
+	}
+
+	srv.connMu.Lock()
+	x, present, oldConn, oldWill := srv.attach(c, cp.CleanStart, expiry)
+	if v != packet.V31 {
+		ack.SessionPresent = present
+	}
+	b, err := ack.AppendTo(nil, v)
+	if err != nil {
+		srv.connMu.Unlock()
+		srv.log.Error("broker: encode CONNACK", "err", err)
+		return false
+	}
+	c.ready.Store(true)
+	c.enqueue(outItem{buf: b})
+	c.resumeLocked(x)
+	x.mu.Unlock()
+	srv.connMu.Unlock()
+
+	if oldConn != nil {
+		srv.emit(Event{Kind: EventTakenOver, ClientID: c.clientID, Remote: oldConn.remote, Version: byte(oldConn.version)})
+		oldConn.disconnect(packet.SessionTakenOver)
+	}
+	if oldWill != nil {
+		srv.publishWill(oldWill, c.clientID)
+	}
+	if c.keepAlive == 0 {
+		c.nc.SetReadDeadline(time.Time{})
+	}
+	srv.emit(Event{Kind: EventConnected, ClientID: c.clientID, Remote: c.remote, Version: byte(v)})
+	return true
+}
+
+// attach finds or creates the session for c and makes c its connection. It
+// returns the session locked, whether it was resumed, a connection it took
+// over, and a will to publish now. The caller holds srv.connMu.
+func (s *Server) attach(c *conn, clean bool, expiry uint32) (x *session, present bool, oldConn *conn, oldWill *message) {
+	old := s.sessions.Get(c.clientID)
+	if old != nil {
+		old.mu.Lock()
+		if oc := old.conn; oc != nil {
+			old.conn = nil
+			oldConn = oc
+			// The old connection's will is sent unless the new connection
+			// resumes the session and the will has a delay [MQTT-3.1.4-3].
+			if oc.will != nil && !oc.normalDisc && (clean || oc.willDelay == 0) {
+				oldWill = oc.will
+			}
+			oc.will = nil
+		}
+		// A delayed will is not sent when the session is resumed in time
+		// [MQTT-3.1.3-9]; a clean start ends the session, which sends it.
+		pending := old.will
+		old.will = nil
+		old.stopTimers()
+		if clean || old.ended {
+			s.endSessionLocked(old)
+			if pending != nil && oldWill == nil {
+				oldWill = pending
+			}
+			old.mu.Unlock()
+			old = nil
+		}
+	}
+	if old == nil {
+		x = newSession(s, c.clientID)
+		x.mu.Lock()
+		s.sessions.Put(x)
+	} else {
+		x = old
+		present = true
+	}
+	x.conn = c
+	x.online.v.Store(true)
+	x.expiry = expiry
+	c.sess = x
+	return x, present, oldConn, oldWill
+}
+
+// resumeLocked resends unacknowledged messages in their original order with
+// DUP set (PUBREL for those already PUBRECed) [MQTT-4.4.0-1], then sends
+// queued messages up to the client's receive maximum.
+func (c *conn) resumeLocked(x *session) {
+	if len(x.inflight) > 0 {
+		now := time.Now().UnixNano()
+		for _, pid := range x.sortedInflight() {
+			e := x.inflight[pid]
+			if e.state == stateRelSent {
+				c.enqueue(ackItem(packet.PUBREL, pid, packet.Success, c.version))
+				continue
+			}
+			enc, err := encodePublish(&e.d, c.version, pid, true, now)
+			if err != nil {
+				delete(x.inflight, pid)
+				continue
+			}
+			c.enqueue(outItem{buf: enc.buf})
+		}
+	}
+	x.drainLocked(c)
+}
+
+// drainLocked sends queued messages while the client's receive maximum
+// allows; expired ones are dropped [MQTT-3.3.2-5].
+func (x *session) drainLocked(c *conn) {
+	if x.pendingLen() == 0 {
+		return
+	}
+	now := time.Now().UnixNano()
+	for len(x.inflight) < int(c.recvMax) {
+		d, ok := x.popPending()
+		if !ok {
+			return
+		}
+		if d.msg.expired(now) {
+			continue
+		}
+		enc, err := encodePublish(&d, c.version, 0, false, now)
+		if err != nil {
+			continue
+		}
+		x.sendLocked(c, d, enc)
+	}
+}
+
+// sendLocked queues d to c with the encoding enc; QoS 1/2 take a packet
+// identifier and an inflight slot. A packet larger than the client's
+// Maximum Packet Size is dropped for this client [MQTT-3.1.2-25].
+func (x *session) sendLocked(c *conn, d delivery, enc *encoded) {
+	if c.maxOut > 0 && uint32(len(enc.buf)) > c.maxOut {
+		return
+	}
+	if d.qos == 0 {
+		c.enqueue(outItem{buf: enc.buf, qos0: true})
+		return
+	}
+	pid := x.allocPID()
+	x.seq++
+	x.inflight[pid] = inflight{d: d, seq: x.seq}
+	c.enqueue(outItem{buf: enc.buf, pidOff: int32(enc.pidOff), pid: pid})
+}

@@ -1,0 +1,211 @@
+package broker_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mqttx/mqttx/internal/broker"
+	"github.com/mqttx/mqttx/internal/broker/brokertest"
+	"github.com/mqttx/mqttx/internal/packet"
+)
+
+func TestConnectEveryVersion(t *testing.T) {
+	addr := start(t)
+	for _, v := range []packet.Version{packet.V31, packet.V311, packet.V5} {
+		c, ack := conn(t, addr, v, "c-"+v.String(), true)
+		if ack.SessionPresent {
+			t.Errorf("%v: session present on a clean connect [MQTT-3.2.2-2]", v)
+		}
+		c.send(&packet.Pingreq{})
+		expect[*packet.Pingresp](c)
+		c.disconnect()
+	}
+}
+
+func TestFirstPacketMustBeConnect_MQTT_3_1_0_1(t *testing.T) {
+	c := dial(t, start(t), packet.V311)
+	c.send(&packet.Pingreq{})
+	c.expectClosed()
+}
+
+func TestSecondConnectIsProtocolError_MQTT_3_1_0_2(t *testing.T) {
+	addr := start(t)
+	c, _ := conn(t, addr, packet.V5, "twice", true)
+	c.send(&packet.Connect{ClientID: "twice", CleanStart: true})
+	if rc := c.expectClosed(); rc != int(packet.ProtocolError) {
+		t.Fatalf("DISCONNECT reason %#x, want 0x82", rc)
+	}
+}
+
+func TestUnsupportedProtocolVersion_MQTT_3_1_2_2(t *testing.T) {
+	addr := start(t)
+	// Protocol name MQTT with level 3 (3.1 uses MQIsdp): 3.x form, 0x01.
+	c := dial(t, addr, packet.V311)
+	c.sendRaw([]byte{0x10, 12, 0, 4, 'M', 'Q', 'T', 'T', 3, 2, 0, 60, 0, 0})
+	ack := expect[*packet.Connack](c)
+	if ack.ReasonCode != packet.V3RefusedProtocolVersion {
+		t.Fatalf("return code %#x, want 0x01", ack.ReasonCode)
+	}
+	c.expectClosed()
+	// A level above 5: v5 form, 0x84.
+	c = dial(t, addr, packet.V5)
+	c.sendRaw([]byte{0x10, 13, 0, 4, 'M', 'Q', 'T', 'T', 6, 2, 0, 60, 0, 0, 0})
+	ack = expect[*packet.Connack](c)
+	if ack.ReasonCode != packet.UnsupportedProtocolVersion {
+		t.Fatalf("reason %#x, want 0x84", ack.ReasonCode)
+	}
+	c.expectClosed()
+}
+
+func TestEmptyClientID(t *testing.T) {
+	addr := start(t)
+	t.Run("v5 assigned client identifier MQTT-3.2.2-16", func(t *testing.T) {
+		c := dial(t, addr, packet.V5)
+		ack := c.connect(&packet.Connect{CleanStart: true})
+		if ack.ReasonCode != 0 || len(ack.Properties.AssignedClientID) == 0 {
+			t.Fatalf("CONNACK %v, assigned %q", ack.ReasonCode, ack.Properties.AssignedClientID)
+		}
+	})
+	t.Run("v3.1.1 clean session accepted MQTT-3.1.3-7", func(t *testing.T) {
+		c := dial(t, addr, packet.V311)
+		if ack := c.connect(&packet.Connect{CleanStart: true}); ack.ReasonCode != 0 {
+			t.Fatalf("CONNACK %v", ack.ReasonCode)
+		}
+	})
+	t.Run("v3.1.1 persistent session rejected MQTT-3.1.3-8", func(t *testing.T) {
+		c := dial(t, addr, packet.V311)
+		if ack := c.connect(&packet.Connect{CleanStart: false}); ack.ReasonCode != packet.V3RefusedIdentifierRejected {
+			t.Fatalf("CONNACK %v, want 0x02", ack.ReasonCode)
+		}
+		c.expectClosed()
+	})
+}
+
+func TestAuthenticate(t *testing.T) {
+	addr := brokertest.Start(t, func(o *broker.Options) {
+		o.Authenticate = func(id, user string, pw []byte, hasPW bool) bool {
+			return user == "u" && hasPW && string(pw) == "p"
+		}
+	})
+	c := dial(t, addr, packet.V5)
+	if ack := c.connect(&packet.Connect{ClientID: "a", CleanStart: true, Username: "u", UsernameFlag: true, Password: []byte("x"), PasswordFlag: true}); ack.ReasonCode != packet.BadUserNameOrPassword {
+		t.Fatalf("v5 bad password: %v", ack.ReasonCode)
+	}
+	c = dial(t, addr, packet.V311)
+	if ack := c.connect(&packet.Connect{ClientID: "a", CleanStart: true}); ack.ReasonCode != packet.V3RefusedBadUsernameOrPassword {
+		t.Fatalf("v3 no credentials: %v", ack.ReasonCode)
+	}
+	c = dial(t, addr, packet.V311)
+	if ack := c.connect(&packet.Connect{ClientID: "a", CleanStart: true, Username: "u", UsernameFlag: true, Password: []byte("p"), PasswordFlag: true}); ack.ReasonCode != 0 {
+		t.Fatalf("good credentials: %v", ack.ReasonCode)
+	}
+}
+
+func TestServerKeepAlive_MQTT_3_2_2_21(t *testing.T) {
+	addr := brokertest.Start(t, func(o *broker.Options) { o.MaxKeepAlive = 1 })
+	c := dial(t, addr, packet.V5)
+	ack := c.connect(&packet.Connect{ClientID: "ka", CleanStart: true, KeepAlive: 300})
+	if !ack.Properties.Has(packet.PropServerKeepAlive) || ack.Properties.ServerKeepAlive != 1 {
+		t.Fatalf("Server Keep Alive = %v (present %v), want 1", ack.Properties.ServerKeepAlive, ack.Properties.Has(packet.PropServerKeepAlive))
+	}
+	// Silent for 1.5 x keep alive: disconnected with 0x8D [MQTT-3.1.2-24].
+	begin := time.Now()
+	if rc := c.expectClosed(); rc != int(packet.KeepAliveTimeout) {
+		t.Fatalf("DISCONNECT reason %#x, want 0x8D", rc)
+	}
+	if el := time.Since(begin); el < 1400*time.Millisecond {
+		t.Fatalf("closed after %v, before 1.5 x keep alive", el)
+	}
+}
+
+func TestKeepAliveKeptByPing(t *testing.T) {
+	addr := start(t)
+	c := dial(t, addr, packet.V311)
+	c.connect(&packet.Connect{ClientID: "ping", CleanStart: true, KeepAlive: 1})
+	for range 3 {
+		time.Sleep(700 * time.Millisecond)
+		c.send(&packet.Pingreq{})
+		expect[*packet.Pingresp](c)
+	}
+}
+
+func TestSessionTakeover_MQTT_3_1_4_3(t *testing.T) {
+	addr := start(t)
+	old, _ := conn(t, addr, packet.V5, "same", false)
+	old.subscribe(1, sub("to/me", 1))
+	nw, ack := conn(t, addr, packet.V5, "same", false)
+	if !ack.SessionPresent {
+		t.Fatal("session present = false when taking over a persistent session")
+	}
+	if rc := old.expectClosed(); rc != int(packet.SessionTakenOver) {
+		t.Fatalf("old connection DISCONNECT %#x, want 0x8E", rc)
+	}
+	// The subscription moved to the new connection.
+	p, _ := conn(t, addr, packet.V311, "pub", true)
+	p.publish("to/me", "hi", 1, false, 1)
+	if got := nw.expectPublish(); string(got.Payload) != "hi" {
+		t.Fatalf("payload %q", got.Payload)
+	}
+}
+
+func TestSessionPresent_MQTT_3_2_2_3(t *testing.T) {
+	addr := start(t)
+	for _, v := range []packet.Version{packet.V311, packet.V5} {
+		id := "sp-" + v.String()
+		c, _ := conn(t, addr, v, id, false)
+		c.subscribe(1, sub("a/b", 1))
+		c.disconnect()
+		time.Sleep(50 * time.Millisecond)
+		c, ack := conn(t, addr, v, id, false)
+		if !ack.SessionPresent {
+			t.Fatalf("%v: session present = false on resume", v)
+		}
+		c.disconnect()
+		time.Sleep(50 * time.Millisecond)
+		// Clean start discards it [MQTT-3.1.2-4].
+		c, ack = conn(t, addr, v, id, true)
+		if ack.SessionPresent {
+			t.Fatalf("%v: session present = true on clean start", v)
+		}
+		c.disconnect()
+	}
+}
+
+func TestMaximumPacketSizeInbound_MQTT_3_2_2_15(t *testing.T) {
+	addr := brokertest.Start(t, func(o *broker.Options) { o.MaxPacketSize = 100 })
+	c := dial(t, addr, packet.V5)
+	ack := c.connect(&packet.Connect{ClientID: "big", CleanStart: true})
+	if ack.Properties.MaximumPacketSize != 100 {
+		t.Fatalf("CONNACK Maximum Packet Size %d, want 100", ack.Properties.MaximumPacketSize)
+	}
+	c.send(&packet.Publish{Topic: []byte("t"), Payload: []byte(strings.Repeat("x", 200))})
+	if rc := c.expectClosed(); rc != int(packet.PacketTooLarge) {
+		t.Fatalf("DISCONNECT %#x, want 0x95", rc)
+	}
+}
+
+func TestMalformedPacketClosesConnection(t *testing.T) {
+	addr := start(t)
+	for _, v := range []packet.Version{packet.V311, packet.V5} {
+		c, _ := conn(t, addr, v, "mal", true)
+		// PUBLISH QoS 3 [MQTT-3.3.1-4].
+		c.sendRaw([]byte{0x36, 5, 0, 1, 't', 0, 1})
+		rc := c.expectClosed()
+		if v == packet.V5 && rc != int(packet.MalformedPacket) {
+			t.Fatalf("v5 DISCONNECT %#x, want 0x81", rc)
+		}
+		if v == packet.V311 && rc != -1 {
+			t.Fatalf("v3 got a DISCONNECT from the server")
+		}
+	}
+}
+
+func TestShutdownSendsServerShuttingDown(t *testing.T) {
+	s, addr := brokertest.StartServer(t)
+	c, _ := conn(t, addr, packet.V5, "sd", true)
+	go s.Shutdown(t.Context())
+	if rc := c.expectClosed(); rc != int(packet.ServerShuttingDown) {
+		t.Fatalf("DISCONNECT %#x, want 0x8B", rc)
+	}
+}

@@ -1,0 +1,396 @@
+package broker
+
+import (
+	"sync"
+	"time"
+
+	"github.com/mqttx/mqttx/internal/packet"
+)
+
+// handlePublish accepts an application message from the client.
+func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
+	srv := c.srv
+	p := &c.inPub
+	if err := p.DecodeInto(h.First(), body, c.version); err != nil {
+		return err
+	}
+	var topic string
+	if c.version == packet.V5 && p.Properties.Has(packet.PropTopicAlias) {
+		a := p.Properties.TopicAlias
+		if a == 0 || a > srv.opts.TopicAliasMaximum {
+			return protoErr{packet.TopicAliasInvalid} // [MQTT-3.3.2-9] [MQTT-3.3.2-10]
+		}
+		if len(p.Topic) > 0 {
+			if old, ok := c.aliases[a]; ok && old == string(p.Topic) {
+				topic = old
+			} else {
+				topic = string(p.Topic)
+				if c.aliases == nil {
+					c.aliases = make(map[uint16]string)
+				}
+				c.aliases[a] = topic
+			}
+		} else {
+			t, ok := c.aliases[a]
+			if !ok {
+				return protoErr{packet.ProtocolError}
+			}
+			topic = t
+		}
+	} else {
+		topic = string(p.Topic)
+	}
+	if !packet.ValidTopicName(topic) {
+		return protoErr{packet.TopicNameInvalid}
+	}
+	if p.QoS == 3 {
+		return protoErr{packet.MalformedPacket}
+	}
+	pid := p.PacketID
+	if c.version == packet.V5 && p.Properties.Has(packet.PropPayloadFormatIndicator) &&
+		p.Properties.PayloadFormat == 1 && !packet.ValidUTF8(p.Payload) {
+		// [MQTT-3.3.2-4]: the receiver may answer 0x99 Payload format invalid.
+		switch p.QoS {
+		case 0:
+			return protoErr{packet.PayloadFormatInvalid}
+		case 1:
+			c.enqueue(ackItem(packet.PUBACK, pid, packet.PayloadFormatInvalid, c.version))
+		case 2:
+			c.enqueue(ackItem(packet.PUBREC, pid, packet.PayloadFormatInvalid, c.version))
+		}
+		return nil
+	}
+	if p.QoS == 2 {
+		x := c.sess
+		x.mu.Lock()
+		_, dup := x.qos2in[pid]
+		if !dup {
+			if len(x.qos2in) >= int(srv.opts.MaxInflight) {
+				x.mu.Unlock()
+				return protoErr{packet.ReceiveMaximumExceeded} // [MQTT-3.3.4-7]
+			}
+			x.qos2in[pid] = struct{}{}
+		}
+		x.mu.Unlock()
+		if dup {
+			// Exactly once: a resent PUBLISH before PUBREL is not routed
+			// again [MQTT-4.3.3-9].
+			c.enqueue(ackItem(packet.PUBREC, pid, packet.Success, c.version))
+			return nil
+		}
+	}
+	m := &message{
+		topic:   topic,
+		payload: clone(p.Payload),
+		qos:     p.QoS,
+		retain:  p.Retain,
+		origin:  c.clientID,
+	}
+	if m.payload == nil {
+		m.payload = []byte{}
+	}
+	if c.version == packet.V5 {
+		if !p.Properties.Empty() {
+			m.props = forwardProps(&p.Properties)
+		}
+		if p.Properties.Has(packet.PropMessageExpiryInterval) {
+			m.expiresAt = time.Now().UnixNano() + int64(p.Properties.MessageExpiry)*int64(time.Second)
+		}
+	}
+	if m.retain {
+		srv.retained.set(m)
+	}
+	srv.route(m)
+	switch p.QoS {
+	case 1:
+		c.enqueue(ackItem(packet.PUBACK, pid, packet.Success, c.version))
+	case 2:
+		c.enqueue(ackItem(packet.PUBREC, pid, packet.Success, c.version))
+	}
+	return nil
+}
+
+// handleAck handles PUBACK, PUBREC, PUBCOMP for our messages and PUBREL for
+// the client's QoS 2 messages. Identifiers are looked up in the map of the
+// direction the packet belongs to, so the two never collide.
+func (c *conn) handleAck(a *packet.Ack) {
+	x := c.sess
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	switch a.PacketType {
+	case packet.PUBACK:
+		if e, ok := x.inflight[a.PacketID]; ok && e.d.qos == 1 {
+			delete(x.inflight, a.PacketID)
+			x.drainLocked(c)
+		}
+	case packet.PUBREC:
+		e, ok := x.inflight[a.PacketID]
+		if !ok || e.d.qos != 2 {
+			c.enqueue(ackItem(packet.PUBREL, a.PacketID, packet.PacketIdentifierNotFound, c.version))
+			return
+		}
+		if a.ReasonCode >= 0x80 {
+			// A failed PUBREC ends the flow [MQTT-4.3.3-?]; no PUBREL.
+			delete(x.inflight, a.PacketID)
+			x.drainLocked(c)
+			return
+		}
+		e.state = stateRelSent
+		e.d = delivery{msg: e.d.msg, qos: 2} // the message itself is no longer needed for resend
+		x.inflight[a.PacketID] = e
+		c.enqueue(ackItem(packet.PUBREL, a.PacketID, packet.Success, c.version))
+	case packet.PUBCOMP:
+		if e, ok := x.inflight[a.PacketID]; ok && e.state == stateRelSent {
+			delete(x.inflight, a.PacketID)
+			x.drainLocked(c)
+		}
+	case packet.PUBREL:
+		rc := packet.Success
+		if _, ok := x.qos2in[a.PacketID]; ok {
+			delete(x.qos2in, a.PacketID)
+		} else {
+			rc = packet.PacketIdentifierNotFound
+		}
+		c.enqueue(ackItem(packet.PUBCOMP, a.PacketID, rc, c.version))
+	}
+}
+
+func (c *conn) handleSubscribe(p *packet.Subscribe) error {
+	srv := c.srv
+	x := c.sess
+	var subID uint32
+	if len(p.Properties.SubscriptionIDs) > 0 {
+		subID = p.Properties.SubscriptionIDs[0]
+	}
+	codes := make([]packet.ReasonCode, len(p.Subscriptions))
+	type retainedFor struct {
+		sub  *subscription
+		msgs []*message
+	}
+	var toSend []retainedFor
+	now := time.Now().UnixNano()
+	for i, s := range p.Subscriptions {
+		if !packet.ValidTopicFilter(s.Filter) {
+			codes[i] = packet.TopicFilterInvalid // written as 0x80 for 3.x
+			continue
+		}
+		group, filter := splitShared(s.Filter)
+		if group != "" && s.NoLocal {
+			return protoErr{packet.ProtocolError} // [MQTT-3.8.3-4]
+		}
+		sub := &subscription{
+			sess:        x,
+			filter:      s.Filter,
+			group:       group,
+			qos:         min(s.QoS, 2),
+			noLocal:     s.NoLocal,
+			retainAsPub: s.RetainAsPublished,
+			retainHandl: s.RetainHandling,
+			id:          subID,
+		}
+		x.mu.Lock()
+		if x.ended {
+			x.mu.Unlock()
+			codes[i] = packet.UnspecifiedError
+			continue
+		}
+		existed := srv.tree.add(sub)
+		x.subs[s.Filter] = sub
+		x.mu.Unlock()
+		codes[i] = packet.ReasonCode(sub.qos)
+		// Retained messages: not for shared subscriptions; retain
+		// handling 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11].
+		if group == "" && (sub.retainHandl == 0 || (sub.retainHandl == 1 && !existed)) {
+			if msgs := srv.retained.match(filter, now); len(msgs) > 0 {
+				toSend = append(toSend, retainedFor{sub, msgs})
+			}
+		}
+		srv.emit(Event{Kind: EventSubscribed, ClientID: c.clientID, Remote: c.remote, Version: byte(c.version), Topic: s.Filter, QoS: sub.qos})
+	}
+	c.sendPacket(&packet.Suback{PacketID: p.PacketID, ReasonCodes: codes})
+	for _, r := range toSend {
+		for _, m := range r.msgs {
+			d := delivery{msg: m, qos: min(m.qos, r.sub.qos), retain: true}
+			if r.sub.id != 0 {
+				d.subIDs = []uint32{r.sub.id}
+			}
+			x.deliver(d, nil, now)
+		}
+	}
+	return nil
+}
+
+func (c *conn) handleUnsubscribe(p *packet.Unsubscribe) {
+	x := c.sess
+	codes := make([]packet.ReasonCode, len(p.Filters))
+	for i, f := range p.Filters {
+		x.mu.Lock()
+		_, had := x.subs[f]
+		delete(x.subs, f)
+		c.srv.tree.remove(x, f)
+		x.mu.Unlock()
+		if !had {
+			codes[i] = packet.NoSubscriptionExisted
+		}
+		c.srv.emit(Event{Kind: EventUnsubscribed, ClientID: c.clientID, Remote: c.remote, Version: byte(c.version), Topic: f})
+	}
+	c.sendPacket(&packet.Unsuback{PacketID: p.PacketID, ReasonCodes: codes})
+}
+
+func (c *conn) handleDisconnect(p *packet.Disconnect) error {
+	x := c.sess
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if c.version == packet.V5 {
+		if p.Properties.Has(packet.PropSessionExpiryInterval) {
+			// Changing a zero expiry to non-zero is a protocol error [MQTT-3.14.2-2].
+			if x.expiry == 0 && p.Properties.SessionExpiry != 0 {
+				return protoErr{packet.ProtocolError}
+			}
+			e := p.Properties.SessionExpiry
+			if m := c.srv.opts.MaxSessionExpiry; m > 0 && e > m {
+				e = m
+			}
+			x.expiry = e
+		}
+		if p.ReasonCode == packet.DisconnectWithWill {
+			// 0x04 keeps the will [MQTT-3.14.4-3 does not apply].
+			c.normalDisc = true
+			return nil
+		}
+	}
+	// A normal DISCONNECT discards the will [MQTT-3.14.4-3].
+	c.will = nil
+	c.normalDisc = true
+	return nil
+}
+
+// router holds the per-publish scratch space, pooled.
+type router struct {
+	mt    matches
+	aggs  []agg
+	idx   map[*session]int
+	forms [12]*encoded
+}
+
+type agg struct {
+	sess *session
+	qos  byte
+	rap  bool
+	ids  []uint32
+}
+
+var routerPool = sync.Pool{New: func() any { return &router{} }}
+
+// route delivers m to every matching subscription: once per session at the
+// highest granted QoS with every matching subscription identifier
+// [MQTT-3.3.4-2] [MQTT-3.3.4-3], plus one member of each matching share
+// group. Each wire form is encoded once and shared.
+func (s *Server) route(m *message) {
+	now := time.Now().UnixNano()
+	if m.expired(now) {
+		return
+	}
+	r := routerPool.Get().(*router)
+	s.tree.match(m.topic, &r.mt)
+	useMap := len(r.mt.subs) > 16
+	if useMap && r.idx == nil {
+		r.idx = make(map[*session]int)
+	}
+	for _, sub := range r.mt.subs {
+		if sub.noLocal && sub.sess.id == m.origin {
+			continue // [MQTT-3.8.3-3]
+		}
+		i := -1
+		if useMap {
+			if j, ok := r.idx[sub.sess]; ok {
+				i = j
+			}
+		} else {
+			for j := range r.aggs {
+				if r.aggs[j].sess == sub.sess {
+					i = j
+					break
+				}
+			}
+		}
+		if i < 0 {
+			i = len(r.aggs)
+			r.aggs = append(r.aggs, agg{sess: sub.sess})
+			if useMap {
+				r.idx[sub.sess] = i
+			}
+		}
+		a := &r.aggs[i]
+		a.qos = max(a.qos, sub.qos)
+		a.rap = a.rap || sub.retainAsPub
+		if sub.id != 0 {
+			a.ids = append(a.ids, sub.id)
+		}
+	}
+	for i := range r.aggs {
+		a := &r.aggs[i]
+		d := delivery{msg: m, qos: min(m.qos, a.qos), retain: m.retain && a.rap, subIDs: a.ids}
+		a.sess.deliver(d, r, now)
+	}
+	for _, sub := range r.mt.shared {
+		d := delivery{msg: m, qos: min(m.qos, sub.qos), retain: m.retain && sub.retainAsPub}
+		if sub.id != 0 {
+			d.subIDs = []uint32{sub.id}
+		}
+		sub.sess.deliver(d, r, now)
+	}
+	r.mt.reset()
+	clear(r.aggs)
+	r.aggs = r.aggs[:0]
+	if useMap {
+		clear(r.idx)
+	}
+	r.forms = [12]*encoded{}
+	routerPool.Put(r)
+}
+
+// deliver sends d now or queues it in order. r, when not nil, caches the
+// encoding per wire form for this publish.
+func (x *session) deliver(d delivery, r *router, now int64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.ended {
+		return
+	}
+	c := x.conn
+	if c == nil || (d.qos > 0 && (x.pendingLen() > 0 || len(x.inflight) >= int(c.recvMax))) {
+		// Offline, or waiting for the receive maximum: QoS 1/2 queue in
+		// order, bounded; QoS 0 is not queued.
+		if d.qos > 0 && x.pendingLen() < x.srv.opts.MaxOfflineQueue {
+			x.pushPending(d)
+		}
+		return
+	}
+	var enc *encoded
+	if r != nil && len(d.subIDs) == 0 {
+		k := int(d.qos) * 2
+		if d.retain {
+			k++
+		}
+		if c.version == packet.V5 {
+			k += 6
+		}
+		enc = r.forms[k]
+		if enc == nil {
+			var err error
+			if enc, err = encodePublish(&d, c.version, 0, false, now); err != nil {
+				x.srv.log.Error("broker: encode PUBLISH", "topic", d.msg.topic, "err", err)
+				return
+			}
+			r.forms[k] = enc
+		}
+	} else {
+		var err error
+		if enc, err = encodePublish(&d, c.version, 0, false, now); err != nil {
+			x.srv.log.Error("broker: encode PUBLISH", "topic", d.msg.topic, "err", err)
+			return
+		}
+	}
+	x.sendLocked(c, d, enc)
+}

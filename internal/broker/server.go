@@ -1,0 +1,258 @@
+// Package broker is mqttx's MQTT 3.1, 3.1.1 and 5.0 broker engine: sessions,
+// a topic tree with shared subscriptions, retained messages, QoS 0/1/2 in
+// both directions, wills, expiry and flow control, on internal/packet.
+package broker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mqttx/mqttx/internal/packet"
+)
+
+// Options configures a Server. The zero value is a usable anonymous broker.
+type Options struct {
+	// MaxKeepAlive caps the keep alive in seconds; 0 means no cap. MQTT 5
+	// clients asking for more (or for 0) learn the cap via Server Keep Alive.
+	MaxKeepAlive uint16
+	// MaxSessionExpiry caps the session expiry interval in seconds,
+	// including MQTT 3 persistent sessions; 0 means no cap.
+	MaxSessionExpiry uint32
+	// MaxOfflineQueue bounds the QoS 1/2 messages queued per session while
+	// it is offline or waiting for the client's receive maximum; default
+	// 1000. QoS 0 messages are never queued.
+	MaxOfflineQueue int
+	// MaxInflight is our Receive Maximum towards MQTT 5 clients: the QoS 2
+	// messages a client may have unreleased at once; default 1024.
+	MaxInflight uint16
+	// MaxPacketSize is the largest packet accepted from clients, in bytes;
+	// 0 means the protocol maximum.
+	MaxPacketSize uint32
+	// TopicAliasMaximum is the number of topic aliases MQTT 5 clients may
+	// use towards us; 0 disables inbound aliases.
+	TopicAliasMaximum uint16
+	// MaxOutboundQueue bounds the packets waiting to be written to one
+	// connection; a client that falls this far behind is disconnected
+	// (QoS 0 messages are dropped first). Default 10000.
+	MaxOutboundQueue int
+	// ConnectTimeout is how long a new connection may take to send
+	// CONNECT; default 10s.
+	ConnectTimeout time.Duration
+	// Authenticate decides whether a client may connect; nil allows all.
+	Authenticate func(clientID, username string, password []byte, hasPassword bool) bool
+	// OnEvent receives client events; it must not block. nil is fine.
+	OnEvent func(Event)
+	// Logger receives internal errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// Event kinds reported through Options.OnEvent.
+const (
+	EventConnected    = "connected"
+	EventDisconnected = "disconnected"
+	EventSubscribed   = "subscribed"
+	EventUnsubscribed = "unsubscribed"
+	EventWill         = "will"
+	EventRefused      = "refused"
+	EventTakenOver    = "taken_over"
+)
+
+// Event is one client event.
+type Event struct {
+	Time     time.Time
+	Kind     string // one of the Event* constants
+	ClientID string
+	Remote   string
+	Version  byte   // protocol level: 3, 4 or 5
+	Topic    string // subscribed, unsubscribed, will
+	QoS      byte   // subscribed (granted), will
+	Reason   string // disconnected, refused: why
+}
+
+// Server is a broker engine. Create it with New.
+type Server struct {
+	opts     Options
+	tree     topicTree
+	retained retainedStore
+	sessions sessionStore
+	connMu   sync.Mutex // serialises CONNECT handling (session takeover)
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	closing   bool
+	done      chan struct{}
+	wg        sync.WaitGroup
+
+	nextID atomic.Uint64
+	log    *slog.Logger
+}
+
+// New returns a Server with opts, defaults filled in.
+func New(opts Options) *Server {
+	if opts.MaxOfflineQueue <= 0 {
+		opts.MaxOfflineQueue = 1000
+	}
+	if opts.MaxInflight == 0 {
+		opts.MaxInflight = 1024
+	}
+	if opts.MaxOutboundQueue <= 0 {
+		opts.MaxOutboundQueue = 10000
+	}
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = 10 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{
+		opts:      opts,
+		sessions:  newMemStore(),
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[*conn]struct{}),
+		done:      make(chan struct{}),
+		log:       log,
+	}
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("broker: server closed")
+
+// Serve accepts connections on ln until ln fails or Shutdown is called. It
+// may run for several listeners at once.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-s.done:
+				return ErrServerClosed
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		s.ServeConn(nc)
+	}
+}
+
+// ServeConn handles one accepted connection in its own goroutine and returns
+// at once.
+func (s *Server) ServeConn(nc net.Conn) {
+	c := &conn{srv: s, nc: nc}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go c.serve()
+}
+
+// Shutdown stops every listener, disconnects every client (MQTT 5 clients
+// with DISCONNECT 0x8B Server shutting down) and waits for the connection
+// goroutines to end or ctx to be done; then it closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.closing {
+		s.closing = true
+		close(s.done)
+	}
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.disconnect(packet.ServerShuttingDown)
+	}
+	finished := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(finished)
+	}()
+	var err error
+	select {
+	case <-finished:
+	case <-ctx.Done():
+		err = ctx.Err()
+		s.mu.Lock()
+		for c := range s.conns {
+			c.closeNow()
+		}
+		s.mu.Unlock()
+		<-finished
+	}
+	// Stop the timers of offline sessions so no will fires after Shutdown.
+	s.sessions.Range(func(x *session) bool {
+		x.mu.Lock()
+		x.stopTimers()
+		x.ended = true
+		x.mu.Unlock()
+		return true
+	})
+	return err
+}
+
+func (s *Server) emit(e Event) {
+	if s.opts.OnEvent == nil {
+		return
+	}
+	e.Time = time.Now()
+	s.opts.OnEvent(e)
+}
+
+func (s *Server) removeConn(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// endSession removes x's subscriptions and forgets it; the caller holds x.mu.
+func (s *Server) endSessionLocked(x *session) {
+	if x.ended {
+		return
+	}
+	x.ended = true
+	x.stopTimers()
+	for f := range x.subs {
+		s.tree.remove(x, f)
+	}
+	x.subs = nil
+	x.pending = nil
+	x.pendHead = 0
+	x.inflight = nil
+	s.sessions.Delete(x.id, x)
+}

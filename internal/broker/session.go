@@ -1,0 +1,135 @@
+package broker
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// expiryNever is a session expiry interval that never ends (MQTT 3 clean
+// session 0, or MQTT 5 0xFFFFFFFF).
+const expiryNever = math.MaxUint32
+
+// Inflight states of an outbound QoS 1/2 message.
+const (
+	stateSent   = 0 // PUBLISH sent, waiting for PUBACK or PUBREC
+	stateRelSent = 1 // PUBREL sent, waiting for PUBCOMP
+)
+
+type inflight struct {
+	d     delivery
+	seq   uint64
+	state byte
+}
+
+// session is the state that outlives a network connection: subscriptions,
+// both directions of QoS 1/2 flows, the ordered queue of messages not yet
+// sent and a delayed will.
+type session struct {
+	id  string
+	srv *Server
+
+	mu     sync.Mutex
+	conn   *conn // current connection, nil when offline
+	online atomicBool
+	ended  bool
+	expiry uint32 // seconds after disconnect; expiryNever for never
+
+	subs map[string]*subscription // by filter as subscribed
+
+	// Outbound QoS 1/2: packet identifiers are ours alone, independent of
+	// the identifiers the client uses for its own packets.
+	nextPID  uint16
+	inflight map[uint16]inflight
+	seq      uint64
+	pending  []delivery // in publish order; waits for receive maximum or a connection
+	pendHead int
+
+	// Inbound QoS 2 packet identifiers between PUBLISH and PUBREL.
+	qos2in map[uint16]struct{}
+
+	// Delayed will and expiry while offline.
+	will      *message
+	willTimer *time.Timer
+	expTimer  *time.Timer
+}
+
+type atomicBool struct{ v atomic.Bool }
+
+func newSession(srv *Server, id string) *session {
+	return &session{
+		id:       id,
+		srv:      srv,
+		subs:     make(map[string]*subscription),
+		inflight: make(map[uint16]inflight),
+		qos2in:   make(map[uint16]struct{}),
+	}
+}
+
+func (s *session) isOnline() bool { return s.online.v.Load() }
+
+// pendingLen returns the number of queued deliveries.
+func (s *session) pendingLen() int { return len(s.pending) - s.pendHead }
+
+func (s *session) pushPending(d delivery) {
+	if s.pendHead > 0 && s.pendHead == len(s.pending) {
+		clear(s.pending)
+		s.pending = s.pending[:0]
+		s.pendHead = 0
+	}
+	if s.pendHead > 1024 && s.pendHead*2 > len(s.pending) {
+		n := copy(s.pending, s.pending[s.pendHead:])
+		clear(s.pending[n:])
+		s.pending = s.pending[:n]
+		s.pendHead = 0
+	}
+	s.pending = append(s.pending, d)
+}
+
+func (s *session) popPending() (delivery, bool) {
+	if s.pendHead >= len(s.pending) {
+		return delivery{}, false
+	}
+	d := s.pending[s.pendHead]
+	s.pending[s.pendHead] = delivery{}
+	s.pendHead++
+	return d, true
+}
+
+// allocPID returns a free outbound packet identifier; the caller holds mu
+// and has checked that fewer than 65535 are in flight.
+func (s *session) allocPID() uint16 {
+	for {
+		s.nextPID++
+		if s.nextPID == 0 {
+			s.nextPID = 1
+		}
+		if _, used := s.inflight[s.nextPID]; !used {
+			return s.nextPID
+		}
+	}
+}
+
+// sortedInflight returns the inflight packet identifiers in send order.
+func (s *session) sortedInflight() []uint16 {
+	ids := make([]uint16, 0, len(s.inflight))
+	for id := range s.inflight {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b uint16) int { return cmp.Compare(s.inflight[a].seq, s.inflight[b].seq) })
+	return ids
+}
+
+func (s *session) stopTimers() {
+	if s.willTimer != nil {
+		s.willTimer.Stop()
+		s.willTimer = nil
+	}
+	if s.expTimer != nil {
+		s.expTimer.Stop()
+		s.expTimer = nil
+	}
+}
