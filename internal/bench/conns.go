@@ -47,6 +47,11 @@ func IdleConns(ctx context.Context, o Options) (*Summary, error) {
 		}
 		sum.BytesPerConn = float64(sum.RSSAfter-sum.RSSBefore) / float64(len(conns))
 	}
+	if o.Hold > 0 {
+		if err := sleepCtx(ctx, o.Hold); err != nil {
+			return sum, err
+		}
+	}
 	return sum, nil
 }
 

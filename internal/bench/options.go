@@ -36,6 +36,9 @@ type Options struct {
 	// Settle is how long IdleConns waits before and after connecting before it samples
 	// the broker's memory (default 500ms).
 	Settle time.Duration
+	// Hold keeps IdleConns' connections open this long after the memory sample, for
+	// inspecting the broker meanwhile (default 0).
+	Hold time.Duration
 	// Timeout bounds the whole run (default 2 minutes).
 	Timeout time.Duration
 	// Topic is the topic prefix (default "bench"); subscribers use Topic + "/#".
@@ -118,11 +121,14 @@ type Summary struct {
 	MsgsPerSec  float64       `json:"msgs_per_sec,omitempty"` // deliveries per second
 	ConnsPerSec float64       `json:"conns_per_sec,omitempty"`
 
-	BrokerCPU    time.Duration   `json:"broker_cpu_ns,omitempty"`
-	CPUPerMsgUs  float64         `json:"cpu_per_msg_us,omitempty"` // per delivered message
-	CPUPerConnUs float64         `json:"cpu_per_conn_us,omitempty"`
-	RSSBefore    int64           `json:"rss_before_bytes,omitempty"`
-	RSSAfter     int64           `json:"rss_after_bytes,omitempty"`
-	BytesPerConn float64         `json:"bytes_per_conn,omitempty"`
-	Latency      *LatencySummary `json:"latency,omitempty"`
+	BrokerCPU    time.Duration `json:"broker_cpu_ns,omitempty"`
+	CPUPerMsgUs  float64       `json:"cpu_per_msg_us,omitempty"` // per delivered message
+	CPUPerConnUs float64       `json:"cpu_per_conn_us,omitempty"`
+	// ClientCPUPerMsgUs is this process's own CPU time per delivered message: the load
+	// generator's cost, to check it is not the bottleneck.
+	ClientCPUPerMsgUs float64         `json:"client_cpu_per_msg_us,omitempty"`
+	RSSBefore         int64           `json:"rss_before_bytes,omitempty"`
+	RSSAfter          int64           `json:"rss_after_bytes,omitempty"`
+	BytesPerConn      float64         `json:"bytes_per_conn,omitempty"`
+	Latency           *LatencySummary `json:"latency,omitempty"`
 }

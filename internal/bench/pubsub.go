@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -228,6 +229,7 @@ func runPubSub(parent context.Context, name string, o Options, rate float64) (su
 	}
 
 	cpu := startCPU(o.PID)
+	self := startCPU(os.Getpid())
 	start := time.Now()
 	start2 := make(chan struct{})
 	for _, p := range r.pubs {
@@ -253,6 +255,7 @@ func runPubSub(parent context.Context, name string, o Options, rate float64) (su
 	}
 	elapsed := time.Since(start)
 	brokerCPU, cpuErr := cpu.stop()
+	selfCPU, _ := self.stop()
 	if runErr != nil && debugStall {
 		for _, p := range r.pubs {
 			fmt.Printf("pub %d sent %d delivered %d acked %d waiting %v room %v\n", p.idx, p.sentDone.Load(), p.delivered.Load(), p.acked.Load(), p.waiting.Load(), p.room())
@@ -280,6 +283,9 @@ func runPubSub(parent context.Context, name string, o Options, rate float64) (su
 	sum.Latency = Summarize(hs...)
 	if sum.Delivered > 0 && elapsed > 0 {
 		sum.MsgsPerSec = float64(sum.Delivered) / elapsed.Seconds()
+	}
+	if sum.Delivered > 0 {
+		sum.ClientCPUPerMsgUs = float64(selfCPU) / float64(time.Microsecond) / float64(sum.Delivered)
 	}
 	if sum.Delivered > 0 && o.PID > 0 {
 		sum.CPUPerMsgUs = float64(brokerCPU) / float64(time.Microsecond) / float64(sum.Delivered)

@@ -46,12 +46,13 @@ type config struct {
 	keep        bool
 	serveArgs   string
 	ours        string
-	nodelay     bool
+	nodelay     string
+	hold        time.Duration
 }
 
 func main() {
 	var c config
-	flag.StringVar(&c.mosquitto, "mosquitto", "", "mosquitto binary (default: $MOSQUITTO, /usr/sbin/mosquitto, PATH)")
+	flag.StringVar(&c.mosquitto, "mosquitto", "", "mosquitto binary (default: $MOSQUITTO, /usr/sbin/mosquitto, PATH); \"none\" to measure only ours")
 	flag.StringVar(&c.mqttx, "mqttx", "bin/mqttx", "mqttx binary whose `serve` is measured; empty to skip")
 	flag.StringVar(&c.only, "scenarios", "", "comma-separated subset: fanin-q0,fanin-q1,fanout-q0,fanout-q1,latency-q0,latency-q1,idle,connect (default all)")
 	flag.IntVar(&c.qos0Msgs, "qos0-messages", 200_000, "delivered messages per QoS 0 throughput run")
@@ -63,7 +64,8 @@ func main() {
 	flag.StringVar(&c.jsonOut, "json", "", "also write every run's summary as JSON Lines to this file")
 	flag.BoolVar(&c.keep, "keep", false, "keep the work directory (broker configs and logs)")
 	flag.StringVar(&c.serveArgs, "serve-args", "", "extra arguments for `mqttx serve`, space separated")
-	flag.BoolVar(&c.nodelay, "mosquitto-nodelay", true, "set_tcp_nodelay true in mosquitto's configuration, as Go sets TCP_NODELAY by default (false measures mosquitto's default, with Nagle)")
+	flag.StringVar(&c.nodelay, "mosquitto-nodelay", "latency", "when to give mosquitto set_tcp_nodelay true (Go sets TCP_NODELAY by default): latency (latency runs only; Nagle, mosquitto's default, is cheaper for throughput), always or never")
+	flag.DurationVar(&c.hold, "hold", 0, "keep the idle connections open this long after sampling memory (to inspect the broker)")
 	flag.StringVar(&c.ours, "ours", "", "command line starting our broker instead of `mqttx serve -p 0` (it must print \"Listening on 127.0.0.1:PORT\" on stderr), e.g. \"bin/enginebroker -cpuprofile /tmp/cpu.out\"")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -77,7 +79,7 @@ func main() {
 // broker is a broker under test, started fresh for every run.
 type broker struct {
 	name  string
-	start func(ctx context.Context, dir string) (*process, error)
+	start func(ctx context.Context, dir string, sc scenario) (*process, error)
 }
 
 type process struct {
@@ -128,7 +130,7 @@ func scenarios(c config) []scenario {
 		{key: "fanout-q1", label: "fan-out 1->10 QoS 1", run: bench.FanOut, opts: func(o *bench.Options) { o.QoS, o.Messages = 1, c.qos1Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
 		{key: "latency-q0", label: "latency 1000/s QoS 0", run: bench.Latency, opts: func(o *bench.Options) { o.QoS, o.Messages = 0, c.latencyMsgs }, value: lat, names: []string{"p50 us", "p99 us"}, lower: true},
 		{key: "latency-q1", label: "latency 1000/s QoS 1", run: bench.Latency, opts: func(o *bench.Options) { o.QoS, o.Messages = 1, c.latencyMsgs }, value: lat, names: []string{"p50 us", "p99 us"}, lower: true},
-		{key: "idle", label: fmt.Sprintf("%d idle connections", c.conns), run: bench.IdleConns, opts: func(o *bench.Options) { o.Connections = c.conns }, value: func(s *bench.Summary) []float64 { return []float64{s.BytesPerConn / 1024} }, names: []string{"KiB/conn"}, lower: true},
+		{key: "idle", label: fmt.Sprintf("%d idle connections", c.conns), run: bench.IdleConns, opts: func(o *bench.Options) { o.Connections, o.Hold = c.conns, c.hold }, value: func(s *bench.Summary) []float64 { return []float64{s.BytesPerConn / 1024} }, names: []string{"KiB/conn"}, lower: true},
 		{key: "connect", label: fmt.Sprintf("%d connects, 4 dialers", c.conns), run: bench.ConnectRate, opts: func(o *bench.Options) { o.Connections = c.conns }, value: func(s *bench.Summary) []float64 { return []float64{s.ConnsPerSec, s.CPUPerConnUs} }, names: []string{"conns/s", "CPU us/conn"}},
 	}
 	if c.only == "" {
@@ -166,17 +168,31 @@ func run(ctx context.Context, c config) error {
 			return err
 		}
 	}
-	brokers := []broker{{name: "mosquitto", start: func(ctx context.Context, d string) (*process, error) { return startMosquitto(ctx, mosq, d, c.nodelay) }}}
+	var brokers []broker
+	if mosq != "none" {
+		switch c.nodelay {
+		case "latency", "always", "never":
+		default:
+			return fmt.Errorf("invalid -mosquitto-nodelay %q: must be latency, always or never", c.nodelay)
+		}
+		brokers = append(brokers, broker{name: "mosquitto", start: func(ctx context.Context, d string, sc scenario) (*process, error) {
+			nodelay := c.nodelay == "always" || c.nodelay == "latency" && strings.HasPrefix(sc.key, "latency")
+			return startMosquitto(ctx, mosq, d, nodelay)
+		}})
+	}
 	if c.ours != "" {
 		argv := strings.Fields(c.ours)
-		brokers = append(brokers, broker{name: filepath.Base(argv[0]), start: func(ctx context.Context, d string) (*process, error) { return startServe(ctx, argv, d) }})
+		brokers = append(brokers, broker{name: filepath.Base(argv[0]), start: func(ctx context.Context, d string, _ scenario) (*process, error) { return startServe(ctx, argv, d) }})
 	} else if c.mqttx != "" {
 		if err := serveAvailable(c.mqttx); err != nil {
 			fmt.Fprintf(os.Stderr, "brokerbench: `%s serve` not available (%v): measuring mosquitto only\n", c.mqttx, err)
 		} else {
 			argv := append([]string{c.mqttx, "serve", "-p", "0"}, strings.Fields(c.serveArgs)...)
-			brokers = append(brokers, broker{name: "mqttx serve", start: func(ctx context.Context, d string) (*process, error) { return startServe(ctx, argv, d) }})
+			brokers = append(brokers, broker{name: "mqttx serve", start: func(ctx context.Context, d string, _ scenario) (*process, error) { return startServe(ctx, argv, d) }})
 		}
+	}
+	if len(brokers) == 0 {
+		return errors.New("no broker to measure: give -mqttx or -ours, or drop -mosquitto none")
 	}
 	var jsonw io.Writer
 	if c.jsonOut != "" {
@@ -228,7 +244,8 @@ func run(ctx context.Context, c config) error {
 	for _, b := range brokers {
 		head += b.name + "\t"
 	}
-	if len(brokers) == 2 {
+	ratio := len(brokers) == 2 && brokers[0].name == "mosquitto"
+	if ratio {
 		head += "ours/mosquitto\t"
 	}
 	fmt.Fprintln(tw, head)
@@ -245,7 +262,7 @@ func run(ctx context.Context, c config) error {
 					row += "failed\t"
 				}
 			}
-			if len(brokers) == 2 {
+			if ratio {
 				if meds[0] > 0 && meds[1] > 0 {
 					row += fmt.Sprintf("%.2fx\t", meds[1]/meds[0])
 				} else {
@@ -266,13 +283,14 @@ func runOne(ctx context.Context, c config, b broker, sc scenario, dir string) (*
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	p, err := b.start(ctx, dir)
+	p, err := b.start(ctx, dir, sc)
 	if err != nil {
 		return nil, fmt.Errorf("start: %w", err)
 	}
 	defer p.stop()
 	o := bench.Options{Addr: p.addr, PID: p.pid, Timeout: c.timeout}
 	sc.opts(&o)
+	fmt.Fprintf(os.Stderr, "%s: %s pid %d on %s\n", sc.key, b.name, p.pid, p.addr)
 	s, err := sc.run(ctx, o)
 	select {
 	case <-p.done:
@@ -291,7 +309,7 @@ func brief(s *bench.Summary) string {
 		parts = append(parts, fmt.Sprintf("broker CPU %v", s.BrokerCPU))
 	}
 	if s.CPUPerMsgUs > 0 {
-		parts = append(parts, fmt.Sprintf("%.2f us/msg", s.CPUPerMsgUs))
+		parts = append(parts, fmt.Sprintf("%.2f us/msg (load generator %.2f)", s.CPUPerMsgUs, s.ClientCPUPerMsgUs))
 	}
 	if s.Latency != nil {
 		parts = append(parts, fmt.Sprintf("latency p50 %dus p99 %dus max %dus", s.Latency.P50, s.Latency.P99, s.Latency.Max))

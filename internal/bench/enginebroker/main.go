@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -24,10 +25,37 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until stopped")
+	dump := flag.String("dump", "", "on SIGUSR1 write heap and goroutine profiles to this prefix (PREFIX.heap, PREFIX.goroutine) and memory statistics to stderr")
 	flag.Parse()
+	if *dump != "" {
+		runtime.MemProfileRate = 1 // exact heap accounting per connection
+		go dumpOnSignal(*dump)
+	}
 	if err := run(*addr, *cpuprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "enginebroker:", err)
 		os.Exit(1)
+	}
+}
+
+// dumpOnSignal writes heap and goroutine profiles each time SIGUSR1 arrives, to look at
+// what idle connections cost while a load run holds them open.
+func dumpOnSignal(prefix string) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGUSR1)
+	for range c {
+		runtime.GC()
+		for _, name := range []string{"heap", "goroutine"} {
+			f, err := os.Create(prefix + "." + name)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "enginebroker:", err)
+				continue
+			}
+			_ = pprof.Lookup(name).WriteTo(f, 0)
+			f.Close()
+		}
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		fmt.Fprintf(os.Stderr, "goroutines %d heap_inuse %d stack_inuse %d sys %d\n", runtime.NumGoroutine(), m.HeapInuse, m.StackInuse, m.Sys)
 	}
 }
 
