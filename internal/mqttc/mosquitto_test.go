@@ -33,8 +33,13 @@ func TestConnectConnAck(t *testing.T) {
 				t.Fatalf("client id = %q (assigned %v), want %q", ack.ClientID, ack.AssignedID, o.ClientID)
 			}
 			if v == V5 {
-				if ack.Properties == nil {
+				p := ack.Properties
+				if p == nil {
 					t.Fatal("MQTT 5 CONNACK without properties from mosquitto")
+				}
+				// mosquitto 2.0 defaults: max_inflight_messages 20, max_topic_alias 10.
+				if p.ReceiveMaximum == nil || *p.ReceiveMaximum != 20 || p.TopicAliasMaximum == nil || *p.TopicAliasMaximum != 10 {
+					t.Fatalf("CONNACK properties = %+v, want receive maximum 20 and topic alias maximum 10", p)
 				}
 			} else if ack.Properties != nil {
 				t.Fatalf("MQTT %s CONNACK has properties %+v", v, ack.Properties)
@@ -280,6 +285,39 @@ func TestWill(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+func TestV5WillProperties(t *testing.T) {
+	addr := mosquittotest.Start(t)
+	in := newInbox()
+	wo := baseOptions(t, addr, V5)
+	wo.OnMessage = in.handler
+	watcher, _ := connect(t, wo)
+	if _, err := watcher.Subscribe(ctxT(t), []Subscription{{Topic: "will5/#", QoS: 1}}, SubscribeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pf, exp := byte(1), uint32(300)
+	o := baseOptions(t, addr, V5)
+	o.Will = &Will{Topic: "will5/x", Payload: []byte("bye"), QoS: 1, PayloadFormat: &pf, MessageExpiry: &exp,
+		ContentType: "text/plain", ResponseTopic: "will5/reply", CorrelationData: []byte{7},
+		UserProperties: []UserProperty{{"b", "1"}, {"a", "2"}}}
+	c, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Connect(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	m := in.next(t, 5*time.Second)
+	p := m.Properties
+	if string(m.Payload) != "bye" || p == nil || p.ContentType != "text/plain" || p.ResponseTopic != "will5/reply" ||
+		!bytes.Equal(p.CorrelationData, []byte{7}) || p.PayloadFormat == nil || *p.PayloadFormat != 1 ||
+		p.MessageExpiry == nil || fmt.Sprint(p.UserProperties) != "[{b 1} {a 2}]" {
+		t.Fatalf("will = %q with properties %+v", m.Payload, p)
 	}
 }
 

@@ -3,6 +3,7 @@ package mqttc
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -244,5 +245,127 @@ func TestV3NoProtocolFallback(t *testing.T) {
 	case lv := <-levels:
 		t.Fatalf("client retried with protocol level %d", lv)
 	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+func TestV5ConnAckProperties(t *testing.T) {
+	one, zero := byte(1), byte(0)
+	rm, tam, ska := uint16(5), uint16(3), uint16(17)
+	sei, mps := uint32(99), uint32(4096)
+	addr := scriptedPeer(t, func(c net.Conn) error {
+		if _, err := packets.ReadPacket(c); err != nil {
+			return err
+		}
+		_, err := (&packets.Connack{SessionPresent: false, Properties: &packets.Properties{
+			SessionExpiryInterval: &sei,
+			ReceiveMaximum:        &rm,
+			MaximumQOS:            &one,
+			RetainAvailable:       &one,
+			MaximumPacketSize:     &mps,
+			AssignedClientID:      "given-by-peer",
+			TopicAliasMaximum:     &tam,
+			ReasonString:          "welcome",
+			User:                  []packets.User{{Key: "z", Value: "1"}, {Key: "a", Value: "2"}, {Key: "z", Value: "3"}},
+			WildcardSubAvailable:  &zero,
+			ServerKeepAlive:       &ska,
+			ResponseInfo:          "resp/",
+			ServerReference:       "other:1883",
+		}}).WriteTo(c)
+		if err != nil {
+			return err
+		}
+		_, err = packets.ReadPacket(c) // DISCONNECT
+		return err
+	})
+	o := baseOptions(t, addr, V5)
+	o.ClientID = ""
+	_, ack := connect(t, o)
+	p := ack.Properties
+	if !ack.AssignedID || ack.ClientID != "given-by-peer" || p == nil {
+		t.Fatalf("ack = %+v", ack)
+	}
+	check := func(name string, ok bool) {
+		t.Helper()
+		if !ok {
+			t.Errorf("%s wrong: %+v", name, p)
+		}
+	}
+	check("session expiry", p.SessionExpiryInterval != nil && *p.SessionExpiryInterval == 99)
+	check("receive maximum", p.ReceiveMaximum != nil && *p.ReceiveMaximum == 5)
+	check("maximum qos", p.MaximumQoS != nil && *p.MaximumQoS == 1)
+	check("retain available", p.RetainAvailable != nil && *p.RetainAvailable)
+	check("wildcard available", p.WildcardSubAvailable != nil && !*p.WildcardSubAvailable)
+	check("sub id available (absent)", p.SubIDAvailable == nil)
+	check("shared available (absent)", p.SharedSubAvailable == nil)
+	check("maximum packet size", p.MaximumPacketSize != nil && *p.MaximumPacketSize == 4096)
+	check("topic alias maximum", p.TopicAliasMaximum != nil && *p.TopicAliasMaximum == 3)
+	check("server keep alive", p.ServerKeepAlive != nil && *p.ServerKeepAlive == 17)
+	check("strings", p.ReasonString == "welcome" && p.ResponseInformation == "resp/" && p.ServerReference == "other:1883")
+	check("user properties", fmt.Sprint(p.UserProperties) == "[{z 1} {a 2} {z 3}]")
+}
+
+func TestV5ConnectPacket(t *testing.T) {
+	// "paho" leaves the encoding to paho.golang; "own" has will properties paho drops.
+	for _, name := range []string{"paho", "own"} {
+		t.Run(name, func(t *testing.T) { testV5ConnectPacket(t, name == "own") })
+	}
+}
+
+func testV5ConnectPacket(t *testing.T, fullWill bool) {
+	got := make(chan *packets.Connect, 1)
+	addr := scriptedPeer(t, func(c net.Conn) error {
+		p, err := packets.ReadPacket(c)
+		if err != nil {
+			return err
+		}
+		got <- p.Content.(*packets.Connect)
+		// Echo the authentication method, as a broker that accepted it does.
+		_, err = (&packets.Connack{Properties: &packets.Properties{AuthMethod: "token"}}).WriteTo(c)
+		if err != nil {
+			return err
+		}
+		_, err = packets.ReadPacket(c)
+		return err
+	})
+	u16 := func(v uint16) *uint16 { return &v }
+	u32 := func(v uint32) *uint32 { return &v }
+	no, pf := false, byte(1)
+	o := baseOptions(t, addr, V5)
+	o.Username, o.Password, o.HasPassword = "", "", true // v5 allows a password alone, even empty
+	o.KeepAlive, o.CleanStart = 42, false
+	o.SessionExpiry, o.ReceiveMaximum, o.MaximumPacketSize, o.TopicAliasMaximum = u32(300), u16(7), u32(1<<20), u16(4)
+	o.RequestResponseInfo, o.RequestProblemInfo = true, &no
+	o.UserProperties = []UserProperty{{"k", "2"}, {"k", "1"}}
+	o.AuthenticationMethod, o.AuthenticationData = "token", []byte{9, 8}
+	o.Will = &Will{Topic: "w", Payload: []byte{0, 1}, QoS: 2, Retain: true, DelayInterval: u32(5),
+		UserProperties: []UserProperty{{"wk", "wv"}}}
+	if fullWill {
+		o.Will.MessageExpiry, o.Will.PayloadFormat, o.Will.ContentType = u32(60), &pf, "text/plain"
+		o.Will.ResponseTopic, o.Will.CorrelationData = "r", []byte("c")
+	}
+	if needsOwnConnect(&o) != fullWill {
+		t.Fatalf("needsOwnConnect = %v", !fullWill)
+	}
+	connect(t, o)
+	cp := <-got
+	if cp.ClientID != o.ClientID || cp.KeepAlive != 42 || cp.CleanStart || !cp.PasswordFlag || cp.UsernameFlag || len(cp.Password) != 0 {
+		t.Fatalf("connect header = %+v", cp)
+	}
+	p := cp.Properties
+	if *p.SessionExpiryInterval != 300 || *p.ReceiveMaximum != 7 || *p.MaximumPacketSize != 1<<20 || *p.TopicAliasMaximum != 4 ||
+		p.RequestResponseInfo == nil || *p.RequestResponseInfo != 1 || p.RequestProblemInfo == nil || *p.RequestProblemInfo != 0 ||
+		p.AuthMethod != "token" || !bytes.Equal(p.AuthData, []byte{9, 8}) || fmt.Sprint(p.User) != "[{k 2} {k 1}]" {
+		t.Fatalf("connect properties = %+v", p)
+	}
+	if !cp.WillFlag || cp.WillTopic != "w" || !bytes.Equal(cp.WillMessage, []byte{0, 1}) || cp.WillQOS != 2 || !cp.WillRetain {
+		t.Fatalf("will = %+v", cp)
+	}
+	w := cp.WillProperties
+	if w.WillDelayInterval == nil || *w.WillDelayInterval != 5 || fmt.Sprint(w.User) != "[{wk wv}]" {
+		t.Fatalf("will properties = %s", w)
+	}
+	if fullWill && (w.MessageExpiry == nil || *w.MessageExpiry != 60 || w.PayloadFormat == nil || *w.PayloadFormat != 1 ||
+		w.ContentType != "text/plain" || w.ResponseTopic != "r" || string(w.CorrelationData) != "c") {
+		t.Fatalf("will properties = %s", w)
 	}
 }

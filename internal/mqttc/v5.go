@@ -1,6 +1,7 @@
 package mqttc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -123,7 +124,13 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 	if err != nil {
 		return nil, timeoutErr(ctx, addr, c.o.ConnectTimeout, err)
 	}
-	safe := packets.NewThreadSafeConn(conn)
+	cc := &captureConn{Conn: conn}
+	cc.on.Store(true)
+	var wire net.Conn = cc
+	if needsOwnConnect(&c.o) {
+		wire = &connectFixConn{Conn: cc, replace: encodeConnectV5(&c.o)}
+	}
+	safe := packets.NewThreadSafeConn(wire)
 	pc := paho.NewClient(paho.ClientConfig{
 		ClientID: c.o.ClientID,
 		Conn:     safe,
@@ -132,6 +139,9 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 		OnPublishReceived:  []func(paho.PublishReceived) (bool, error){c.onPublish},
 		OnServerDisconnect: c.onServerDisconnect,
 		OnClientError:      c.onClientError,
+		// paho calls the handler unchecked when a CONNACK carries an authentication
+		// method, so one is always set.
+		AuthHandler: singleStepAuth{method: c.o.AuthenticationMethod},
 	})
 	pc.SetDebugLogger(paholog.NOOPLogger{})
 	pc.SetErrorLogger(paholog.NOOPLogger{})
@@ -157,7 +167,7 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 	ack := &ConnAck{SessionPresent: ca.SessionPresent, ReasonCode: ca.ReasonCode, ClientID: c.o.ClientID}
 	recvMax := uint16(65535)
 	if p := ca.Properties; p != nil {
-		ack.Properties = connAckProps(p)
+		ack.Properties = connAckProps(p, cc.connack())
 		if p.AssignedClientID != "" {
 			ack.ClientID = p.AssignedClientID
 			ack.AssignedID = true
@@ -192,10 +202,10 @@ func timeoutErr(ctx context.Context, addr string, d time.Duration, err error) er
 	return err
 }
 
-// connAckProps maps paho's CONNACK properties. paho reports the four "available"
-// flags as true when absent, so only an explicit false (0) is reported.
-func connAckProps(p *paho.ConnackProperties) *ConnAckProperties {
-	f := false
+// connAckProps maps paho's CONNACK properties. paho reports the four "available" flags
+// as true when absent, so they are taken from the raw CONNACK when we have it; without
+// it only an explicit false is reported.
+func connAckProps(p *paho.ConnackProperties, raw *packets.Properties) *ConnAckProperties {
 	out := &ConnAckProperties{
 		SessionExpiryInterval: p.SessionExpiryInterval,
 		ReceiveMaximum:        p.ReceiveMaximum,
@@ -210,6 +220,14 @@ func connAckProps(p *paho.ConnackProperties) *ConnAckProperties {
 		ServerReference:       p.ServerReference,
 		AuthenticationMethod:  p.AuthMethod,
 	}
+	if raw != nil {
+		out.RetainAvailable = flag(raw.RetainAvailable)
+		out.WildcardSubAvailable = flag(raw.WildcardSubAvailable)
+		out.SubIDAvailable = flag(raw.SubIDAvailable)
+		out.SharedSubAvailable = flag(raw.SharedSubAvailable)
+		return out
+	}
+	f := false
 	if !p.RetainAvailable {
 		out.RetainAvailable = &f
 	}
@@ -224,6 +242,64 @@ func connAckProps(p *paho.ConnackProperties) *ConnAckProperties {
 	}
 	return out
 }
+
+func flag(b *byte) *bool {
+	if b == nil {
+		return nil
+	}
+	v := *b == 1
+	return &v
+}
+
+// captureConn records what is read until the CONNACK has been seen, so the CONNACK's
+// properties can be decoded as sent (paho's own mapping fills in defaults).
+type captureConn struct {
+	net.Conn
+	on  atomic.Bool
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (c *captureConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.on.Load() {
+		c.mu.Lock()
+		if c.on.Load() && len(c.buf) < 1<<20 {
+			c.buf = append(c.buf, p[:n]...)
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+// connack stops recording and decodes the CONNACK's properties; nil if it cannot.
+func (c *captureConn) connack() *packets.Properties {
+	c.mu.Lock()
+	c.on.Store(false)
+	buf := c.buf
+	c.buf = nil
+	c.mu.Unlock()
+	r := bytes.NewReader(buf)
+	for {
+		cp, err := packets.ReadPacket(r)
+		if err != nil {
+			return nil
+		}
+		if ca, ok := cp.Content.(*packets.Connack); ok {
+			return ca.Properties
+		}
+	}
+}
+
+// singleStepAuth supports authentication methods that finish within CONNECT/CONNACK.
+// A broker asking to continue gets an AUTH with no data, which it will refuse.
+type singleStepAuth struct{ method string }
+
+func (a singleStepAuth) Authenticate(*paho.Auth) *paho.Auth {
+	return &paho.Auth{ReasonCode: 0x18, Properties: &paho.AuthProperties{AuthMethod: a.method}}
+}
+
+func (singleStepAuth) Authenticated() {}
 
 func (c *v5Client) onPublish(pr paho.PublishReceived) (bool, error) {
 	if c.o.OnMessage == nil {
