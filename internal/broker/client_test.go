@@ -176,6 +176,9 @@ func sub(filter string, qos byte) packet.Subscription {
 
 func (c *rawClient) publish(topic, payload string, qos byte, retain bool, pid uint16) {
 	c.t.Helper()
+	if qos == 0 {
+		pid = 0
+	}
 	c.send(&packet.Publish{Topic: []byte(topic), Payload: []byte(payload), QoS: qos, Retain: retain, PacketID: pid})
 	switch qos {
 	case 1:

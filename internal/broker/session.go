@@ -15,7 +15,7 @@ const expiryNever = math.MaxUint32
 
 // Inflight states of an outbound QoS 1/2 message.
 const (
-	stateSent   = 0 // PUBLISH sent, waiting for PUBACK or PUBREC
+	stateSent    = 0 // PUBLISH sent, waiting for PUBACK or PUBREC
 	stateRelSent = 1 // PUBREL sent, waiting for PUBCOMP
 )
 
