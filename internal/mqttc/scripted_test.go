@@ -369,3 +369,35 @@ func testV5ConnectPacket(t *testing.T, fullWill bool) {
 		t.Fatalf("will properties = %s", w)
 	}
 }
+
+func TestV5InboundTopicAlias(t *testing.T) {
+	addr := scriptedPeer(t, func(c net.Conn) error {
+		if _, err := packets.ReadPacket(c); err != nil {
+			return err
+		}
+		if _, err := (&packets.Connack{Properties: &packets.Properties{}}).WriteTo(c); err != nil {
+			return err
+		}
+		one := uint16(1)
+		for i, topic := range []string{"sensors/1", "", ""} {
+			pub := &packets.Publish{Topic: topic, QoS: 0, Payload: []byte{byte('a' + i)}, Properties: &packets.Properties{TopicAlias: &one}}
+			if _, err := pub.WriteTo(c); err != nil {
+				return err
+			}
+		}
+		_, err := packets.ReadPacket(c)
+		return err
+	})
+	in := newInbox()
+	o := baseOptions(t, addr, V5)
+	tam := uint16(5)
+	o.TopicAliasMaximum = &tam
+	o.OnMessage = in.handler
+	connect(t, o)
+	for i := range 3 {
+		m := in.next(t, 5*time.Second)
+		if m.Topic != "sensors/1" || m.Payload[0] != byte('a'+i) || m.Properties == nil || m.Properties.TopicAlias == nil || *m.Properties.TopicAlias != 1 {
+			t.Fatalf("message %d: topic %q payload %q props %+v, want sensors/1 via alias 1", i, m.Topic, m.Payload, m.Properties)
+		}
+	}
+}

@@ -32,6 +32,10 @@ type v5Client struct {
 	// with the connection instead of at the caller's deadline.
 	connCtx context.Context
 
+	// aliases maps the broker's topic aliases to topics; paho's low-level client leaves
+	// them unresolved. Only the publish-routing goroutine touches it.
+	aliases map[uint16]string
+
 	closing  atomic.Bool // Disconnect or Kill called: connection loss is expected
 	lostOnce sync.Once
 }
@@ -306,6 +310,17 @@ func (c *v5Client) onPublish(pr paho.PublishReceived) (bool, error) {
 		return true, nil
 	}
 	p := pr.Packet
+	if p.Properties != nil && p.Properties.TopicAlias != nil {
+		a := *p.Properties.TopicAlias
+		if p.Topic != "" {
+			if c.aliases == nil {
+				c.aliases = make(map[uint16]string)
+			}
+			c.aliases[a] = p.Topic
+		} else {
+			p.Topic = c.aliases[a]
+		}
+	}
 	m := Message{
 		Topic:      p.Topic,
 		Payload:    p.Payload,
