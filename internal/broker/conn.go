@@ -427,7 +427,7 @@ func (c *conn) finish(readErr error) {
 		srv.mu.Lock()
 		closing := srv.closing
 		srv.mu.Unlock()
-		if c.will != nil && !c.normalDisc && !closing {
+		if c.will != nil && !closing {
 			w := c.will
 			c.will = nil
 			delay := min(c.willDelay, x.expiry)

@@ -199,7 +199,7 @@ func (s *Server) attach(c *conn, clean bool, expiry uint32) (x *session, present
 			oldConn = oc
 			// The old connection's will is sent unless the new connection
 			// resumes the session and the will has a delay [MQTT-3.1.4-3].
-			if oc.will != nil && !oc.normalDisc && (clean || oc.willDelay == 0) {
+			if oc.will != nil && (clean || oc.willDelay == 0) {
 				oldWill = oc.will
 			}
 			oc.will = nil
