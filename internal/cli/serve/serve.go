@@ -67,13 +67,15 @@ func NewCmd(f *cmdutil.Factory, runF func(*options) error) *cobra.Command {
 		Short: "Run an MQTT broker",
 		Long: `Run mqttx's MQTT 3.1, 3.1.1 and 5.0 broker until Ctrl-C.
 
-It listens on 127.0.0.1:1883 (loopback only) unless told otherwise; -h 0.0.0.0 opens it
-to the network. --tls-port, --ws-port and --wss-port add TLS, WebSocket and secure
+It listens on 127.0.0.1:1883 (loopback only) unless told otherwise; -h 0.0.0.0 opens
+it to the network. --tls-port, --ws-port and --wss-port add TLS, WebSocket and secure
 WebSocket listeners on the same host; port 0 picks a free port, and the bound
 addresses are printed on stderr ("Listening on 127.0.0.1:1883"). Every client may
-connect (anonymous access): keep it on loopback or a trusted network. Offline sessions keep at most --max-offline-messages QoS 1 and 2
-messages (QoS 0 is not queued). With -v each client event is printed on stdout, as
-text or, with -o json, as JSON Lines.`,
+connect (anonymous access): keep it on loopback or a trusted network.
+
+Offline sessions keep at most --max-offline-messages QoS 1 and 2 messages (QoS 0 is
+not queued). With -v each client event is printed on stdout, as text or, with -o json,
+as JSON Lines.`,
 		Example: `  $ mqttx serve
   $ mqttx serve -p 0 -v
   $ mqttx serve --ws-port 8083 --ws-origin https://app.example.com
@@ -224,7 +226,11 @@ func (o *options) listen() ([]boundListener, error) {
 // listenError turns a listen failure into one line naming the address and the fix.
 func listenError(flag, addr string, err error) error {
 	if listener.IsAddrInUse(err) {
-		return fmt.Errorf("listen on %s: address already in use; stop what is using it, choose another --%s, or use --%s 0 for a free port", addr, flag, flag)
+		f := "--" + flag
+		if flag == "port" {
+			f = "-p"
+		}
+		return fmt.Errorf("listen on %s: address already in use; use %s 0 for a free port or choose another %s", addr, f, f)
 	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Err != nil {

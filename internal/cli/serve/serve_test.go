@@ -374,7 +374,7 @@ func TestServePortInUse(t *testing.T) {
 		t.Fatal("run on a busy port succeeded")
 	}
 	msg := err.Error()
-	for _, w := range []string{ln.Addr().String(), "already in use", "--port 0"} {
+	for _, w := range []string{ln.Addr().String(), "already in use", "-p 0"} {
 		if !strings.Contains(msg, w) {
 			t.Errorf("error %q lacks %q", msg, w)
 		}
