@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/mqttx/mqttx/internal/cli/cmdutil"
+	"github.com/mqttx/mqttx/internal/output"
+)
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	streams, _, out, errOut := output.Test()
+	f := cmdutil.New(streams)
+	f.Getenv = func(string) string { return "" }
+	code = Run(context.Background(), args, f)
+	return code, out.String(), errOut.String()
+}
+
+func TestRootHelpListsExitCodes(t *testing.T) {
+	code, out, errOut := run(t, "--help")
+	if code != 0 || errOut != "" {
+		t.Fatalf("--help: code %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{"Exit codes:", "  2    usage error", "  3    refused by the broker", "  27   -W timeout", "  130  one-shot command interrupted", "conn", "pub", "sub"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--help lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestUsageErrorIsOneLinePlusHint(t *testing.T) {
+	code, out, errOut := run(t, "pub", "-t", "a/+", "-m", "x")
+	if code != ExitUsage {
+		t.Errorf("code %d, want %d", code, ExitUsage)
+	}
+	if out != "" {
+		t.Errorf("stdout %q, want nothing", out)
+	}
+	want := "Error: invalid --topic a/+: topic names cannot contain wildcards\nRun 'mqttx pub --help' for usage.\n"
+	if errOut != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", errOut, want)
+	}
+}
+
+func TestHIsHost(t *testing.T) {
+	// -h takes a value (the host); it is not help.
+	code, _, errOut := run(t, "pub", "-h")
+	if code != ExitUsage || !strings.Contains(errOut, "flag needs an argument: 'h' in -h") {
+		t.Errorf("code %d, stderr %q", code, errOut)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := run(t, "--version")
+	if code != 0 || !strings.HasPrefix(out, "mqttx ") {
+		t.Errorf("--version: code %d, stdout %q", code, out)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	code, _, errOut := run(t, "frobnicate")
+	if code != ExitUsage || !strings.Contains(errOut, `unknown command "frobnicate"`) {
+		t.Errorf("code %d, stderr %q", code, errOut)
+	}
+}
+
+func TestJSONErrorWithJSONOutput(t *testing.T) {
+	code, _, errOut := run(t, "pub", "-t", "", "-m", "x", "-o", "json")
+	if code != ExitUsage || !strings.HasPrefix(errOut, `{"type":"error","error":"invalid --topic`) {
+		t.Errorf("code %d, stderr %q", code, errOut)
+	}
+}
