@@ -21,3 +21,9 @@ lint:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+# The tutorial end to end against a local `mqttx serve` on a free port; fails if any step
+# does not show what it should.
+.PHONY: demo
+demo: build
+	MQTTX=$(BIN) scripts/demo.sh
