@@ -54,6 +54,7 @@ type options struct {
 	MaxSessionExpiry uint32
 	MaxOffline       int
 	MaxPacketSize    uint32
+	UsersFile        string
 
 	// onListen, when set, is told each listener's kind and bound address (tests).
 	onListen func(kind, addr string)
@@ -70,8 +71,10 @@ func NewCmd(f *cmdutil.Factory, runF func(*options) error) *cobra.Command {
 It listens on 127.0.0.1:1883 (loopback only) unless told otherwise; -h 0.0.0.0 opens
 it to the network. --tls-port, --ws-port and --wss-port add TLS, WebSocket and secure
 WebSocket listeners on the same host; port 0 picks a free port, and the bound
-addresses are printed on stderr ("Listening on 127.0.0.1:1883"). Every client may
-connect (anonymous access): keep it on loopback or a trusted network.
+addresses are printed on stderr ("Listening on 127.0.0.1:1883"). Without --users every
+client may connect (anonymous access): keep it on loopback or a trusted network. The
+users file maps usernames to bcrypt hashes, one "alice: $2y$10$..." line each; make a
+hash with: htpasswd -nbBC 10 "" PASSWORD | tr -d ':\n'.
 
 Offline sessions keep at most --max-offline-messages QoS 1 and 2 messages (QoS 0 is
 not queued). With -v each client event is printed on stdout, as text or, with -o json,
@@ -80,7 +83,7 @@ as JSON Lines.`,
   $ mqttx serve -p 0 -v
   $ mqttx serve --ws-port 8083 --ws-origin https://app.example.com
   $ mqttx serve --tls-port 8883 --cert server.pem --key server-key.pem --client-ca ca.pem
-  $ mqttx serve -v -o json`,
+  $ mqttx serve -h 0.0.0.0 --users users.yaml -v -o json`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fs := cmd.Flags()
@@ -113,12 +116,14 @@ as JSON Lines.`,
 	fs.Uint32Var(&opts.MaxSessionExpiry, "max-session-expiry", 86400, "cap session expiry at SECONDS, also for MQTT 3 persistent sessions (0: no cap)")
 	fs.IntVar(&opts.MaxOffline, "max-offline-messages", 1000, "QoS 1/2 messages kept per offline session")
 	fs.Uint32Var(&opts.MaxPacketSize, "max-packet-size", 0, "largest packet accepted from clients, in bytes (0: protocol maximum)")
+	fs.StringVar(&opts.UsersFile, "users", "", "YAML file of `username: bcrypt-hash` lines; clients must then log in (no anonymous access)")
 	cmdutil.AddOutputFlags(fs, &opts.Output, "text")
 	fs.Lookup("verbose").Usage = "print client events (connected, subscribed, disconnected, will)"
 	fs.Lookup("output").Usage = "event format: text or json (JSON Lines)"
 	_ = cmd.MarkFlagFilename("cert", "pem", "crt")
 	_ = cmd.MarkFlagFilename("key", "pem", "key")
 	_ = cmd.MarkFlagFilename("client-ca", "pem", "crt")
+	_ = cmd.MarkFlagFilename("users", "yaml", "yml")
 	fs.SortFlags = false
 	return cmd
 }
@@ -244,6 +249,14 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
+	var auth func(clientID, username string, password []byte, hasPassword bool) bool
+	if o.UsersFile != "" {
+		u, err := loadUsers(o.UsersFile)
+		if err != nil {
+			return err
+		}
+		auth = u.authenticate
+	}
 	lns, err := o.listen()
 	if err != nil {
 		return err
@@ -255,6 +268,7 @@ func run(ctx context.Context, o *options) error {
 		MaxSessionExpiry: o.MaxSessionExpiry,
 		MaxOfflineQueue:  o.MaxOffline,
 		MaxPacketSize:    o.MaxPacketSize,
+		Authenticate:     auth,
 	}
 	if o.Output.Verbose {
 		bopts.OnEvent = ev.push

@@ -48,13 +48,13 @@ func TestFlags(t *testing.T) {
 
 	o, err = parse(t, "-h", "0.0.0.0", "-p", "0", "--ws-port", "0", "--ws-path", "/ws", "--ws-origin", "https://a.example",
 		"--ws-origin", "b.example:8080", "--max-keepalive", "60", "--max-session-expiry", "0", "--max-offline-messages", "5",
-		"--max-packet-size", "1024", "-v", "-o", "json")
+		"--max-packet-size", "1024", "--users", "u.yaml", "-v", "-o", "json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o.Host != "0.0.0.0" || o.Port != 0 || o.WSPort != 0 || o.WSPath != "/ws" || len(o.WSOrigins) != 2 ||
 		o.MaxKeepAlive != 60 || o.MaxSessionExpiry != 0 || o.MaxOffline != 5 || o.MaxPacketSize != 1024 ||
-		!o.Output.Verbose || o.Output.Format != "json" || o.TLSPort != off {
+		!o.Output.Verbose || o.Output.Format != "json" || o.TLSPort != off || o.UsersFile != "u.yaml" {
 		t.Errorf("parsed %+v", *o)
 	}
 }
