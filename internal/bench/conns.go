@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,16 +69,19 @@ func ConnectRate(ctx context.Context, o Options) (*Summary, error) {
 	defer cancel()
 	sum := &Summary{Scenario: "connect-rate", Addr: o.Addr, Connections: o.Connections}
 	cpu := startCPU(o.PID)
+	self := startCPU(os.Getpid())
 	start := time.Now()
 	conns, err := dialMany(ctx, &o)
 	sum.Elapsed = time.Since(start)
 	brokerCPU, cpuErr := cpu.stop()
+	selfCPU, _ := self.stop()
 	closeAll(conns)
 	if err != nil {
 		return sum, err
 	}
 	sum.ConnsPerSec = float64(len(conns)) / sum.Elapsed.Seconds()
 	sum.BrokerCPU = brokerCPU
+	sum.ClientCPUPerConnUs = float64(selfCPU) / float64(time.Microsecond) / float64(len(conns))
 	if o.PID > 0 {
 		sum.CPUPerConnUs = float64(brokerCPU) / float64(time.Microsecond) / float64(len(conns))
 	}
@@ -85,11 +89,16 @@ func ConnectRate(ctx context.Context, o Options) (*Summary, error) {
 }
 
 // dialMany opens o.Connections connections with o.Concurrency dialers. On error it
-// returns the connections opened so far with the first error.
-func dialMany(ctx context.Context, o *Options) ([]net.Conn, error) {
+// returns the connections opened so far with the first error. Plain TCP on Linux goes
+// through rawDialer; anything else through the Dial function.
+func dialMany(ctx context.Context, o *Options) ([]io.Closer, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	conns := make([]net.Conn, o.Connections)
+	var raw *rawDialer
+	if o.Conn.Dial == nil {
+		raw, _ = newRawDialer(o.Addr)
+	}
+	conns := make([]io.Closer, o.Connections)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < o.Concurrency; w++ {
@@ -97,6 +106,7 @@ func dialMany(ctx context.Context, o *Options) ([]net.Conn, error) {
 		go func() {
 			defer wg.Done()
 			scratch := make([]byte, 0, 128)
+			buf := make([]byte, 256)
 			co := o.Conn
 			for {
 				i := int(next.Add(1) - 1)
@@ -104,7 +114,16 @@ func dialMany(ctx context.Context, o *Options) ([]net.Conn, error) {
 					return
 				}
 				co.ClientID = o.clientID("c", i)
-				c, err := handshakeOnly(ctx, o.Addr, &co, &scratch)
+				var c io.Closer
+				var err error
+				if raw != nil {
+					scratch, err = connectPacket(&co).AppendTo(scratch[:0], co.version())
+					if err == nil {
+						c, err = raw.handshake(ctx, o.Addr, scratch, co.version(), buf)
+					}
+				} else {
+					c, err = handshakeOnly(ctx, o.Addr, &co, &scratch)
+				}
 				if err != nil {
 					cancel(fmt.Errorf("connection %d of %d: %w", i+1, len(conns), err))
 					return
@@ -129,7 +148,7 @@ func dialMany(ctx context.Context, o *Options) ([]net.Conn, error) {
 	return opened, nil
 }
 
-func closeAll(conns []net.Conn) {
+func closeAll(conns []io.Closer) {
 	for _, c := range conns {
 		c.Close()
 	}

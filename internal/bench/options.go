@@ -126,9 +126,11 @@ type Summary struct {
 	CPUPerConnUs float64       `json:"cpu_per_conn_us,omitempty"`
 	// ClientCPUPerMsgUs is this process's own CPU time per delivered message: the load
 	// generator's cost, to check it is not the bottleneck.
-	ClientCPUPerMsgUs float64         `json:"client_cpu_per_msg_us,omitempty"`
-	RSSBefore         int64           `json:"rss_before_bytes,omitempty"`
-	RSSAfter          int64           `json:"rss_after_bytes,omitempty"`
-	BytesPerConn      float64         `json:"bytes_per_conn,omitempty"`
-	Latency           *LatencySummary `json:"latency,omitempty"`
+	ClientCPUPerMsgUs float64 `json:"client_cpu_per_msg_us,omitempty"`
+	// ClientCPUPerConnUs is the same for ConnectRate, per connection.
+	ClientCPUPerConnUs float64         `json:"client_cpu_per_conn_us,omitempty"`
+	RSSBefore          int64           `json:"rss_before_bytes,omitempty"`
+	RSSAfter           int64           `json:"rss_after_bytes,omitempty"`
+	BytesPerConn       float64         `json:"bytes_per_conn,omitempty"`
+	Latency            *LatencySummary `json:"latency,omitempty"`
 }

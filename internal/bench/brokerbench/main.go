@@ -318,7 +318,7 @@ func brief(s *bench.Summary) string {
 		parts = append(parts, fmt.Sprintf("RSS %.1f -> %.1f MiB, %.2f KiB/conn", float64(s.RSSBefore)/(1<<20), float64(s.RSSAfter)/(1<<20), s.BytesPerConn/1024))
 	}
 	if s.ConnsPerSec > 0 {
-		parts = append(parts, fmt.Sprintf("%d conns in %v (%.0f/s, %.1f us CPU each)", s.Connections, s.Elapsed.Round(time.Millisecond), s.ConnsPerSec, s.CPUPerConnUs))
+		parts = append(parts, fmt.Sprintf("%d conns in %v (%.0f/s, %.1f us CPU each, load generator %.1f)", s.Connections, s.Elapsed.Round(time.Millisecond), s.ConnsPerSec, s.CPUPerConnUs, s.ClientCPUPerConnUs))
 	}
 	return strings.Join(parts, ", ")
 }

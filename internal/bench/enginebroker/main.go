@@ -25,13 +25,14 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until stopped")
+	tcpKA := flag.Bool("tcp-keepalive", true, "leave Go's default TCP keep-alive on accepted connections (as net.Listen does)")
 	dump := flag.String("dump", "", "on SIGUSR1 write heap and goroutine profiles to this prefix (PREFIX.heap, PREFIX.goroutine) and memory statistics to stderr")
 	flag.Parse()
 	if *dump != "" {
 		runtime.MemProfileRate = 1 // exact heap accounting per connection
 		go dumpOnSignal(*dump)
 	}
-	if err := run(*addr, *cpuprofile); err != nil {
+	if err := run(*addr, *cpuprofile, *tcpKA); err != nil {
 		fmt.Fprintln(os.Stderr, "enginebroker:", err)
 		os.Exit(1)
 	}
@@ -59,7 +60,7 @@ func dumpOnSignal(prefix string) {
 	}
 }
 
-func run(addr, cpuprofile string) error {
+func run(addr, cpuprofile string, tcpKA bool) error {
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
 		if err != nil {
@@ -71,7 +72,11 @@ func run(addr, cpuprofile string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	ln, err := net.Listen("tcp", addr)
+	var lc net.ListenConfig
+	if !tcpKA {
+		lc.KeepAlive = -1
+	}
+	ln, err := lc.Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return err
 	}
