@@ -31,6 +31,9 @@ const eventQueueSize = 4096
 // waiting for their goroutines; what is left after it is closed.
 const shutdownTimeout = 5 * time.Second
 
+// drainTimeout bounds printing the events still queued at shutdown.
+const drainTimeout = 2 * time.Second
+
 // off marks a listener that was not asked for.
 const off = -1
 
@@ -314,7 +317,9 @@ func run(ctx context.Context, o *options) error {
 		b.ln.Close() // Serve closes them too; this covers a listener whose Serve has not started
 	}
 	wg.Wait()
-	ev.close()
+	if !ev.close(drainTimeout) {
+		_ = printer.Status(statusEvent(format, "events_dropped", "client events not printed: output is blocked", nil))
+	}
 	if err != nil && runErr == nil && !errors.Is(err, context.DeadlineExceeded) {
 		runErr = fmt.Errorf("shutdown: %w", err)
 	}
@@ -369,14 +374,23 @@ func (e *eventPump) push(be broker.Event) {
 	}
 }
 
-// close stops accepting events and waits until the queued ones are printed.
-func (e *eventPump) close() {
+// close stops accepting events and waits until the queued ones are printed, or until
+// timeout when the output is stuck (a paused pipe must not keep serve from exiting).
+// It reports whether everything was printed.
+func (e *eventPump) close(timeout time.Duration) bool {
 	e.mu.Lock()
 	if !e.closed.Swap(true) {
 		close(e.ch)
 	}
 	e.mu.Unlock()
-	<-e.done
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-e.done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // eventTypes maps engine event kinds to output event types.

@@ -422,9 +422,21 @@ func TestEventPumpNeverBlocks(t *testing.T) {
 	if d := e.dropped.Load(); d < 99 || d > 100 {
 		t.Errorf("dropped %d events, want 99 or 100", d)
 	}
-	close(w.release)
-	e.close()
+	// With the output still stuck, close gives up after its timeout instead of hanging.
+	start := time.Now()
+	if e.close(100 * time.Millisecond) {
+		t.Error("close reported everything printed while the output was blocked")
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Error("close did not return on its timeout")
+	}
 	e.push(broker.Event{Kind: broker.EventConnected}) // after close: ignored, no panic
+	close(w.release)
+	select {
+	case <-e.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("printer goroutine did not finish after the output was released")
+	}
 }
 
 func TestEventText(t *testing.T) {
