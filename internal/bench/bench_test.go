@@ -2,7 +2,10 @@ package bench
 
 import (
 	"context"
+	"net"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,6 +116,39 @@ func TestIdleConnsAndConnectRate(t *testing.T) {
 	}
 	if c.Connections != 300 || c.ConnsPerSec <= 0 {
 		t.Errorf("ConnectRate summary %+v: want 300 connections at a positive rate", c)
+	}
+	// Through a Dial function (the path for TLS and WebSocket), and MQTT 5 on the raw path.
+	dials := 0
+	var mu sync.Mutex
+	dial := func(ctx context.Context, a string) (net.Conn, error) {
+		mu.Lock()
+		dials++
+		mu.Unlock()
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", a)
+	}
+	if _, err := ConnectRate(context.Background(), Options{Addr: addr, Connections: 50, Conn: ConnOptions{Dial: dial}, Timeout: 30 * time.Second}); err != nil {
+		t.Fatalf("ConnectRate through a Dial function: %v", err)
+	}
+	if dials != 50 {
+		t.Errorf("Dial called %d times, want 50", dials)
+	}
+	if _, err := ConnectRate(context.Background(), Options{Addr: addr, Connections: 50, Conn: ConnOptions{Version: packet.V5}, Timeout: 30 * time.Second}); err != nil {
+		t.Fatalf("ConnectRate MQTT 5: %v", err)
+	}
+}
+
+func TestConnectRefused(t *testing.T) {
+	addr := startMosquitto(t, mosquittotest.WithUser("u", "p"))
+	for _, v := range []packet.Version{packet.V311, packet.V5} {
+		_, err := ConnectRate(context.Background(), Options{Addr: addr, Connections: 5, Conn: ConnOptions{Version: v}, Timeout: 10 * time.Second})
+		if err == nil || !strings.Contains(err.Error(), "refused") {
+			t.Errorf("ConnectRate v%v without credentials: err %v, want a refused error", v, err)
+		}
+		s, err := ConnectRate(context.Background(), Options{Addr: addr, Connections: 5, Conn: ConnOptions{Version: v, Username: "u", Password: "p"}, Timeout: 10 * time.Second})
+		if err != nil || s.Connections != 5 {
+			t.Errorf("ConnectRate v%v with credentials: %v, %+v", v, err, s)
+		}
 	}
 }
 

@@ -108,6 +108,10 @@ func dialMany(ctx context.Context, o *Options) ([]io.Closer, error) {
 			scratch := make([]byte, 0, 128)
 			buf := make([]byte, 256)
 			co := o.Conn
+			var rd *rawDialer
+			if raw != nil {
+				rd = raw.clone()
+			}
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(conns) || ctx.Err() != nil {
@@ -116,10 +120,10 @@ func dialMany(ctx context.Context, o *Options) ([]io.Closer, error) {
 				co.ClientID = o.clientID("c", i)
 				var c io.Closer
 				var err error
-				if raw != nil {
+				if rd != nil {
 					scratch, err = connectPacket(&co).AppendTo(scratch[:0], co.version())
 					if err == nil {
-						c, err = raw.handshake(ctx, o.Addr, scratch, co.version(), buf)
+						c, err = rd.handshake(ctx, o.Addr, scratch, co.version(), buf)
 					}
 				} else {
 					c, err = handshakeOnly(ctx, o.Addr, &co, &scratch)

@@ -40,6 +40,21 @@ func newRawDialer(addr string) (*rawDialer, bool) {
 	return nil, false
 }
 
+// clone returns a dialer for one goroutine: syscall.Connect caches the raw address
+// inside the Sockaddr, so dialers must not share one.
+func (d *rawDialer) clone() *rawDialer {
+	c := *d
+	switch sa := d.sa.(type) {
+	case *syscall.SockaddrInet4:
+		cp := *sa
+		c.sa = &cp
+	case *syscall.SockaddrInet6:
+		cp := *sa
+		c.sa = &cp
+	}
+	return &c
+}
+
 type fdConn int
 
 func (f fdConn) Close() error { return syscall.Close(int(f)) }
