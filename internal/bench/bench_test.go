@@ -225,3 +225,25 @@ func TestSummarize(t *testing.T) {
 		t.Error("Summarize of empty histograms is not nil")
 	}
 }
+
+func TestSummaryText(t *testing.T) {
+	tests := []struct {
+		s    Summary
+		want []string
+	}{
+		{Summary{Scenario: "fan-in", Delivered: 1000, Elapsed: time.Second, MsgsPerSec: 1000, BrokerCPU: 3 * time.Millisecond, CPUPerMsgUs: 3, ClientCPUPerMsgUs: 1, Latency: &LatencySummary{P50: 10, P99: 20, Max: 30}},
+			[]string{"fan-in: ", "delivered 1000 in 1s (1000 msg/s)", "3.00 us/msg (load generator 1.00)", "p50 10us p99 20us max 30us"}},
+		{Summary{Scenario: "idle-conns", Connections: 10, RSSBefore: 1 << 20, RSSAfter: 2 << 20, BytesPerConn: 1024},
+			[]string{"RSS 1.0 -> 2.0 MiB, 1.00 KiB/conn"}},
+		{Summary{Scenario: "connect-rate", Connections: 10, Elapsed: time.Second, ConnsPerSec: 10, CPUPerConnUs: 5, ClientCPUPerConnUs: 7},
+			[]string{"10 conns in 1s (10/s, 5.0 us CPU each, load generator 7.0)"}},
+	}
+	for _, tt := range tests {
+		got := tt.s.Text()
+		for _, w := range tt.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("Text() = %q, want it to contain %q", got, w)
+			}
+		}
+	}
+}

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"encoding/binary"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -92,4 +94,37 @@ func recordLatency(h *hdrhistogram.Histogram, ns int64) {
 		us = histMax
 	}
 	_ = h.RecordValue(us)
+}
+
+// Text returns a one-line human-readable account of the run.
+func (s *Summary) Text() string {
+	var parts []string
+	if s.Delivered > 0 {
+		parts = append(parts, fmt.Sprintf("delivered %d in %v (%.0f msg/s)", s.Delivered, s.Elapsed.Round(time.Millisecond), s.MsgsPerSec))
+	}
+	if s.BrokerCPU > 0 {
+		parts = append(parts, fmt.Sprintf("broker CPU %v", s.BrokerCPU))
+	}
+	if s.CPUPerMsgUs > 0 {
+		parts = append(parts, fmt.Sprintf("%.2f us/msg (load generator %.2f)", s.CPUPerMsgUs, s.ClientCPUPerMsgUs))
+	}
+	if s.OutOfOrder > 0 {
+		parts = append(parts, fmt.Sprintf("%d out of order", s.OutOfOrder))
+	}
+	if s.Latency != nil {
+		parts = append(parts, fmt.Sprintf("latency p50 %dus p99 %dus max %dus", s.Latency.P50, s.Latency.P99, s.Latency.Max))
+	}
+	if s.RSSAfter > 0 {
+		parts = append(parts, fmt.Sprintf("RSS %.1f -> %.1f MiB, %.2f KiB/conn", float64(s.RSSBefore)/(1<<20), float64(s.RSSAfter)/(1<<20), s.BytesPerConn/1024))
+	}
+	if s.ConnsPerSec > 0 {
+		parts = append(parts, fmt.Sprintf("%d conns in %v (%.0f/s", s.Connections, s.Elapsed.Round(time.Millisecond), s.ConnsPerSec))
+		if s.CPUPerConnUs > 0 {
+			parts[len(parts)-1] += fmt.Sprintf(", %.1f us CPU each", s.CPUPerConnUs)
+		}
+		parts[len(parts)-1] += fmt.Sprintf(", load generator %.1f)", s.ClientCPUPerConnUs)
+	} else if s.Connections > 0 && s.RSSAfter == 0 {
+		parts = append(parts, fmt.Sprintf("%d connections in %v", s.Connections, s.Elapsed.Round(time.Millisecond)))
+	}
+	return s.Scenario + ": " + strings.Join(parts, ", ")
 }

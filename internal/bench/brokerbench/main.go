@@ -229,7 +229,7 @@ func run(ctx context.Context, c config) error {
 				}
 				s.Target = b.name
 				results[i][bi].vals = append(results[i][bi].vals, sc.value(s))
-				fmt.Fprintf(os.Stderr, "%-22s %-12s %s\n", sc.label, b.name, brief(s))
+				fmt.Fprintf(os.Stderr, "%-22s %-12s %s\n", sc.label, b.name, s.Text())
 				if jsonw != nil {
 					data, _ := json.Marshal(s)
 					fmt.Fprintf(jsonw, "%s\n", data)
@@ -298,29 +298,6 @@ func runOne(ctx context.Context, c config, b broker, sc scenario, dir string) (*
 	default:
 	}
 	return s, err
-}
-
-func brief(s *bench.Summary) string {
-	var parts []string
-	if s.Delivered > 0 {
-		parts = append(parts, fmt.Sprintf("delivered %d in %v (%.0f msg/s)", s.Delivered, s.Elapsed.Round(time.Millisecond), s.MsgsPerSec))
-	}
-	if s.BrokerCPU > 0 {
-		parts = append(parts, fmt.Sprintf("broker CPU %v", s.BrokerCPU))
-	}
-	if s.CPUPerMsgUs > 0 {
-		parts = append(parts, fmt.Sprintf("%.2f us/msg (load generator %.2f)", s.CPUPerMsgUs, s.ClientCPUPerMsgUs))
-	}
-	if s.Latency != nil {
-		parts = append(parts, fmt.Sprintf("latency p50 %dus p99 %dus max %dus", s.Latency.P50, s.Latency.P99, s.Latency.Max))
-	}
-	if s.RSSAfter > 0 {
-		parts = append(parts, fmt.Sprintf("RSS %.1f -> %.1f MiB, %.2f KiB/conn", float64(s.RSSBefore)/(1<<20), float64(s.RSSAfter)/(1<<20), s.BytesPerConn/1024))
-	}
-	if s.ConnsPerSec > 0 {
-		parts = append(parts, fmt.Sprintf("%d conns in %v (%.0f/s, %.1f us CPU each, load generator %.1f)", s.Connections, s.Elapsed.Round(time.Millisecond), s.ConnsPerSec, s.CPUPerConnUs, s.ClientCPUPerConnUs))
-	}
-	return strings.Join(parts, ", ")
 }
 
 func median(vals [][]float64, m int) (float64, bool) {
