@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -260,6 +261,12 @@ func run(ctx context.Context, o *options) error {
 		}
 		auth = u.authenticate
 	}
+	if auth == nil && !isLoopback(o.Host) {
+		_ = printer.Status(statusEvent(format, "warning",
+			"Warning: anyone who can reach "+o.Host+" may connect without a password; use --users to require logins",
+			map[string]any{"warning": "anonymous access on a non-loopback address", "host": o.Host}))
+	}
+
 	lns, err := o.listen()
 	if err != nil {
 		return err
@@ -476,4 +483,13 @@ func quoteIfNeeded(v string) string {
 		}
 	}
 	return v
+}
+
+// isLoopback reports whether host only accepts connections from this machine.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

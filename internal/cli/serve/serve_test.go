@@ -460,3 +460,43 @@ func TestEventText(t *testing.T) {
 		}
 	}
 }
+
+func TestIsLoopback(t *testing.T) {
+	for host, want := range map[string]bool{
+		"127.0.0.1": true, "127.0.0.2": true, "::1": true, "localhost": true, "LOCALHOST": true,
+		"0.0.0.0": false, "::": false, "192.0.2.1": false, "example.com": false,
+	} {
+		if got := isLoopback(host); got != want {
+			t.Errorf("isLoopback(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+// TestAnonymousWarning uses an address of TEST-NET-1 (RFC 5737), which this machine does
+// not have: the warning is printed before listening, and listening then fails, so the
+// test never opens a port beyond loopback.
+func TestAnonymousWarning(t *testing.T) {
+	ios, _, _, errOut := output.Test()
+	o := defaults()
+	o.IO, o.Now, o.WSPath, o.Output.Format = ios, time.Now, "/mqtt", "text"
+	o.Host = "192.0.2.1"
+	err := run(context.Background(), o)
+	if err == nil {
+		t.Fatal("listening on 192.0.2.1 succeeded; this test needs an address the machine does not have")
+	}
+	if !strings.Contains(errOut.String(), "Warning: anyone who can reach 192.0.2.1 may connect without a password; use --users") {
+		t.Errorf("no anonymous-access warning; stderr:\n%s", errOut.String())
+	}
+	if !strings.Contains(err.Error(), "listen on 192.0.2.1:0") {
+		t.Errorf("error %q does not name the address", err)
+	}
+
+	// Loopback: no warning.
+	s := startServe(t, defaults())
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(s.errOut.String(), "Warning") {
+		t.Errorf("warning on loopback:\n%s", s.errOut.String())
+	}
+}
