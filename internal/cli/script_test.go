@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,7 +78,8 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"mqttx": func() { os.Exit(cli.Main(os.Args[1:], output.System())) },
 		// mqttxlog FILE ARGS... runs mqttx with its stdout and stderr also copied to
-		// FILE, so a script can wait for a background command's lines ("Subscribed to").
+		// FILE, so a script can wait for a background command's lines ("Subscribed to"),
+		// and appends "[exit N]" to FILE when it ends.
 		"mqttxlog": func() {
 			if len(os.Args) < 2 {
 				fmt.Fprintln(os.Stderr, "usage: mqttxlog FILE ARGS...")
@@ -92,6 +94,8 @@ func TestMain(m *testing.M) {
 			streams.Out = io.MultiWriter(os.Stdout, f)
 			streams.ErrOut = io.MultiWriter(os.Stderr, f)
 			code := cli.Main(os.Args[2:], streams)
+			// The exit code goes to the file only, for waitfor to see.
+			fmt.Fprintf(f, "[exit %d]\n", code)
 			f.Close()
 			os.Exit(code)
 		},
@@ -132,6 +136,7 @@ func TestScripts(t *testing.T) {
 					"waitfor":    cmdWaitFor,
 					"exitcode":   cmdExitCode,
 					"freeport":   cmdFreePort,
+					"silentport": cmdSilentPort,
 					"hasjson":    cmdHasJSON,
 					"expandenv":  cmdExpandEnv,
 					"authbroker": authBrokerCmd(b),
@@ -200,6 +205,41 @@ func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
 	port := l.Addr().(*net.TCPAddr).Port
 	ts.Check(l.Close())
 	ts.Setenv(args[0], strconv.Itoa(port))
+}
+
+// silentport VAR starts a loopback listener that accepts connections and never answers
+// (no CONNACK), and sets VAR to its port. It closes when the script ends.
+func cmdSilentPort(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: silentport VAR")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	var conns []net.Conn
+	var mu sync.Mutex
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	ts.Defer(func() {
+		l.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	ts.Setenv(args[0], strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
 }
 
 // expandenv FILE... replaces $VAR and ${VAR} in each file with the script's environment.

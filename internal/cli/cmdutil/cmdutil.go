@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/mqttx/mqttx/internal/mqttc"
@@ -61,4 +62,15 @@ func (e *TimeoutError) Error() string {
 func IsTimeout(err error) bool {
 	var te *TimeoutError
 	return errors.As(err, &te)
+}
+
+// ConnectionLost describes a dropped connection once: "connection lost: <cause>".
+func ConnectionLost(err error) error {
+	if err == nil {
+		return errors.New("connection lost")
+	}
+	if strings.HasPrefix(err.Error(), "connection lost") {
+		return err
+	}
+	return fmt.Errorf("connection lost: %w", err)
 }

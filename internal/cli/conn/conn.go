@@ -113,7 +113,7 @@ func run(ctx context.Context, o *options) error {
 	case <-ctx.Done():
 	case <-timeout:
 	case err := <-lost:
-		return fmt.Errorf("connection lost: %w", err)
+		return cmdutil.ConnectionLost(err)
 	}
 	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

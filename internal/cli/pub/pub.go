@@ -281,13 +281,13 @@ func run(ctx context.Context, o *options) error {
 func publishOne(ctx context.Context, c mqttc.Client, m mqttc.Message, lost <-chan error) error {
 	select {
 	case err := <-lost:
-		return fmt.Errorf("connection lost: %w", err)
+		return cmdutil.ConnectionLost(err)
 	default:
 	}
 	if err := c.Publish(ctx, m); err != nil {
 		select {
 		case lerr := <-lost:
-			return fmt.Errorf("publish to %s: connection lost: %w", m.Topic, lerr)
+			return fmt.Errorf("publish to %s: %w", m.Topic, cmdutil.ConnectionLost(lerr))
 		default:
 		}
 		return fmt.Errorf("publish to %s: %w", m.Topic, err)

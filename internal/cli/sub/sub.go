@@ -246,7 +246,7 @@ func run(ctx context.Context, o *options) error {
 		case <-ctx.Done():
 			return disconnect()
 		case err := <-lost:
-			return fmt.Errorf("connection lost: %w", err)
+			return cmdutil.ConnectionLost(err)
 		case <-timeout:
 			if err := disconnect(); err != nil {
 				return err
