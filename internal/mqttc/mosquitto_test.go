@@ -493,30 +493,44 @@ func TestV5SubscribeOptions(t *testing.T) {
 
 func TestV5ServerDisconnect(t *testing.T) {
 	addr := mosquittotest.Start(t)
+	// Topic alias 0 is a protocol error: mosquitto answers with DISCONNECT 0x81 and closes.
+	// Rarely the close reaches us as a reset that discards the DISCONNECT, so a plain
+	// connection loss is tolerated on up to two of three attempts.
+	var seen []error
+	for attempt := 0; attempt < 3; attempt++ {
+		err := serverDisconnectOnce(t, addr)
+		var de *DisconnectError
+		if errors.As(err, &de) {
+			if de.Code != 0x81 || de.Reason != "malformed packet" {
+				t.Fatalf("lost = %v, want DisconnectError 0x81 (mosquitto 2.0 on topic alias 0)", err)
+			}
+			return
+		}
+		seen = append(seen, err)
+	}
+	t.Fatalf("no DisconnectError in 3 attempts: %v", seen)
+}
+
+func serverDisconnectOnce(t *testing.T, addr string) error {
 	o := baseOptions(t, addr, V5)
 	o.KeepAlive = 0 // no PINGREQ racing the broker's close
 	lost := make(chan error, 2)
 	o.OnConnectionLost = func(err error) { lost <- err }
 	c, _ := connect(t, o)
-	// Topic alias 0 is a protocol error: mosquitto answers with a DISCONNECT. The packet is
-	// small and fully read, so the broker's close does not reset the connection.
 	zero := uint16(0)
 	_ = c.Publish(ctxT(t), Message{Topic: "alias", QoS: 0, Properties: &PublishProperties{TopicAlias: &zero}})
+	var err error
 	select {
-	case err := <-lost:
-		var de *DisconnectError
-		if !errors.As(err, &de) || de.Code != 0x81 || de.Reason != "malformed packet" {
-			t.Fatalf("lost = %v, want DisconnectError 0x81 (mosquitto 2.0 on topic alias 0)", err)
-		}
-		t.Logf("lost: %v", err)
+	case err = <-lost:
 	case <-time.After(5 * time.Second):
 		t.Fatal("OnConnectionLost not called after the broker's DISCONNECT")
 	}
 	select {
-	case err := <-lost:
-		t.Fatalf("OnConnectionLost called twice: %v", err)
+	case err2 := <-lost:
+		t.Fatalf("OnConnectionLost called twice: %v, then %v", err, err2)
 	case <-time.After(200 * time.Millisecond):
 	}
+	return err
 }
 
 func TestConnectionLostWhenBrokerStops(t *testing.T) {
