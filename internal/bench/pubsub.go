@@ -307,20 +307,22 @@ func (r *run) publish(p *publisher, size int, rate float64) error {
 	}
 	msg := &packet.Publish{Topic: p.topic, Payload: payload, QoS: r.qos}
 	var interval time.Duration
+	var timer *time.Timer
 	next := time.Now()
 	if rate > 0 {
 		interval = time.Duration(float64(time.Second) / rate)
+		timer = time.NewTimer(time.Hour)
+		defer timer.Stop()
 	}
 	var id uint16
 	for p.sent < p.n {
 		if interval > 0 {
 			next = next.Add(interval)
 			if d := time.Until(next); d > 0 {
-				t := time.NewTimer(d)
+				timer.Reset(d)
 				select {
-				case <-t.C:
+				case <-timer.C:
 				case <-r.ctx.Done():
-					t.Stop()
 					return nil
 				}
 			}
