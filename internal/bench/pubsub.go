@@ -62,6 +62,7 @@ type publisher struct {
 	n     int64 // messages to publish
 
 	limit     int64 // deliveries in flight
+	resume    int64 // messages that must fit before a blocked publisher resumes
 	ackLimit  int64
 	subs      int64
 	sent      int64 // written by the publishing goroutine only
@@ -72,18 +73,21 @@ type publisher struct {
 	wake      chan struct{}
 }
 
-func (p *publisher) room() bool {
-	if (p.sent+1)*p.subs-p.delivered.Load() > p.limit {
+// room reports whether k more messages fit the window.
+func (p *publisher) room(k int64) bool {
+	if (p.sent+k)*p.subs-p.delivered.Load() > p.limit {
 		return false
 	}
-	return p.ackLimit == 0 || p.sent-p.acked.Load() < p.ackLimit
+	return p.ackLimit == 0 || p.sent+k-p.acked.Load() <= p.ackLimit
 }
 
-// waitRoom blocks until another message fits the window.
-func (p *publisher) waitRoom(ctx context.Context) error {
-	for !p.room() {
+// waitRoom blocks until k more messages fit the window. Waiting for several at once,
+// rather than one, lets the publisher write them in one batch instead of one system
+// call per acknowledgement.
+func (p *publisher) waitRoom(ctx context.Context, k int64) error {
+	for !p.room(k) {
 		p.waiting.Store(true)
-		if p.room() {
+		if p.room(k) {
 			p.waiting.Store(false)
 			return nil
 		}
@@ -201,7 +205,8 @@ func runPubSub(parent context.Context, name string, o Options, rate float64) (su
 		r.pubs = append(r.pubs, &publisher{
 			idx: i, conn: c, topic: []byte(o.Topic + "/" + strconv.Itoa(i)), n: perPub,
 			limit: int64(o.Window) * int64(o.Subscribers), ackLimit: ackLimit,
-			subs: int64(o.Subscribers), wake: make(chan struct{}, 1),
+			resume: max(1, int64(o.Window)/4),
+			subs:   int64(o.Subscribers), wake: make(chan struct{}, 1),
 		})
 	}
 	r.pending.Store(int64(len(r.subs)))
@@ -258,7 +263,7 @@ func runPubSub(parent context.Context, name string, o Options, rate float64) (su
 	selfCPU, _ := self.stop()
 	if runErr != nil && debugStall {
 		for _, p := range r.pubs {
-			fmt.Printf("pub %d sent %d delivered %d acked %d waiting %v room %v\n", p.idx, p.sentDone.Load(), p.delivered.Load(), p.acked.Load(), p.waiting.Load(), p.room())
+			fmt.Printf("pub %d sent %d delivered %d acked %d waiting %v room %v\n", p.idx, p.sentDone.Load(), p.delivered.Load(), p.acked.Load(), p.waiting.Load(), p.room(1))
 		}
 	}
 	teardown()
@@ -327,11 +332,11 @@ func (r *run) publish(p *publisher, size int, rate float64) error {
 				}
 			}
 		}
-		if !p.room() {
+		if !p.room(1) {
 			if err := p.conn.Flush(); err != nil {
 				return r.connErr("publisher", err)
 			}
-			if err := p.waitRoom(r.ctx); err != nil {
+			if err := p.waitRoom(r.ctx, min(p.resume, p.n-p.sent)); err != nil {
 				return nil // the run is over; its cause is reported by the runner
 			}
 		}

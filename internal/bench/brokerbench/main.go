@@ -21,6 +21,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,6 +49,7 @@ type config struct {
 	ours        string
 	nodelay     string
 	hold        time.Duration
+	cpuprofile  string
 }
 
 func main() {
@@ -66,11 +68,25 @@ func main() {
 	flag.StringVar(&c.serveArgs, "serve-args", "", "extra arguments for `mqttx serve`, space separated")
 	flag.StringVar(&c.nodelay, "mosquitto-nodelay", "latency", "when to give mosquitto set_tcp_nodelay true (Go sets TCP_NODELAY by default): latency (latency runs only; Nagle, mosquitto's default, is cheaper for throughput), always or never")
 	flag.DurationVar(&c.hold, "hold", 0, "keep the idle connections open this long after sampling memory (to inspect the broker)")
+	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write the load generator's own CPU profile to this file")
 	flag.StringVar(&c.ours, "ours", "", "command line starting our broker instead of `mqttx serve -p 0` (it must print \"Listening on 127.0.0.1:PORT\" on stderr), e.g. \"bin/enginebroker -cpuprofile /tmp/cpu.out\"")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if c.cpuprofile != "" {
+		f, err := os.Create(c.cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "brokerbench:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(ctx, c); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "brokerbench:", err)
 		os.Exit(1)
 	}
