@@ -8,8 +8,8 @@ import (
 
 // paho.golang v0.23.0 encodes will properties with the CONNECT property rules, which
 // silently drops the will's payload format, message expiry, content type, response topic
-// and correlation data. When any of those is set we write our own CONNECT instead of
-// paho's: connectFixConn swallows paho's CONNECT and sends encodeConnectV5's bytes.
+// and correlation data; paho.mqtt.golang never sends an empty password. When that
+// matters connectFixConn swallows the library's CONNECT and sends a corrected one.
 
 // needsOwnConnect reports whether paho would drop part of o's will.
 func needsOwnConnect(o *Options) bool {
@@ -21,14 +21,14 @@ func needsOwnConnect(o *Options) bool {
 type connectFixConn struct {
 	net.Conn
 	mu      sync.Mutex
-	replace []byte // our CONNECT; nil once sent
-	pending []byte // paho's CONNECT so far
+	fix     func(connect []byte) []byte // nil once the CONNECT is sent
+	pending []byte                      // the library's CONNECT so far
 }
 
 func (c *connectFixConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.replace == nil {
+	if c.fix == nil {
 		return c.Conn.Write(p)
 	}
 	c.pending = append(c.pending, p...)
@@ -36,10 +36,10 @@ func (c *connectFixConn) Write(p []byte) (int, error) {
 	if n == 0 {
 		return len(p), nil
 	}
-	// The first complete packet is paho's CONNECT: send ours, then anything after it.
+	// The first complete packet is the CONNECT: send its fixed form, then the rest.
 	first := packetLen(c.pending)
-	out := append(c.replace, c.pending[first:]...)
-	c.replace, c.pending = nil, nil
+	out := append(c.fix(c.pending[:first]), c.pending[first:]...)
+	c.fix, c.pending = nil, nil
 	if _, err := c.Conn.Write(out); err != nil {
 		return 0, err
 	}
@@ -59,6 +59,26 @@ func packetLen(b []byte) int {
 		mult *= 128
 	}
 	return min(i+length, len(b))
+}
+
+// addEmptyPassword sets the password flag of a 3.x CONNECT and appends an empty password.
+func addEmptyPassword(pkt []byte) []byte {
+	i := 1
+	for i < len(pkt) && pkt[i]&0x80 != 0 {
+		i++
+	}
+	body := append([]byte(nil), pkt[i+1:]...)
+	if len(body) < 2 {
+		return pkt
+	}
+	nameLen := int(body[0])<<8 | int(body[1])
+	flagsAt := 2 + nameLen + 1 // protocol name, then protocol level
+	if flagsAt >= len(body) || body[flagsAt]&0x40 != 0 {
+		return pkt
+	}
+	body[flagsAt] |= 0x40
+	body = append(body, 0, 0)
+	return append(appendVarint([]byte{pkt[0]}, len(body)), body...)
 }
 
 // encodeConnectV5 encodes o as an MQTT 5 CONNECT packet.

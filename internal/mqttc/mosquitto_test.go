@@ -675,9 +675,21 @@ func TestTLSClientCertificate(t *testing.T) {
 func TestConnectTimeout(t *testing.T) {
 	// A listener that accepts and never answers: the CONNACK wait must be bounded.
 	ln := silentListener(t)
+	type tc struct {
+		v      Version
+		scheme string
+	}
+	var cases []tc
 	for _, v := range versions {
-		t.Run(v.String(), func(t *testing.T) {
+		cases = append(cases, tc{v, "mqtt"})
+	}
+	// A stalled TLS or WebSocket handshake is bounded by the same timeout.
+	cases = append(cases, tc{V5, "mqtts"}, tc{V5, "ws"}, tc{V311, "wss"}, tc{V311, "ws"})
+	for _, tc := range cases {
+		v := tc.v
+		t.Run(tc.scheme+"/"+v.String(), func(t *testing.T) {
 			o := baseOptions(t, ln, v)
+			o.Scheme = tc.scheme
 			o.ConnectTimeout = 300 * time.Millisecond
 			c, _ := New(o)
 			start := time.Now()

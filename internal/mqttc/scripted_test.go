@@ -401,3 +401,35 @@ func TestV5InboundTopicAlias(t *testing.T) {
 		}
 	}
 }
+
+func TestV3EmptyPassword(t *testing.T) {
+	for _, v := range []Version{V311, V31} {
+		t.Run(v.String(), func(t *testing.T) {
+			got := make(chan []byte, 1)
+			addr := scriptedPeer(t, func(c net.Conn) error {
+				_, body, err := readRaw(c)
+				if err != nil {
+					return err
+				}
+				got <- body
+				if _, err := c.Write([]byte{0x20, 2, 0, 0}); err != nil {
+					return err
+				}
+				_, _, err = readRaw(c)
+				return err
+			})
+			o := baseOptions(t, addr, v)
+			o.Username, o.Password, o.HasPassword = "user", "", true
+			connect(t, o)
+			body := <-got
+			nameLen := int(body[1])
+			flags := body[2+nameLen+1]
+			if flags&0xC0 != 0xC0 {
+				t.Fatalf("flags = %08b, want username and password flags", flags)
+			}
+			if !bytes.HasSuffix(body, []byte{0, 4, 'u', 's', 'e', 'r', 0, 0}) {
+				t.Fatalf("payload ends % x, want user then an empty password", body[len(body)-8:])
+			}
+		})
+	}
+}

@@ -43,6 +43,10 @@ func (c *v3Client) openConn(_ *url.URL, _ mqtt.ClientOptions) (net.Conn, error) 
 	if err != nil {
 		return nil, err
 	}
+	if c.o.HasPassword && c.o.Password == "" && c.o.Username != "" {
+		// paho.mqtt.golang drops an empty password; MQTT allows one.
+		conn = &connectFixConn{Conn: conn, fix: addEmptyPassword}
+	}
 	kc := &killableConn{Conn: conn}
 	c.mu.Lock()
 	c.conn = kc

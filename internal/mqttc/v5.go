@@ -132,7 +132,8 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 	cc.on.Store(true)
 	var wire net.Conn = cc
 	if needsOwnConnect(&c.o) {
-		wire = &connectFixConn{Conn: cc, replace: encodeConnectV5(&c.o)}
+		own := encodeConnectV5(&c.o)
+		wire = &connectFixConn{Conn: cc, fix: func([]byte) []byte { return own }}
 	}
 	safe := packets.NewThreadSafeConn(wire)
 	pc := paho.NewClient(paho.ClientConfig{
