@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/mqttx/mqttx/internal/bench"
+	"github.com/mqttx/mqttx/internal/broker/brokertest"
+	"github.com/mqttx/mqttx/internal/packet"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// TestScenariosAgainstEngine runs every load scenario, small and bounded, against our
+// broker engine in-process: every message published arrives, in order, exactly once.
+func TestScenariosAgainstEngine(t *testing.T) {
+	addr := brokertest.Start(t)
+	ctx := context.Background()
+	for _, v := range []packet.Version{packet.V311, packet.V5} {
+		for _, qos := range []byte{0, 1} {
+			for _, sc := range []struct {
+				name string
+				run  func(context.Context, bench.Options) (*bench.Summary, error)
+				subs int64
+			}{{"fan-in", bench.FanIn, 1}, {"fan-out", bench.FanOut, 10}} {
+				s, err := sc.run(ctx, bench.Options{Addr: addr, QoS: qos, Messages: 3000, Window: 30, Conn: bench.ConnOptions{Version: v}, Timeout: 30 * time.Second})
+				if err != nil {
+					t.Fatalf("%s v%v QoS %d: %v", sc.name, v, qos, err)
+				}
+				if s.Delivered != 3000 || s.Published*sc.subs != s.Delivered || s.OutOfOrder != 0 {
+					t.Errorf("%s v%v QoS %d: published %d, delivered %d, out of order %d", sc.name, v, qos, s.Published, s.Delivered, s.OutOfOrder)
+				}
+				if qos == 1 && s.Acked != s.Published {
+					t.Errorf("%s v%v QoS 1: acked %d of %d", sc.name, v, s.Acked, s.Published)
+				}
+				if s.Latency == nil || s.Latency.Count != s.Delivered {
+					t.Errorf("%s v%v QoS %d: latency histogram %+v", sc.name, v, qos, s.Latency)
+				}
+			}
+		}
+	}
+	s, err := bench.Latency(ctx, bench.Options{Addr: addr, QoS: 1, Messages: 100, Rate: 2000, Timeout: 30 * time.Second})
+	if err != nil || s.Delivered != 100 || s.Latency == nil {
+		t.Fatalf("Latency: %v, %+v", err, s)
+	}
+	c, err := bench.ConnectRate(ctx, bench.Options{Addr: addr, Connections: 300, Timeout: 30 * time.Second})
+	if err != nil || c.Connections != 300 {
+		t.Fatalf("ConnectRate: %v, %+v", err, c)
+	}
+	i, err := bench.IdleConns(ctx, bench.Options{Addr: addr, Connections: 300, Settle: time.Millisecond, Timeout: 30 * time.Second})
+	if err != nil || i.Connections != 300 {
+		t.Fatalf("IdleConns: %v, %+v", err, i)
+	}
+}
