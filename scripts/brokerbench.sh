@@ -5,7 +5,7 @@
 # connection and connections accepted per second. Prints a table with both figures and
 # the ratio ours/mosquitto. Extra arguments go to the driver, for example:
 #
-#   scripts/brokerbench.sh -scenarios fanin-q0,idle -rounds 3 -json /tmp/bench.jsonl
+#   scripts/brokerbench.sh -scenarios fanin-q0,idle -rounds 1 -json /tmp/bench.jsonl
 #
 # When bin/mqttx cannot be built or has no `serve` command, only mosquitto is measured.
 set -euo pipefail
@@ -21,4 +21,6 @@ go build -o bin/brokerbench ./internal/bench/brokerbench
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # Hard limit on the whole run: every scenario is bounded in count, each run in time.
-exec timeout --foreground -k 10 1500 bin/brokerbench -mqttx bin/mqttx "$@"
+# Three rounds per scenario and broker, alternating; the table shows medians. Arguments
+# given to the script come later and win (-rounds 1 for a quick look).
+exec timeout --foreground -k 10 1500 bin/brokerbench -mqttx bin/mqttx -rounds 3 "$@"

@@ -21,6 +21,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -220,6 +221,7 @@ func run(ctx context.Context, c config) error {
 		jsonw = f
 	}
 
+	loadBefore := loadAvg()
 	type cell struct{ vals [][]float64 }
 	scs := scenarios(c)
 	results := make([][]cell, len(scs)) // [scenario][broker]
@@ -255,6 +257,7 @@ func run(ctx context.Context, c config) error {
 	}
 
 	// The table: one row per scenario and metric.
+	fmt.Fprintf(os.Stderr, "load average before %s, after %s (other processes share these %d CPUs)\n", loadBefore, loadAvg(), runtime.NumCPU())
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	head := "scenario\tmetric\t"
 	for _, b := range brokers {
@@ -340,6 +343,15 @@ func format(v float64) string {
 		return strconv.FormatFloat(v, 'f', 1, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+// loadAvg returns the 1-minute load average, or "?".
+func loadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 func freePort() (int, error) {
