@@ -51,6 +51,7 @@ type config struct {
 	nodelay     string
 	hold        time.Duration
 	cpuprofile  string
+	dialers     int
 }
 
 func main() {
@@ -62,6 +63,7 @@ func main() {
 	flag.IntVar(&c.qos1Msgs, "qos1-messages", 100_000, "delivered messages per QoS 1 throughput run")
 	flag.IntVar(&c.latencyMsgs, "latency-messages", 5_000, "messages per latency run (at 1000/s)")
 	flag.IntVar(&c.conns, "connections", 5_000, "connections for the idle-memory and connect-rate runs")
+	flag.IntVar(&c.dialers, "dialers", 4, "concurrent dialers for the idle-memory and connect-rate runs")
 	flag.IntVar(&c.rounds, "rounds", 1, "runs per scenario and broker; the table shows the median")
 	flag.DurationVar(&c.timeout, "timeout", 2*time.Minute, "limit per run")
 	flag.StringVar(&c.jsonOut, "json", "", "also write every run's summary as JSON Lines to this file")
@@ -147,8 +149,8 @@ func scenarios(c config) []scenario {
 		{key: "fanout-q1", label: "fan-out 1->10 QoS 1", run: bench.FanOut, opts: func(o *bench.Options) { o.QoS, o.Messages = 1, c.qos1Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
 		{key: "latency-q0", label: "latency 1000/s QoS 0", run: bench.Latency, opts: func(o *bench.Options) { o.QoS, o.Messages = 0, c.latencyMsgs }, value: lat, names: []string{"p50 us", "p99 us"}, lower: true},
 		{key: "latency-q1", label: "latency 1000/s QoS 1", run: bench.Latency, opts: func(o *bench.Options) { o.QoS, o.Messages = 1, c.latencyMsgs }, value: lat, names: []string{"p50 us", "p99 us"}, lower: true},
-		{key: "idle", label: fmt.Sprintf("%d idle connections", c.conns), run: bench.IdleConns, opts: func(o *bench.Options) { o.Connections, o.Hold = c.conns, c.hold }, value: func(s *bench.Summary) []float64 { return []float64{s.BytesPerConn / 1024} }, names: []string{"KiB/conn"}, lower: true},
-		{key: "connect", label: fmt.Sprintf("%d connects, 4 dialers", c.conns), run: bench.ConnectRate, opts: func(o *bench.Options) { o.Connections = c.conns }, value: func(s *bench.Summary) []float64 { return []float64{s.ConnsPerSec, s.CPUPerConnUs} }, names: []string{"conns/s", "CPU us/conn"}},
+		{key: "idle", label: fmt.Sprintf("%d idle connections", c.conns), run: bench.IdleConns, opts: func(o *bench.Options) { o.Connections, o.Hold, o.Concurrency = c.conns, c.hold, c.dialers }, value: func(s *bench.Summary) []float64 { return []float64{s.BytesPerConn / 1024} }, names: []string{"KiB/conn"}, lower: true},
+		{key: "connect", label: fmt.Sprintf("%d connects, %d dialers", c.conns, c.dialers), run: bench.ConnectRate, opts: func(o *bench.Options) { o.Connections, o.Concurrency = c.conns, c.dialers }, value: func(s *bench.Summary) []float64 { return []float64{s.ConnsPerSec, s.CPUPerConnUs} }, names: []string{"conns/s", "CPU us/conn"}},
 	}
 	if c.only == "" {
 		return all

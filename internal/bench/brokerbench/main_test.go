@@ -45,7 +45,7 @@ func TestRunMosquittoOnly(t *testing.T) {
 	bin := mosquittotest.Binary(t)
 	c := config{
 		mosquitto: bin, mqttx: filepath.Join(t.TempDir(), "no-such-mqttx"),
-		qos0Msgs: 2000, qos1Msgs: 1000, latencyMsgs: 50, conns: 100, rounds: 1,
+		qos0Msgs: 2000, qos1Msgs: 1000, latencyMsgs: 50, conns: 100, dialers: 2, rounds: 1,
 		timeout: 30 * time.Second, nodelay: "latency", jsonOut: filepath.Join(t.TempDir(), "out.jsonl"),
 	}
 	if err := run(context.Background(), c); err != nil {
