@@ -43,6 +43,9 @@ func checkPubSub(t *testing.T, s *Summary, wantDelivered int64, subs int) {
 	if s.Latency != nil && (s.Latency.P50 > s.Latency.P99 || s.Latency.P99 > s.Latency.Max) {
 		t.Errorf("latency quantiles out of order: %+v", s.Latency)
 	}
+	if s.Version != "3.1.1" && s.Version != "5" {
+		t.Errorf("mqtt_version %q", s.Version)
+	}
 	if s.MsgsPerSec <= 0 {
 		t.Errorf("msgs/s %v, want > 0", s.MsgsPerSec)
 	}

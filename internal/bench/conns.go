@@ -23,7 +23,7 @@ func IdleConns(ctx context.Context, o Options) (*Summary, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	sum := &Summary{Scenario: "idle-conns", Addr: o.Addr, Connections: o.Connections}
+	sum := &Summary{Scenario: "idle-conns", Addr: o.Addr, Version: o.Conn.version().String(), Connections: o.Connections}
 	if o.PID > 0 {
 		if err := sleepCtx(ctx, o.Settle); err != nil {
 			return nil, err
@@ -67,7 +67,7 @@ func ConnectRate(ctx context.Context, o Options) (*Summary, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	sum := &Summary{Scenario: "connect-rate", Addr: o.Addr, Connections: o.Connections}
+	sum := &Summary{Scenario: "connect-rate", Addr: o.Addr, Version: o.Conn.version().String(), Connections: o.Connections}
 	cpu := startCPU(o.PID)
 	self := startCPU(os.Getpid())
 	start := time.Now()

@@ -106,6 +106,7 @@ type Summary struct {
 	Scenario    string `json:"scenario"`
 	Target      string `json:"target,omitempty"` // a label for the broker, set by the caller
 	Addr        string `json:"addr"`
+	Version     string `json:"mqtt_version"` // "3.1", "3.1.1" or "5"
 	QoS         int    `json:"qos"`
 	Publishers  int    `json:"publishers,omitempty"`
 	Subscribers int    `json:"subscribers,omitempty"`

@@ -269,7 +269,7 @@ func runPubSub(parent context.Context, name string, o Options, rate float64) (su
 	teardown()
 
 	sum = &Summary{
-		Scenario: name, Addr: o.Addr, QoS: int(o.QoS),
+		Scenario: name, Addr: o.Addr, Version: o.Conn.version().String(), QoS: int(o.QoS),
 		Publishers: o.Publishers, Subscribers: o.Subscribers, PayloadSize: o.PayloadSize,
 		Elapsed: elapsed, BrokerCPU: brokerCPU,
 	}
