@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -84,6 +85,10 @@ func (w *wrapped) Error() string { return w.msg }
 func (w *wrapped) Unwrap() error { return w.err }
 
 func tlsErr(err error) error {
+	var rh tls.RecordHeaderError
+	if errors.As(err, &rh) {
+		return &wrapped{msg: err.Error() + " (this port does not speak TLS: check --protocol and --port)", err: err}
+	}
 	var ua x509.UnknownAuthorityError
 	if errors.As(err, &ua) {
 		return &wrapped{msg: err.Error() + " (give the CA with --ca, or --insecure to skip verification)", err: err}
@@ -172,6 +177,9 @@ func dialWS(ctx context.Context, o *Options, scheme, host, addr string) (net.Con
 	if err != nil {
 		if errors.Is(err, websocket.ErrBadHandshake) && resp != nil {
 			return nil, fmt.Errorf("websocket handshake with %s: server answered %s (check --ws-path)", u.String(), resp.Status)
+		}
+		if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("connect %s: connection closed during the WebSocket handshake (is this a WebSocket listener? check --protocol, --port and --ws-path)", u.String())
 		}
 		return nil, fmt.Errorf("connect %s: %w", u.String(), tlsErr(unwrapOp(err)))
 	}
@@ -280,4 +288,13 @@ func (c *wsConn) SetDeadline(t time.Time) error {
 		return err
 	}
 	return c.ws.SetWriteDeadline(t)
+}
+
+// resetHint explains a connection reset before CONNACK, the usual sign of a protocol
+// mismatch (plain MQTT to a TLS or WebSocket port).
+func resetHint(addr string, err error) error {
+	if errors.Is(err, syscall.ECONNRESET) {
+		return fmt.Errorf("connect %s: connection reset by broker before CONNACK (check that --protocol matches the port: mqtt, mqtts, ws or wss)", addr)
+	}
+	return nil
 }

@@ -25,6 +25,7 @@ type v3Client struct {
 	mc      mqtt.Client
 	conn    *killableConn   // the socket our dialer opened, for Kill
 	dialCtx context.Context // the Connect call's context, used by the dialer
+	dialErr error           // why the dialer failed, already worded for users
 
 	connected atomic.Bool
 	closing   atomic.Bool
@@ -41,6 +42,9 @@ func (c *v3Client) openConn(_ *url.URL, _ mqtt.ClientOptions) (net.Conn, error) 
 	c.mu.Unlock()
 	conn, err := Dial(ctx, &c.o)
 	if err != nil {
+		c.mu.Lock()
+		c.dialErr = err
+		c.mu.Unlock()
 		return nil, err
 	}
 	if c.o.HasPassword && c.o.Password == "" && c.o.Username != "" {
@@ -127,7 +131,7 @@ func (c *v3Client) Connect(ctx context.Context) (*ConnAck, error) {
 		if tok.Error() == nil {
 			mc.Disconnect(0)
 		}
-		return nil, timeoutErr(ctx, addr, c.o.ConnectTimeout, ctx.Err())
+		return nil, timeoutErr(ctx, addr, c.o.ConnectTimeout, ctx.Err(), false)
 	}
 	ct := tok.(*mqtt.ConnectToken)
 	if err := tok.Error(); err != nil {
@@ -156,7 +160,16 @@ func (c *v3Client) Connect(ctx context.Context) (*ConnAck, error) {
 		if errors.Is(cause, io.EOF) {
 			return nil, fmt.Errorf("connect %s: connection closed by broker before CONNACK", addr)
 		}
-		return nil, cause
+		c.mu.Lock()
+		dialErr := c.dialErr
+		c.mu.Unlock()
+		if dialErr != nil {
+			return nil, dialErr
+		}
+		if h := resetHint(addr, cause); h != nil {
+			return nil, h
+		}
+		return nil, fmt.Errorf("connect %s: %w", addr, cause)
 	}
 	c.connected.Store(true)
 	return &ConnAck{SessionPresent: ct.SessionPresent(), ReasonCode: 0, ClientID: c.o.ClientID}, nil

@@ -126,7 +126,7 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 	defer cancel()
 	conn, err := Dial(ctx, &c.o)
 	if err != nil {
-		return nil, timeoutErr(ctx, addr, c.o.ConnectTimeout, err)
+		return nil, timeoutErr(ctx, addr, c.o.ConnectTimeout, err, false)
 	}
 	cc := &captureConn{Conn: conn}
 	cc.on.Store(true)
@@ -167,7 +167,10 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("connect %s: connection closed by broker before CONNACK (is it an MQTT 5 broker?)", addr)
 		}
-		return nil, timeoutErr(ctx, addr, c.o.ConnectTimeout, err)
+		if h := resetHint(addr, err); h != nil {
+			return nil, h
+		}
+		return nil, timeoutErr(ctx, addr, c.o.ConnectTimeout, err, true)
 	}
 	ack := &ConnAck{SessionPresent: ca.SessionPresent, ReasonCode: ca.ReasonCode, ClientID: c.o.ClientID}
 	recvMax := uint16(65535)
@@ -192,16 +195,17 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 	return ack, nil
 }
 
-// timeoutErr turns a deadline hit during Connect into one clear sentence.
-func timeoutErr(ctx context.Context, addr string, d time.Duration, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+// timeoutErr turns a deadline hit during Connect into one clear sentence. Other errors
+// are returned as they are, or with the address in front when wrap is set.
+func timeoutErr(ctx context.Context, addr string, d time.Duration, err error, wrap bool) error {
+	var ne net.Error
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return fmt.Errorf("connect %s: no answer within %s (raise the connect timeout or check host and port)", addr, d)
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return fmt.Errorf("connect %s: %w", addr, context.Canceled)
 	}
-	var op *net.OpError
-	if errors.As(err, &op) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if wrap {
 		return fmt.Errorf("connect %s: %w", addr, err)
 	}
 	return err
