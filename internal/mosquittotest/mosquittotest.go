@@ -96,6 +96,9 @@ type Broker struct {
 // "mosquitto" on PATH.
 func Lookup() (string, error) {
 	if p := os.Getenv("MOSQUITTO"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("mosquitto broker not found at $MOSQUITTO=%s: fix or unset $MOSQUITTO", p)
+		}
 		return p, nil
 	}
 	if _, err := os.Stat(DefaultPath); err == nil {

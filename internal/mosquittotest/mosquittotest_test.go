@@ -1,8 +1,10 @@
 package mosquittotest
 
 import (
+	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +109,49 @@ func TestStopTwiceAndProcess(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		c.Close()
 		t.Fatalf("still listening on %s after stop", addr)
+	}
+}
+
+// fakeTB records how Binary ends a test.
+type fakeTB struct {
+	testing.TB
+	skipped, failed string
+}
+
+func (f *fakeTB) Helper() {}
+func (f *fakeTB) Skipf(format string, args ...any) {
+	f.skipped = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.failed = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func runBinary(tb *fakeTB) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Binary(tb)
+	}()
+	<-done
+}
+
+func TestBinaryMissing(t *testing.T) {
+	t.Setenv("MOSQUITTO", "/nonexistent/mosquitto")
+	t.Setenv("CI", "")
+	f := &fakeTB{TB: t}
+	runBinary(f)
+	if f.skipped == "" || f.failed != "" || !strings.Contains(f.skipped, "/nonexistent/mosquitto") {
+		t.Fatalf("outside CI: skipped %q failed %q, want a skip naming the path", f.skipped, f.failed)
+	}
+	t.Setenv("CI", "true")
+	f = &fakeTB{TB: t}
+	runBinary(f)
+	if f.failed == "" || f.skipped != "" || !strings.Contains(f.failed, "CI=true") {
+		t.Fatalf("in CI: skipped %q failed %q, want a failure", f.skipped, f.failed)
+	}
+	if _, _, err := StartProcess(t.TempDir()); err == nil {
+		t.Fatal("StartProcess succeeded without a binary")
 	}
 }
