@@ -104,7 +104,9 @@ type Options struct {
 	// OnMessage receives every incoming PUBLISH. It is called on the client's network
 	// goroutine, in arrival order, and must not block: hand the message to a bounded queue.
 	OnMessage func(Message)
-	// OnConnectionLost is called once if the connection drops without Disconnect.
+	// OnConnectionLost is called once if the connection drops without Disconnect or
+	// Kill, on a library goroutine. A DISCONNECT sent by an MQTT 5 broker arrives as a
+	// *DisconnectError carrying its reason code.
 	OnConnectionLost func(error)
 }
 
@@ -195,7 +197,8 @@ type Client interface {
 	// connection. It is safe to call more than once.
 	Disconnect(ctx context.Context) error
 	// Kill closes the network connection without DISCONNECT, as a crash would, so the
-	// broker publishes the will.
+	// broker publishes the will. OnConnectionLost is not called. It is safe to call more
+	// than once.
 	Kill() error
 }
 
