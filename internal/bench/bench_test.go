@@ -250,3 +250,20 @@ func TestSummaryText(t *testing.T) {
 		}
 	}
 }
+
+func TestLookup(t *testing.T) {
+	for _, n := range Names() {
+		run, err := Lookup(n)
+		if err != nil || run == nil {
+			t.Errorf("Lookup(%q) = %v", n, err)
+			continue
+		}
+		// Each runner reports its own name; a missing address fails before any dial.
+		if _, err := run(context.Background(), Options{}); err == nil || !strings.Contains(err.Error(), "Options.Addr") {
+			t.Errorf("%s without an address: %v", n, err)
+		}
+	}
+	if _, err := Lookup("fanin"); err == nil || !strings.Contains(err.Error(), "fan-in, fan-out") {
+		t.Errorf("Lookup(fanin) error %v, want the list of names", err)
+	}
+}
