@@ -19,9 +19,11 @@ type Options struct {
 	// alive, dialer. Its ClientID, when set, prefixes the generated client ids.
 	Conn ConnOptions
 
-	QoS         byte // 0 or 1
-	Messages    int  // FanIn/FanOut: delivered messages in total; Latency: messages sent
-	PayloadSize int  // bytes per message (default 256, at least 20)
+	QoS byte // 0 or 1
+	// Messages is, for FanIn and FanOut, the delivered messages in total (rounded down to
+	// a multiple of Publishers x Subscribers); for Latency, the messages sent.
+	Messages    int
+	PayloadSize int // bytes per message (default 256, at least 20)
 	Publishers  int
 	Subscribers int
 	// Window is how many messages each publisher may have in flight: published but not
