@@ -24,10 +24,17 @@ import (
 
 // Main runs mqttx with args (without the program name) on streams and returns the exit
 // code. SIGINT and SIGTERM cancel the command's context: long-running commands
-// disconnect cleanly and exit 0, one-shot commands exit 130.
+// disconnect cleanly and exit 0, one-shot commands exit 130. A second signal kills the
+// process.
 func Main(args []string, streams *output.Streams) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal, restore the default handling so that a second Ctrl-C
+	// ends the process at once if the clean disconnect hangs.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	return Run(ctx, args, cmdutil.New(streams))
 }
 
