@@ -35,6 +35,9 @@ type broker struct {
 	// startAuth starts the broker accepting only user with password; nil when the broker
 	// cannot do that, and the authbroker command then skips the script.
 	startAuth func(dir, user, password string) (host string, port int, stop func(), err error)
+	// startWS starts the broker with a plain WebSocket listener too (path /mqtt); nil when
+	// the broker cannot, and scripts guard such lines with [wsbroker].
+	startWS func(dir string) (host string, port, wsPort int, stop func(), err error)
 }
 
 // brokers lists every broker the scripts run against; add one here to run them all
@@ -48,6 +51,23 @@ var brokers = []broker{
 		},
 		startAuth: func(dir, user, password string) (string, int, func(), error) {
 			return startMosquitto(dir, mosquittotest.WithUser(user, password))
+		},
+		startWS: func(dir string) (string, int, int, func(), error) {
+			b, err := mosquittotest.StartBrokerProcess(dir, mosquittotest.WithWebSocket())
+			if err != nil {
+				return "", 0, 0, nil, err
+			}
+			host, port, err := splitHostPort(b.Addr)
+			if err != nil {
+				b.Stop()
+				return "", 0, 0, nil, err
+			}
+			_, wsPort, err := splitHostPort(b.WSAddr)
+			if err != nil {
+				b.Stop()
+				return "", 0, 0, nil, err
+			}
+			return host, port, wsPort, b.Stop, nil
 		},
 	},
 }
@@ -124,8 +144,11 @@ func TestScripts(t *testing.T) {
 					return nil
 				},
 				Condition: func(cond string) (bool, error) {
-					if cond == "authbroker" {
+					switch cond {
+					case "authbroker":
 						return b.startAuth != nil, nil
+					case "wsbroker":
+						return b.startWS != nil, nil
 					}
 					if name, ok := strings.CutPrefix(cond, "broker:"); ok {
 						return name == b.name, nil
@@ -140,6 +163,7 @@ func TestScripts(t *testing.T) {
 					"hasjson":    cmdHasJSON,
 					"expandenv":  cmdExpandEnv,
 					"authbroker": authBrokerCmd(b),
+					"wsbroker":   wsBrokerCmd(b),
 				},
 			})
 		})
@@ -269,6 +293,26 @@ func authBrokerCmd(b broker) func(ts *testscript.TestScript, neg bool, args []st
 		ts.Defer(stop)
 		ts.Setenv("AUTH_HOST", host)
 		ts.Setenv("AUTH_PORT", strconv.Itoa(port))
+	}
+}
+
+// wsBrokerCmd returns "wsbroker": start a second broker of the same kind with a
+// WebSocket listener, at $WS_HOST:$WS_PORT (and MQTT over TCP at $WS_TCP_PORT). The
+// condition [wsbroker] says whether the broker under test can.
+func wsBrokerCmd(b broker) func(ts *testscript.TestScript, neg bool, args []string) {
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 0 {
+			ts.Fatalf("usage: wsbroker")
+		}
+		if b.startWS == nil {
+			ts.Fatalf("%s cannot serve WebSocket here: guard the line with [wsbroker]", b.name)
+		}
+		host, port, wsPort, stop, err := b.startWS(ts.MkAbs(".wsbroker"))
+		ts.Check(err)
+		ts.Defer(stop)
+		ts.Setenv("WS_HOST", host)
+		ts.Setenv("WS_PORT", strconv.Itoa(wsPort))
+		ts.Setenv("WS_TCP_PORT", strconv.Itoa(port))
 	}
 }
 
