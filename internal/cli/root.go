@@ -64,7 +64,7 @@ func Run(ctx context.Context, args []string, f *cmdutil.Factory) int {
 // NewRootCmd returns the mqttx command with every subcommand.
 func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
 	root := &cobra.Command{
-		Use:   "mqttx <command> [flags]",
+		Use:   "mqttx",
 		Short: "A command-line MQTT toolkit",
 		Long: `mqttx connects, publishes and subscribes to MQTT 5, 3.1.1 and 3.1 brokers
 over TCP, TLS and WebSocket.

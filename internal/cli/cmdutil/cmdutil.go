@@ -6,7 +6,9 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,4 +75,13 @@ func ConnectionLost(err error) error {
 		return err
 	}
 	return fmt.Errorf("connection lost: %w", err)
+}
+
+// ConnectError names the broker in a failed connect unless the error already does.
+func ConnectError(o mqttc.Options, err error) error {
+	addr := net.JoinHostPort(o.Host, strconv.Itoa(o.Port))
+	if strings.Contains(err.Error(), addr) || strings.Contains(err.Error(), o.Host) {
+		return err
+	}
+	return fmt.Errorf("connect to %s: %w", addr, err)
 }

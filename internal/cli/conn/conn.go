@@ -96,7 +96,7 @@ func run(ctx context.Context, o *options) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("connect to %s:%d: %w", co.Host, co.Port, err)
+		return cmdutil.ConnectError(co, err)
 	}
 	defer c.Disconnect(context.Background())
 	if err := p.Result(connAckEvent(co, ack)); err != nil {

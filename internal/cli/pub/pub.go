@@ -231,7 +231,7 @@ func run(ctx context.Context, o *options) error {
 	_ = p.Status(output.Event{Type: "connecting", Text: "Connecting...", Fields: map[string]any{"host": co.Host, "port": co.Port}})
 	ack, err := c.Connect(ctx)
 	if err != nil {
-		return fmt.Errorf("connect to %s:%d: %w", co.Host, co.Port, err)
+		return cmdutil.ConnectError(co, err)
 	}
 	defer c.Disconnect(context.Background())
 	_ = p.Status(output.Event{Type: "connected", Text: "Connected", Fields: map[string]any{"client_id": ack.ClientID, "session_present": ack.SessionPresent}})

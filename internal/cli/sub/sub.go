@@ -204,7 +204,7 @@ func run(ctx context.Context, o *options) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("connect to %s:%d: %w", co.Host, co.Port, err)
+		return cmdutil.ConnectError(co, err)
 	}
 	disconnect := func() error {
 		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
