@@ -37,7 +37,10 @@ func New(streams *output.Streams) *Factory {
 // command line exits 2 and prints the error with a hint to run --help.
 type FlagError struct{ Err error }
 
+// Error returns the wrapped error's message.
 func (e *FlagError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e *FlagError) Unwrap() error { return e.Err }
 
 // FlagErrorf returns a *FlagError formatted like fmt.Errorf.
@@ -52,6 +55,7 @@ type TimeoutError struct {
 	What    string // "message", "subscription"...
 }
 
+// Error says how long was waited and for what.
 func (e *TimeoutError) Error() string {
 	what := e.What
 	if what == "" {
