@@ -241,6 +241,13 @@ func run(ctx context.Context, o *options) error {
 	}
 	printed := 0
 	var reported int64
+	reportDropped := func() {
+		if d := dropped.Load(); d > reported {
+			_ = p.Status(output.Event{Type: "dropped", Text: fmt.Sprintf("Dropped %d messages: output too slow", d-reported), Fields: map[string]any{"dropped": d - reported}})
+			reported = d
+		}
+	}
+	defer reportDropped()
 	for {
 		select {
 		case <-ctx.Done():
@@ -263,10 +270,7 @@ func run(ctx context.Context, o *options) error {
 				return fmt.Errorf("print message: %w", err)
 			}
 			printed++
-			if d := dropped.Load(); d > reported {
-				_ = p.Status(output.Event{Type: "dropped", Text: fmt.Sprintf("Dropped %d messages: output too slow", d-reported), Fields: map[string]any{"dropped": d - reported}})
-				reported = d
-			}
+			reportDropped()
 			if o.Count > 0 && printed >= o.Count {
 				return disconnect()
 			}
