@@ -347,8 +347,7 @@ func (c *conn) handle(h packet.FixedHeader, body []byte) error {
 		if err := c.ack.DecodeInto(h.First(), body, c.version); err != nil {
 			return err
 		}
-		c.handleAck(&c.ack)
-		return nil
+		return c.handleAck(&c.ack)
 	case packet.SUBSCRIBE:
 		var p packet.Subscribe
 		if err := p.DecodeInto(h.First(), body, c.version); err != nil {

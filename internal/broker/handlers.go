@@ -113,10 +113,35 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 // handleAck handles PUBACK, PUBREC, PUBCOMP for our messages and PUBREL for
 // the client's QoS 2 messages. Identifiers are looked up in the map of the
 // direction the packet belongs to, so the two never collide.
-func (c *conn) handleAck(a *packet.Ack) {
+func (c *conn) handleAck(a *packet.Ack) error {
 	x := c.sess
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	c.ackLocked(x, a)
+	// Acknowledgements usually arrive in runs: handle the buffered ones
+	// under the same lock so a busy subscriber's acks keep up with the
+	// publishers contending for its session.
+	for c.br.Buffered() >= 4 {
+		b, _ := c.br.Peek(2)
+		t := packet.Type(b[0] >> 4)
+		if t < packet.PUBACK || t > packet.PUBCOMP || b[1] >= 0x80 || c.br.Buffered() < 2+int(b[1]) {
+			return nil
+		}
+		h, body, buf, err := packet.ReadRaw(c.br, c.maxIn(), c.buf)
+		c.buf = buf
+		if err != nil {
+			return err
+		}
+		*a = packet.Ack{PacketType: h.Type}
+		if err := a.DecodeInto(h.First(), body, c.version); err != nil {
+			return err
+		}
+		c.ackLocked(x, a)
+	}
+	return nil
+}
+
+func (c *conn) ackLocked(x *session, a *packet.Ack) {
 	switch a.PacketType {
 	case packet.PUBACK:
 		if e, ok := x.inflight[a.PacketID]; ok && e.d.qos == 1 {

@@ -1,0 +1,213 @@
+package broker_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mqttx/mqttx/internal/broker"
+	"github.com/mqttx/mqttx/internal/broker/brokertest"
+	"github.com/mqttx/mqttx/internal/packet"
+)
+
+// benchConn is a lean client for benchmarks: pre-encoded packets out,
+// headers only in.
+type benchConn struct {
+	nc net.Conn
+	br *bufio.Reader
+	bw *bufio.Writer
+}
+
+func benchDial(b *testing.B, addr, id string, v packet.Version) *benchConn {
+	b.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &benchConn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10), bw: bufio.NewWriterSize(nc, 64<<10)}
+	cp := &packet.Connect{ClientID: id, CleanStart: true}
+	buf, _ := cp.AppendTo(nil, v)
+	c.nc.Write(buf)
+	h, _, _, err := packet.ReadRaw(c.br, 0, nil)
+	if err != nil || h.Type != packet.CONNACK {
+		b.Fatalf("connect %s: %v %v", id, h.Type, err)
+	}
+	return c
+}
+
+func (c *benchConn) subscribe(b *testing.B, filter string, qos byte, v packet.Version) {
+	buf, _ := (&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: filter, QoS: qos}}}).AppendTo(nil, v)
+	c.nc.Write(buf)
+	h, _, _, err := packet.ReadRaw(c.br, 0, nil)
+	if err != nil || h.Type != packet.SUBACK {
+		b.Fatalf("subscribe: %v %v", h.Type, err)
+	}
+}
+
+// consume counts PUBLISH packets until want arrive, acknowledging QoS 1
+// ones in batches.
+func (c *benchConn) consume(want int64, got *atomic.Int64, v packet.Version, done *sync.WaitGroup) {
+	defer done.Done()
+	var buf []byte
+	var ack [4]byte
+	unacked := 0
+	ack[0], ack[1] = byte(packet.PUBACK)<<4, 2
+	for got.Load() < want {
+		h, body, nb, err := packet.ReadRaw(c.br, 0, buf)
+		buf = nb
+		if err != nil {
+			return
+		}
+		if h.Type != packet.PUBLISH {
+			continue
+		}
+		if (h.Flags>>1)&3 == 1 {
+			tl := int(body[0])<<8 | int(body[1])
+			ack[2], ack[3] = body[2+tl], body[3+tl]
+			c.bw.Write(ack[:])
+			// Acknowledge promptly: the broker queues beyond 65535
+			// unacknowledged messages and drops beyond its queue bound.
+			if unacked++; c.br.Buffered() == 0 || unacked >= 256 {
+				c.bw.Flush()
+				unacked = 0
+			}
+		}
+		got.Add(1)
+	}
+	c.bw.Flush()
+}
+
+// publish sends n messages of 256 bytes to topic, at most window ahead of
+// the slowest consumer.
+func (c *benchConn) publish(n int, topic string, qos byte, v packet.Version, slowest func() int64, window int64, sent *atomic.Int64) {
+	p := &packet.Publish{Topic: []byte(topic), Payload: make([]byte, 256), QoS: qos}
+	var buf []byte
+	pid := uint16(0)
+	for i := range n {
+		for int64(i)-slowest() > window {
+			c.bw.Flush()
+			runtime.Gosched()
+			time.Sleep(20 * time.Microsecond)
+		}
+		if qos > 0 {
+			pid++
+			if pid == 0 {
+				pid = 1
+			}
+			p.PacketID = pid
+		}
+		buf, _ = p.AppendTo(buf[:0], v)
+		c.bw.Write(buf)
+		sent.Add(1)
+	}
+	c.bw.Flush()
+}
+
+// drainAcks discards what the broker sends a publisher (PUBACKs).
+func (c *benchConn) drainAcks() {
+	var buf []byte
+	for {
+		_, _, nb, err := packet.ReadRaw(c.br, 0, buf)
+		buf = nb
+		if err != nil {
+			return
+		}
+	}
+}
+
+func benchFanOut(b *testing.B, subs int, qos byte) {
+	addr := brokertest.Start(b, func(o *broker.Options) { o.MaxOutboundQueue, o.MaxOfflineQueue = 1<<20, 1<<20 })
+	v := packet.V311
+	counts := make([]atomic.Int64, subs)
+	conns := make([]*benchConn, subs)
+	for i := range subs {
+		conns[i] = benchDial(b, addr, fmt.Sprint("sub", i), v)
+		conns[i].subscribe(b, "bench/out", qos, v)
+	}
+	pub := benchDial(b, addr, "pub", v)
+	go pub.drainAcks()
+	slowest := func() int64 {
+		m := counts[0].Load()
+		for i := 1; i < subs; i++ {
+			m = min(m, counts[i].Load())
+		}
+		return m
+	}
+	var wg sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	begin := time.Now()
+	wg.Add(subs)
+	for i := range subs {
+		go conns[i].consume(int64(b.N), &counts[i], v, &wg)
+	}
+	var sent atomic.Int64
+	pub.publish(b.N, "bench/out", qos, v, slowest, 2000, &sent)
+	wg.Wait()
+	el := time.Since(begin)
+	b.StopTimer()
+	b.ReportMetric(float64(el.Nanoseconds())/float64(b.N*subs), "ns/msg")
+	for _, c := range conns {
+		c.nc.Close()
+	}
+	pub.nc.Close()
+}
+
+func benchFanIn(b *testing.B, pubs int, qos byte) {
+	addr := brokertest.Start(b, func(o *broker.Options) {
+		o.MaxOutboundQueue, o.MaxOfflineQueue = 1<<20, 1<<20
+	})
+	v := packet.V311
+	sub := benchDial(b, addr, "sub", v)
+	sub.subscribe(b, "bench/in/+", qos, v)
+	publishers := make([]*benchConn, pubs)
+	for i := range pubs {
+		publishers[i] = benchDial(b, addr, fmt.Sprint("pub", i), v)
+		go publishers[i].drainAcks()
+	}
+	var got atomic.Int64
+	per := b.N/pubs + 1
+	total := int64(per * pubs)
+	var wg, pw sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	begin := time.Now()
+	wg.Add(1)
+	go sub.consume(total, &got, v, &wg)
+	sents := make([]atomic.Int64, pubs)
+	for i, p := range publishers {
+		pw.Add(1)
+		go func() {
+			defer pw.Done()
+			// Each publisher stays within a window of what the subscriber has
+			// received overall, so the queue stays bounded.
+			p.publish(per, fmt.Sprint("bench/in/", i), qos, v, func() int64 { return got.Load() / int64(pubs) }, 1000, &sents[i])
+		}()
+	}
+	pw.Wait()
+	wg.Wait()
+	el := time.Since(begin)
+	b.StopTimer()
+	b.ReportMetric(float64(el.Nanoseconds())/float64(total), "ns/msg")
+	sub.nc.Close()
+	for _, p := range publishers {
+		p.nc.Close()
+	}
+}
+
+func BenchmarkFanOut(b *testing.B) {
+	for _, qos := range []byte{0, 1} {
+		b.Run(fmt.Sprintf("QoS%d/16subs", qos), func(b *testing.B) { benchFanOut(b, 16, qos) })
+	}
+}
+
+func BenchmarkFanIn(b *testing.B) {
+	for _, qos := range []byte{0, 1} {
+		b.Run(fmt.Sprintf("QoS%d/8pubs", qos), func(b *testing.B) { benchFanIn(b, 8, qos) })
+	}
+}
