@@ -74,11 +74,12 @@ type conn struct {
 	pre      prefixReader
 	small    [64]byte
 	buf      []byte
-	inPub    packet.Publish
-	ack      packet.Ack
+	inPub    *packet.Publish // allocated on the first PUBLISH
+	ack      *packet.Ack
 	aliases  map[uint16]string
 	lastRead int64
 	lastDL   int64
+	burst    int
 
 	// Outbound queue.
 	qmu         sync.Mutex
@@ -307,7 +308,11 @@ func (c *conn) readLoop() error {
 			c.nc.SetReadDeadline(time.Unix(0, now).Add(time.Duration(c.keepAlive)*1500*time.Millisecond + time.Second))
 			c.lastDL = now
 		}
-		if c.br.Buffered() == 0 && now-c.lastRead > int64(5*time.Millisecond) {
+		// A connection that is quiet, or sent only a few packets since it
+		// last waited, gives its buffers back while it waits; a busy one
+		// keeps them to read many packets per system call.
+		if c.br.Buffered() == 0 && (c.burst < 8 || now-c.lastRead > int64(5*time.Millisecond)) {
+			c.burst = 0
 			// A quiet connection gives its buffers back while it waits.
 			c.br.Reset(nil)
 			readerPool.Put(c.br)
@@ -329,6 +334,7 @@ func (c *conn) readLoop() error {
 			return err
 		}
 		c.lastRead = time.Now().UnixNano()
+		c.burst++
 		if err := c.handle(h, body); err != nil {
 			return err
 		}
@@ -343,11 +349,14 @@ func (c *conn) handle(h packet.FixedHeader, body []byte) error {
 	case packet.PUBLISH:
 		return c.handlePublish(h, body)
 	case packet.PUBACK, packet.PUBREC, packet.PUBREL, packet.PUBCOMP:
-		c.ack = packet.Ack{PacketType: h.Type}
+		if c.ack == nil {
+			c.ack = new(packet.Ack)
+		}
+		*c.ack = packet.Ack{PacketType: h.Type}
 		if err := c.ack.DecodeInto(h.First(), body, c.version); err != nil {
 			return err
 		}
-		return c.handleAck(&c.ack)
+		return c.handleAck(c.ack)
 	case packet.SUBSCRIBE:
 		var p packet.Subscribe
 		if err := p.DecodeInto(h.First(), body, c.version); err != nil {

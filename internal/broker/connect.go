@@ -292,6 +292,9 @@ func (x *session) sendLocked(c *conn, d delivery, enc *encoded) {
 	}
 	pid := x.allocPID()
 	x.seq++
+	if x.inflight == nil {
+		x.inflight = make(map[uint16]inflight)
+	}
 	x.inflight[pid] = inflight{d: d, seq: x.seq}
 	c.enqueue(outItem{buf: enc.buf, pidOff: int32(enc.pidOff), pid: pid})
 }

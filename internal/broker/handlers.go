@@ -10,7 +10,10 @@ import (
 // handlePublish accepts an application message from the client.
 func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 	srv := c.srv
-	p := &c.inPub
+	if c.inPub == nil {
+		c.inPub = new(packet.Publish)
+	}
+	p := c.inPub
 	if err := p.DecodeInto(h.First(), body, c.version); err != nil {
 		return err
 	}
@@ -68,6 +71,9 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 			if len(x.qos2in) >= int(srv.opts.MaxInflight) {
 				x.mu.Unlock()
 				return protoErr{packet.ReceiveMaximumExceeded} // [MQTT-3.3.4-7]
+			}
+			if x.qos2in == nil {
+				x.qos2in = make(map[uint16]struct{})
 			}
 			x.qos2in[pid] = struct{}{}
 		}
@@ -220,6 +226,9 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 			continue
 		}
 		existed := srv.tree.add(sub)
+		if x.subs == nil {
+			x.subs = make(map[string]*subscription)
+		}
 		x.subs[s.Filter] = sub
 		x.mu.Unlock()
 		codes[i] = packet.ReasonCode(sub.qos)

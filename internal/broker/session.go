@@ -60,13 +60,9 @@ type session struct {
 type atomicBool struct{ v atomic.Bool }
 
 func newSession(srv *Server, id string) *session {
-	return &session{
-		id:       id,
-		srv:      srv,
-		subs:     make(map[string]*subscription),
-		inflight: make(map[uint16]inflight),
-		qos2in:   make(map[uint16]struct{}),
-	}
+	// Maps are made on first use: most sessions of idle clients never
+	// need inflight or QoS 2 state.
+	return &session{id: id, srv: srv}
 }
 
 func (s *session) isOnline() bool { return s.online.v.Load() }
