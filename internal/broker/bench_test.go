@@ -121,7 +121,16 @@ func (c *benchConn) drainAcks() {
 }
 
 func benchFanOut(b *testing.B, subs int, qos byte) {
-	addr := brokertest.Start(b, func(o *broker.Options) { o.MaxOutboundQueue, o.MaxOfflineQueue = 1<<20, 1<<20 })
+	runFanOut(b, benchBroker(b), subs, qos, nil)
+}
+
+func benchBroker(b *testing.B) string {
+	return brokertest.Start(b, func(o *broker.Options) { o.MaxOutboundQueue, o.MaxOfflineQueue = 1<<20, 1<<20 })
+}
+
+// runFanOut publishes b.N messages to subs subscribers through the broker
+// at addr; cpu, when set, returns the broker's CPU time so far.
+func runFanOut(b *testing.B, addr string, subs int, qos byte, cpu func() time.Duration) {
 	v := packet.V311
 	counts := make([]atomic.Int64, subs)
 	conns := make([]*benchConn, subs)
@@ -142,6 +151,10 @@ func benchFanOut(b *testing.B, subs int, qos byte) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	begin := time.Now()
+	var cpu0 time.Duration
+	if cpu != nil {
+		cpu0 = cpu()
+	}
 	wg.Add(subs)
 	for i := range subs {
 		go conns[i].consume(int64(b.N), &counts[i], v, &wg)
@@ -152,6 +165,9 @@ func benchFanOut(b *testing.B, subs int, qos byte) {
 	el := time.Since(begin)
 	b.StopTimer()
 	b.ReportMetric(float64(el.Nanoseconds())/float64(b.N*subs), "ns/msg")
+	if cpu != nil {
+		b.ReportMetric(float64((cpu()-cpu0).Nanoseconds())/float64(b.N*subs), "broker-cpu-ns/msg")
+	}
 	for _, c := range conns {
 		c.nc.Close()
 	}
@@ -159,9 +175,10 @@ func benchFanOut(b *testing.B, subs int, qos byte) {
 }
 
 func benchFanIn(b *testing.B, pubs int, qos byte) {
-	addr := brokertest.Start(b, func(o *broker.Options) {
-		o.MaxOutboundQueue, o.MaxOfflineQueue = 1<<20, 1<<20
-	})
+	runFanIn(b, benchBroker(b), pubs, qos, nil)
+}
+
+func runFanIn(b *testing.B, addr string, pubs int, qos byte, cpu func() time.Duration) {
 	v := packet.V311
 	sub := benchDial(b, addr, "sub", v)
 	sub.subscribe(b, "bench/in/+", qos, v)
@@ -177,6 +194,10 @@ func benchFanIn(b *testing.B, pubs int, qos byte) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	begin := time.Now()
+	var cpu0 time.Duration
+	if cpu != nil {
+		cpu0 = cpu()
+	}
 	wg.Add(1)
 	go sub.consume(total, &got, v, &wg)
 	sents := make([]atomic.Int64, pubs)
@@ -194,6 +215,9 @@ func benchFanIn(b *testing.B, pubs int, qos byte) {
 	el := time.Since(begin)
 	b.StopTimer()
 	b.ReportMetric(float64(el.Nanoseconds())/float64(total), "ns/msg")
+	if cpu != nil {
+		b.ReportMetric(float64((cpu()-cpu0).Nanoseconds())/float64(total), "broker-cpu-ns/msg")
+	}
 	sub.nc.Close()
 	for _, p := range publishers {
 		p.nc.Close()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -15,6 +16,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		runChildBroker() // BenchmarkPeer runs the broker in its own process
+		return
+	}
 	goleak.VerifyTestMain(m)
 }
 
