@@ -58,6 +58,7 @@ type options struct {
 	MaxSessionExpiry uint32
 	MaxOffline       int
 	MaxPacketSize    uint32
+	MaxTopicAlias    uint16
 	UsersFile        string
 
 	// onListen, when set, is told each listener's kind and bound address (tests).
@@ -120,6 +121,7 @@ as JSON Lines.`,
 	fs.Uint32Var(&opts.MaxSessionExpiry, "max-session-expiry", 86400, "cap session expiry at `seconds`, also for MQTT 3 persistent sessions (0: no cap)")
 	fs.IntVar(&opts.MaxOffline, "max-offline-messages", 1000, "keep at most `n` QoS 1/2 messages per offline session")
 	fs.Uint32Var(&opts.MaxPacketSize, "max-packet-size", 0, "largest packet accepted from clients, in `bytes` (0: protocol maximum)")
+	fs.Uint16Var(&opts.MaxTopicAlias, "max-topic-alias", 10, "topic aliases each MQTT 5 client may set (0: none), as mosquitto's max_topic_alias")
 	fs.StringVar(&opts.UsersFile, "users", "", "YAML `file` of \"username: bcrypt-hash\" lines; clients must then log in (no anonymous access)")
 	cmdutil.AddOutputFlags(fs, &opts.Output, "text")
 	fs.Lookup("verbose").Usage = "print client events (connected, subscribed, disconnected, will)"
@@ -274,11 +276,12 @@ func run(ctx context.Context, o *options) error {
 
 	ev := newEventPump(printer, format == output.FormatJSON)
 	bopts := broker.Options{
-		MaxKeepAlive:     o.MaxKeepAlive,
-		MaxSessionExpiry: o.MaxSessionExpiry,
-		MaxOfflineQueue:  o.MaxOffline,
-		MaxPacketSize:    o.MaxPacketSize,
-		Authenticate:     auth,
+		MaxKeepAlive:      o.MaxKeepAlive,
+		MaxSessionExpiry:  o.MaxSessionExpiry,
+		MaxOfflineQueue:   o.MaxOffline,
+		MaxPacketSize:     o.MaxPacketSize,
+		TopicAliasMaximum: o.MaxTopicAlias,
+		Authenticate:      auth,
 	}
 	if o.Output.Verbose {
 		bopts.OnEvent = ev.push

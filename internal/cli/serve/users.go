@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/crypto/bcrypt"
@@ -16,8 +17,12 @@ import (
 type users map[string][]byte
 
 // dummyHash is compared against when the username is unknown, so that a wrong username
-// costs as much time as a wrong password and does not reveal which names exist.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("mqttx-unknown-user"), bcrypt.MinCost)
+// costs as much time as a wrong password and does not reveal which names exist. It is
+// made on first use: hashing at package init would slow every mqttx command.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("mqttx-unknown-user"), bcrypt.DefaultCost)
+	return h
+})
 
 // loadUsers reads a YAML mapping of username to bcrypt hash:
 //
@@ -64,7 +69,7 @@ func loadUsers(name string) (users, error) {
 func (u users) authenticate(_ string, username string, password []byte, hasPassword bool) bool {
 	h, ok := u[username]
 	if !ok || !hasPassword {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, password)
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), password)
 		return false
 	}
 	return bcrypt.CompareHashAndPassword(h, password) == nil
