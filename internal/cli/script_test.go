@@ -1,6 +1,8 @@
 package cli_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,8 +20,10 @@ import (
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/mqttx/mqttx/internal/cli"
+	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/mosquittotest"
 	"github.com/mqttx/mqttx/internal/output"
 )
@@ -43,6 +48,32 @@ type broker struct {
 // brokers lists every broker the scripts run against; add one here to run them all
 // against it.
 var brokers = []broker{
+	{
+		name:      "serve",
+		available: func(t *testing.T) {},
+		start: func(dir string) (string, int, func(), error) {
+			host, port, _, stop, err := startServe(dir)
+			return host, port, stop, err
+		},
+		startAuth: func(dir, user, password string) (string, int, func(), error) {
+			hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+			if err != nil {
+				return "", 0, nil, err
+			}
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return "", 0, nil, err
+			}
+			users := filepath.Join(dir, "users.yaml")
+			if err := os.WriteFile(users, fmt.Appendf(nil, "%s: %q\n", user, hash), 0o600); err != nil {
+				return "", 0, nil, err
+			}
+			host, port, _, stop, err := startServe(dir, "--users", users)
+			return host, port, stop, err
+		},
+		startWS: func(dir string) (string, int, int, func(), error) {
+			return startServe(dir, "--ws-port", "0")
+		},
+	},
 	{
 		name:      "mosquitto",
 		available: func(t *testing.T) { mosquittotest.Binary(t) },
@@ -70,6 +101,82 @@ var brokers = []broker{
 			return host, port, wsPort, b.Stop, nil
 		},
 	},
+}
+
+// startServe runs the real `mqttx serve -p 0 ARGS...` command in this process and reads
+// the ports it prints ("Listening on 127.0.0.1:PORT", "... (websocket /mqtt)"); wsPort is
+// 0 without --ws-port. stop cancels it as Ctrl-C would and waits for a clean exit.
+func startServe(dir string, args ...string) (host string, port, wsPort int, stop func(), err error) {
+	streams, _, _, _ := output.Test()
+	lines := &lineWatcher{ch: make(chan string, 16)}
+	streams.ErrOut = lines
+	streams.Out = io.Discard
+	f := cmdutil.New(streams)
+	f.Getenv = func(string) string { return "" }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- cli.Run(ctx, append([]string{"serve", "-h", "127.0.0.1", "-p", "0"}, args...), f) }()
+	stop = func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	wantWS := slices.Contains(args, "--ws-port")
+	re := regexp.MustCompile(`^Listening on (\S+)( \(websocket /mqtt\))?$`)
+	timeout := time.After(10 * time.Second)
+	for port == 0 || (wantWS && wsPort == 0) {
+		select {
+		case line := <-lines.ch:
+			m := re.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			h, p, err := splitHostPort(m[1])
+			if err != nil {
+				stop()
+				return "", 0, 0, nil, err
+			}
+			if m[2] != "" {
+				wsPort = p
+			} else {
+				host, port = h, p
+			}
+		case code := <-done:
+			cancel()
+			return "", 0, 0, nil, fmt.Errorf("mqttx serve exited with code %d before listening", code)
+		case <-timeout:
+			stop()
+			return "", 0, 0, nil, errors.New("mqttx serve did not print its address within 10s")
+		}
+	}
+	return host, port, wsPort, stop, nil
+}
+
+// lineWatcher is serve's stderr: it passes every complete line to ch (dropping lines
+// when nobody reads) so startServe can find the listening addresses.
+type lineWatcher struct {
+	mu  sync.Mutex
+	buf []byte
+	ch  chan string
+}
+
+func (w *lineWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		select {
+		case w.ch <- string(w.buf[:i]):
+		default:
+		}
+		w.buf = w.buf[i+1:]
+	}
 }
 
 func startMosquitto(dir string, opts ...mosquittotest.Option) (string, int, func(), error) {
