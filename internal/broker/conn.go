@@ -79,6 +79,7 @@ type conn struct {
 	aliases  map[uint16]string
 	lastRead int64
 	lastDL   int64
+	now      int64 // when the packet being handled was read
 	burst    int
 
 	// Outbound queue.
@@ -301,6 +302,8 @@ func (c *conn) maxIn() uint32 { return c.srv.opts.MaxPacketSize }
 // DISCONNECT from the client.
 func (c *conn) readLoop() error {
 	for {
+		// One clock reading per packet: it stamps the packet just read (for
+		// expiry) and measures the gap since the previous one.
 		now := time.Now().UnixNano()
 		if c.keepAlive > 0 && now-c.lastDL > int64(time.Second) {
 			// One and a half times the keep alive [MQTT-3.1.2-24]; the
@@ -311,9 +314,10 @@ func (c *conn) readLoop() error {
 		// A connection that is quiet, or sent only a few packets since it
 		// last waited, gives its buffers back while it waits; a busy one
 		// keeps them to read many packets per system call.
+		waited := false
 		if c.br.Buffered() == 0 && (c.burst < 8 || now-c.lastRead > int64(5*time.Millisecond)) {
 			c.burst = 0
-			// A quiet connection gives its buffers back while it waits.
+			waited = true
 			c.br.Reset(nil)
 			readerPool.Put(c.br)
 			c.br = nil
@@ -328,12 +332,18 @@ func (c *conn) readLoop() error {
 				return err
 			}
 		}
+		before := c.br.Buffered()
 		h, body, buf, err := packet.ReadRaw(c.br, c.maxIn(), c.buf)
 		c.buf = buf
 		if err != nil {
 			return err
 		}
-		c.lastRead = time.Now().UnixNano()
+		if waited || before < h.PacketSize() {
+			// ReadRaw may have blocked: read the clock again.
+			now = time.Now().UnixNano()
+		}
+		c.now = now
+		c.lastRead = now
 		c.burst++
 		if err := c.handle(h, body); err != nil {
 			return err

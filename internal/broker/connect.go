@@ -275,7 +275,7 @@ func (x *session) drainLocked(c *conn) {
 		if err != nil {
 			continue
 		}
-		x.sendLocked(c, d, enc)
+		x.sendLocked(c, d, &enc)
 	}
 }
 

@@ -3,6 +3,7 @@ package broker
 import (
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/mqttx/mqttx/internal/packet"
 )
@@ -18,12 +19,14 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 		return err
 	}
 	var topic string
+	owned := false // topic does not alias the read buffer
 	if c.version == packet.V5 && p.Properties.Has(packet.PropTopicAlias) {
 		a := p.Properties.TopicAlias
 		if a == 0 || a > srv.opts.TopicAliasMaximum {
 			return protoErr{packet.TopicAliasInvalid} // [MQTT-3.3.2-9] [MQTT-3.3.2-10]
 		}
 		if len(p.Topic) > 0 {
+			owned = true
 			if old, ok := c.aliases[a]; ok && old == string(p.Topic) {
 				topic = old
 			} else {
@@ -38,17 +41,13 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 			if !ok {
 				return protoErr{packet.ProtocolError}
 			}
-			topic = t
+			topic, owned = t, true
 		}
 	} else {
-		topic = string(p.Topic)
+		topic = unsafe.String(unsafe.SliceData(p.Topic), len(p.Topic)) // copied below
 	}
-	if !packet.ValidTopicName(topic) {
-		return protoErr{packet.TopicNameInvalid}
-	}
-	if p.QoS == 3 {
-		return protoErr{packet.MalformedPacket}
-	}
+	// The decoder has checked the topic name and QoS [MQTT-3.3.2-2]; an
+	// aliased topic was checked when it was set.
 	pid := p.PacketID
 	if c.version == packet.V5 && p.Properties.Has(packet.PropPayloadFormatIndicator) &&
 		p.Properties.PayloadFormat == 1 && !packet.ValidUTF8(p.Payload) {
@@ -86,27 +85,33 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 		}
 	}
 	m := &message{
-		topic:   topic,
-		payload: clone(p.Payload),
-		qos:     p.QoS,
-		retain:  p.Retain,
-		origin:  c.clientID,
+		topic:  topic,
+		qos:    p.QoS,
+		retain: p.Retain,
+		origin: c.clientID,
 	}
-	if m.payload == nil {
-		m.payload = []byte{}
+	if owned {
+		m.payload = append([]byte{}, p.Payload...)
+	} else {
+		// Topic and payload share one allocation.
+		b := make([]byte, len(p.Topic)+len(p.Payload))
+		n := copy(b, p.Topic)
+		copy(b[n:], p.Payload)
+		m.topic = unsafe.String(&b[0], n)
+		m.payload = b[n:]
 	}
 	if c.version == packet.V5 {
 		if !p.Properties.Empty() {
 			m.props = forwardProps(&p.Properties)
 		}
 		if p.Properties.Has(packet.PropMessageExpiryInterval) {
-			m.expiresAt = time.Now().UnixNano() + int64(p.Properties.MessageExpiry)*int64(time.Second)
+			m.expiresAt = c.now + int64(p.Properties.MessageExpiry)*int64(time.Second)
 		}
 	}
 	if m.retain {
 		srv.retained.set(m)
 	}
-	srv.route(m)
+	srv.routeAt(m, c.now)
 	switch p.QoS {
 	case 1:
 		c.enqueue(ackItem(packet.PUBACK, pid, packet.Success, c.version))
@@ -304,7 +309,7 @@ type router struct {
 	mt    matches
 	aggs  []agg
 	idx   map[*session]int
-	forms [12]*encoded
+	forms [12]encoded // by wire form; buf nil when not encoded yet
 }
 
 type agg struct {
@@ -320,8 +325,9 @@ var routerPool = sync.Pool{New: func() any { return &router{} }}
 // highest granted QoS with every matching subscription identifier
 // [MQTT-3.3.4-2] [MQTT-3.3.4-3], plus one member of each matching share
 // group. Each wire form is encoded once and shared.
-func (s *Server) route(m *message) {
-	now := time.Now().UnixNano()
+func (s *Server) route(m *message) { s.routeAt(m, time.Now().UnixNano()) }
+
+func (s *Server) routeAt(m *message, now int64) {
 	if m.expired(now) {
 		return
 	}
@@ -380,7 +386,7 @@ func (s *Server) route(m *message) {
 	if useMap {
 		clear(r.idx)
 	}
-	r.forms = [12]*encoded{}
+	r.forms = [12]encoded{}
 	routerPool.Put(r)
 }
 
@@ -410,21 +416,22 @@ func (x *session) deliver(d delivery, r *router, now int64) {
 		if c.version == packet.V5 {
 			k += 6
 		}
-		enc = r.forms[k]
-		if enc == nil {
-			var err error
-			if enc, err = encodePublish(&d, c.version, 0, false, now); err != nil {
+		enc = &r.forms[k]
+		if enc.buf == nil {
+			e, err := encodePublish(&d, c.version, 0, false, now)
+			if err != nil {
 				x.srv.log.Error("broker: encode PUBLISH", "topic", d.msg.topic, "err", err)
 				return
 			}
-			r.forms[k] = enc
+			*enc = e
 		}
 	} else {
-		var err error
-		if enc, err = encodePublish(&d, c.version, 0, false, now); err != nil {
+		e, err := encodePublish(&d, c.version, 0, false, now)
+		if err != nil {
 			x.srv.log.Error("broker: encode PUBLISH", "topic", d.msg.topic, "err", err)
 			return
 		}
+		enc = &e
 	}
 	x.sendLocked(c, d, enc)
 }

@@ -87,7 +87,7 @@ type encoded struct {
 // encodePublish encodes d for a connection of version v. The message
 // expiry is the remaining interval at now [MQTT-3.3.2-6]. With pid 0 and
 // QoS > 0 the identifier is left as zero for the writer to patch.
-func encodePublish(d *delivery, v packet.Version, pid uint16, dup bool, now int64) (*encoded, error) {
+func encodePublish(d *delivery, v packet.Version, pid uint16, dup bool, now int64) (encoded, error) {
 	m := d.msg
 	p := packet.Publish{
 		Topic:    bytesOf(m.topic),
@@ -114,13 +114,13 @@ func encodePublish(d *delivery, v packet.Version, pid uint16, dup bool, now int6
 	}
 	n, err := p.EncodedLen(v)
 	if err != nil {
-		return nil, err
+		return encoded{}, err
 	}
 	buf, err := p.AppendTo(make([]byte, 0, n), v)
 	if err != nil {
-		return nil, err
+		return encoded{}, err
 	}
-	e := &encoded{buf: buf}
+	e := encoded{buf: buf}
 	if d.qos > 0 {
 		vl := 1
 		for buf[vl]&0x80 != 0 {
