@@ -209,3 +209,58 @@ func TestShutdownSendsServerShuttingDown(t *testing.T) {
 		t.Fatalf("DISCONNECT %#x, want 0x8B", rc)
 	}
 }
+
+func TestSessionExpiryCapped(t *testing.T) {
+	addr := brokertest.Start(t, func(o *broker.Options) { o.MaxSessionExpiry = 60 })
+	c := dial(t, addr, packet.V5)
+	cp := &packet.Connect{ClientID: "cap", CleanStart: true}
+	cp.Properties.SetSessionExpiry(86400)
+	ack := c.connect(cp)
+	if !ack.Properties.Has(packet.PropSessionExpiryInterval) || ack.Properties.SessionExpiry != 60 {
+		t.Fatalf("CONNACK Session Expiry Interval %d (present %v), want 60", ack.Properties.SessionExpiry, ack.Properties.Has(packet.PropSessionExpiryInterval))
+	}
+}
+
+func TestEnhancedAuthenticationRefused(t *testing.T) {
+	c := dial(t, start(t), packet.V5)
+	cp := &packet.Connect{ClientID: "auth", CleanStart: true}
+	cp.Properties.SetAuthMethod([]byte("SCRAM-SHA-1"))
+	if ack := c.connect(cp); ack.ReasonCode != packet.BadAuthenticationMethod {
+		t.Fatalf("CONNACK %v, want 0x8C", ack.ReasonCode)
+	}
+	c.expectClosed()
+}
+
+func TestV31RequiresClientID(t *testing.T) {
+	c := dial(t, start(t), packet.V31)
+	if ack := c.connect(&packet.Connect{CleanStart: true}); ack.ReasonCode != packet.V3RefusedIdentifierRejected {
+		t.Fatalf("CONNACK %v, want 0x02", ack.ReasonCode)
+	}
+	c.expectClosed()
+}
+
+func TestEvents(t *testing.T) {
+	events := make(chan broker.Event, 16)
+	addr := brokertest.Start(t, func(o *broker.Options) {
+		o.OnEvent = func(e broker.Event) { events <- e }
+	})
+	c, _ := conn(t, addr, packet.V5, "ev", true)
+	c.subscribe(1, sub("ev/#", 1))
+	c.send(&packet.Unsubscribe{PacketID: 2, Filters: []string{"ev/#"}})
+	expect[*packet.Unsuback](c)
+	c.disconnect()
+	want := []string{broker.EventConnected, broker.EventSubscribed, broker.EventUnsubscribed, broker.EventDisconnected}
+	for _, k := range want {
+		select {
+		case e := <-events:
+			if e.Kind != k || e.ClientID != "ev" || e.Version != 5 || e.Time.IsZero() {
+				t.Fatalf("event %+v, want %s for ev", e, k)
+			}
+			if k == broker.EventSubscribed && (e.Topic != "ev/#" || e.QoS != 1) {
+				t.Fatalf("subscribed event %+v", e)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no %s event", k)
+		}
+	}
+}
