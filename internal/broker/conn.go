@@ -104,7 +104,15 @@ func (c *conn) closeNow() {
 // enqueue queues it for the writer. When the queue is full, QoS 0 messages
 // are dropped first; if that does not make room the client is too slow and
 // is disconnected.
-func (c *conn) enqueue(it outItem) bool {
+func (c *conn) enqueue(it outItem) bool { return c.enqueueFrom(it, false) }
+
+// reply queues a packet from c's own reader goroutine. It does not start
+// the writer: the reader writes its replies itself once it has no more
+// input buffered (flushReplies), so a request and its answer cost no
+// goroutine wake-up, and a burst of requests gets one write for all.
+func (c *conn) reply(it outItem) bool { return c.enqueueFrom(it, true) }
+
+func (c *conn) enqueueFrom(it outItem, own bool) bool {
 	c.qmu.Lock()
 	if c.closed {
 		c.qmu.Unlock()
@@ -136,13 +144,28 @@ func (c *conn) enqueue(it outItem) bool {
 		c.closed = true
 		c.closeQueued = true
 	}
-	if !c.writing {
+	if !c.writing && (!own || it.close) {
 		c.writing = true
 		c.srv.wg.Add(1)
 		go c.writeLoop()
 	}
 	c.qmu.Unlock()
 	return true
+}
+
+// flushReplies writes what the reader queued, on the reader goroutine,
+// unless a writer is already running or more input is waiting (then the
+// replies go out with the answers to that input).
+func (c *conn) flushReplies() {
+	c.qmu.Lock()
+	if c.writing || len(c.q) == 0 || c.br.Buffered() >= 5 {
+		c.qmu.Unlock()
+		return
+	}
+	c.writing = true
+	c.srv.wg.Add(1)
+	c.qmu.Unlock()
+	c.writeLoop()
 }
 
 // writeLoop drains the queue into one buffered writer, flushing only when
@@ -249,7 +272,7 @@ func (c *conn) sendPacket(p packet.Packet) {
 		c.srv.log.Error("broker: encode", "type", p.Type(), "err", err)
 		return
 	}
-	c.enqueue(outItem{buf: b})
+	c.reply(outItem{buf: b})
 }
 
 // disconnect closes the connection, telling MQTT 5 clients why first.
@@ -348,6 +371,7 @@ func (c *conn) readLoop() error {
 		if err := c.handle(h, body); err != nil {
 			return err
 		}
+		c.flushReplies()
 		if c.normalDisc {
 			return nil
 		}
@@ -387,7 +411,7 @@ func (c *conn) handle(h packet.FixedHeader, body []byte) error {
 		}
 		it := outItem{n: 2}
 		it.ctl[0] = byte(packet.PINGRESP) << 4
-		c.enqueue(it)
+		c.reply(it)
 		return nil
 	case packet.DISCONNECT:
 		var p packet.Disconnect

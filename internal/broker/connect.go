@@ -44,7 +44,7 @@ func (c *conn) connect() bool {
 		// The first packet must be CONNECT [MQTT-3.1.0-1].
 		return false
 	}
-	var cp packet.Connect
+	cp := new(packet.Connect) // on the heap: keeps the reader goroutine's stack small
 	if err := cp.DecodeInto(h.First(), body, 0); err != nil {
 		level := protocolLevel(body)
 		switch code := packet.CodeOf(err); {
@@ -85,7 +85,7 @@ func (c *conn) connect() bool {
 		return false
 	}
 
-	ack := packet.Connack{}
+	ack := new(packet.Connack)
 	c.recvMax = 65535
 	c.keepAlive = cp.KeepAlive
 	var expiry uint32
@@ -168,7 +168,7 @@ func (c *conn) connect() bool {
 		return false
 	}
 	c.ready.Store(true)
-	c.enqueue(outItem{buf: b})
+	c.reply(outItem{buf: b})
 	c.resumeLocked(x)
 	x.mu.Unlock()
 	srv.connMu.Unlock()
@@ -184,6 +184,7 @@ func (c *conn) connect() bool {
 		c.nc.SetReadDeadline(time.Time{})
 	}
 	srv.emit(Event{Kind: EventConnected, ClientID: c.clientID, Remote: c.remote, Version: byte(v)})
+	c.flushReplies()
 	return true
 }
 
@@ -242,7 +243,7 @@ func (c *conn) resumeLocked(x *session) {
 		for _, pid := range x.sortedInflight() {
 			e := x.inflight[pid]
 			if e.state == stateRelSent {
-				c.enqueue(ackItem(packet.PUBREL, pid, packet.Success, c.version))
+				c.reply(ackItem(packet.PUBREL, pid, packet.Success, c.version))
 				continue
 			}
 			enc, err := encodePublish(&e.d, c.version, pid, true, now)
@@ -250,7 +251,7 @@ func (c *conn) resumeLocked(x *session) {
 				delete(x.inflight, pid)
 				continue
 			}
-			c.enqueue(outItem{buf: enc.buf})
+			c.reply(outItem{buf: enc.buf})
 		}
 	}
 	x.drainLocked(c)
@@ -275,19 +276,21 @@ func (x *session) drainLocked(c *conn) {
 		if err != nil {
 			continue
 		}
-		x.sendLocked(c, d, &enc)
+		x.sendLocked(c, d, &enc, true)
 	}
 }
 
 // sendLocked queues d to c with the encoding enc; QoS 1/2 take a packet
 // identifier and an inflight slot. A packet larger than the client's
 // Maximum Packet Size is dropped for this client [MQTT-3.1.2-25].
-func (x *session) sendLocked(c *conn, d delivery, enc *encoded) {
+//
+// own is true when called on c's reader goroutine (see conn.reply).
+func (x *session) sendLocked(c *conn, d delivery, enc *encoded, own bool) {
 	if c.maxOut > 0 && uint32(len(enc.buf)) > c.maxOut {
 		return
 	}
 	if d.qos == 0 {
-		c.enqueue(outItem{buf: enc.buf, qos0: true})
+		c.enqueueFrom(outItem{buf: enc.buf, qos0: true}, own)
 		return
 	}
 	pid := x.allocPID()
@@ -296,5 +299,5 @@ func (x *session) sendLocked(c *conn, d delivery, enc *encoded) {
 		x.inflight = make(map[uint16]inflight)
 	}
 	x.inflight[pid] = inflight{d: d, seq: x.seq}
-	c.enqueue(outItem{buf: enc.buf, pidOff: int32(enc.pidOff), pid: pid})
+	c.enqueueFrom(outItem{buf: enc.buf, pidOff: int32(enc.pidOff), pid: pid}, own)
 }

@@ -56,9 +56,9 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 		case 0:
 			return protoErr{packet.PayloadFormatInvalid}
 		case 1:
-			c.enqueue(ackItem(packet.PUBACK, pid, packet.PayloadFormatInvalid, c.version))
+			c.reply(ackItem(packet.PUBACK, pid, packet.PayloadFormatInvalid, c.version))
 		case 2:
-			c.enqueue(ackItem(packet.PUBREC, pid, packet.PayloadFormatInvalid, c.version))
+			c.reply(ackItem(packet.PUBREC, pid, packet.PayloadFormatInvalid, c.version))
 		}
 		return nil
 	}
@@ -80,7 +80,7 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 		if dup {
 			// Exactly once: a resent PUBLISH before PUBREL is not routed
 			// again [MQTT-4.3.3-9].
-			c.enqueue(ackItem(packet.PUBREC, pid, packet.Success, c.version))
+			c.reply(ackItem(packet.PUBREC, pid, packet.Success, c.version))
 			return nil
 		}
 	}
@@ -114,9 +114,9 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 	srv.routeAt(m, c.now)
 	switch p.QoS {
 	case 1:
-		c.enqueue(ackItem(packet.PUBACK, pid, packet.Success, c.version))
+		c.reply(ackItem(packet.PUBACK, pid, packet.Success, c.version))
 	case 2:
-		c.enqueue(ackItem(packet.PUBREC, pid, packet.Success, c.version))
+		c.reply(ackItem(packet.PUBREC, pid, packet.Success, c.version))
 	}
 	return nil
 }
@@ -162,7 +162,7 @@ func (c *conn) ackLocked(x *session, a *packet.Ack) {
 	case packet.PUBREC:
 		e, ok := x.inflight[a.PacketID]
 		if !ok || e.d.qos != 2 {
-			c.enqueue(ackItem(packet.PUBREL, a.PacketID, packet.PacketIdentifierNotFound, c.version))
+			c.reply(ackItem(packet.PUBREL, a.PacketID, packet.PacketIdentifierNotFound, c.version))
 			return
 		}
 		if a.ReasonCode >= 0x80 {
@@ -174,7 +174,7 @@ func (c *conn) ackLocked(x *session, a *packet.Ack) {
 		e.state = stateRelSent
 		e.d = delivery{msg: e.d.msg, qos: 2} // the message itself is no longer needed for resend
 		x.inflight[a.PacketID] = e
-		c.enqueue(ackItem(packet.PUBREL, a.PacketID, packet.Success, c.version))
+		c.reply(ackItem(packet.PUBREL, a.PacketID, packet.Success, c.version))
 	case packet.PUBCOMP:
 		if e, ok := x.inflight[a.PacketID]; ok && e.state == stateRelSent {
 			delete(x.inflight, a.PacketID)
@@ -187,7 +187,7 @@ func (c *conn) ackLocked(x *session, a *packet.Ack) {
 		} else {
 			rc = packet.PacketIdentifierNotFound
 		}
-		c.enqueue(ackItem(packet.PUBCOMP, a.PacketID, rc, c.version))
+		c.reply(ackItem(packet.PUBCOMP, a.PacketID, rc, c.version))
 	}
 }
 
@@ -253,7 +253,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 			if r.sub.id != 0 {
 				d.subIDs = []uint32{r.sub.id}
 			}
-			x.deliver(d, nil, now)
+			x.deliver(d, nil, now, true)
 		}
 	}
 	return nil
@@ -371,14 +371,14 @@ func (s *Server) routeAt(m *message, now int64) {
 	for i := range r.aggs {
 		a := &r.aggs[i]
 		d := delivery{msg: m, qos: min(m.qos, a.qos), retain: m.retain && a.rap, subIDs: a.ids}
-		a.sess.deliver(d, r, now)
+		a.sess.deliver(d, r, now, false)
 	}
 	for _, sub := range r.mt.shared {
 		d := delivery{msg: m, qos: min(m.qos, sub.qos), retain: m.retain && sub.retainAsPub}
 		if sub.id != 0 {
 			d.subIDs = []uint32{sub.id}
 		}
-		sub.sess.deliver(d, r, now)
+		sub.sess.deliver(d, r, now, false)
 	}
 	r.mt.reset()
 	clear(r.aggs)
@@ -391,8 +391,8 @@ func (s *Server) routeAt(m *message, now int64) {
 }
 
 // deliver sends d now or queues it in order. r, when not nil, caches the
-// encoding per wire form for this publish.
-func (x *session) deliver(d delivery, r *router, now int64) {
+// encoding per wire form for this publish. own: see sendLocked.
+func (x *session) deliver(d delivery, r *router, now int64, own bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.ended {
@@ -433,5 +433,5 @@ func (x *session) deliver(d delivery, r *router, now int64) {
 		}
 		enc = &e
 	}
-	x.sendLocked(c, d, enc)
+	x.sendLocked(c, d, enc, own)
 }
