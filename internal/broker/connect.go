@@ -147,6 +147,10 @@ func (c *conn) connect() bool {
 		}
 		if v == packet.V5 {
 			wp := &cp.WillProperties
+			if wp.Has(packet.PropPayloadFormatIndicator) && wp.PayloadFormat == 1 && !packet.ValidUTF8(cp.WillPayload) {
+				c.refuse(packet.PayloadFormatInvalid, v, "will payload is not UTF-8")
+				return false
+			}
 			w.props = forwardProps(wp)
 			if wp.Has(packet.PropMessageExpiryInterval) {
 				w.expiresAt = int64(wp.MessageExpiry) // seconds until published; see publishWill

@@ -200,3 +200,14 @@ func TestV3PublisherToV5Subscriber(t *testing.T) {
 		t.Fatalf("got %q qos %d props %+v", m.Payload, m.QoS, m.Properties)
 	}
 }
+
+func TestWillPayloadFormatInvalid(t *testing.T) {
+	c := dial(t, start(t), packet.V5)
+	cp := willConnect("pf", true, 0, false)
+	cp.WillPayload = []byte{0xff}
+	cp.WillProperties.SetPayloadFormat(1)
+	if ack := c.connect(cp); ack.ReasonCode != packet.PayloadFormatInvalid {
+		t.Fatalf("CONNACK %v, want 0x99", ack.ReasonCode)
+	}
+	c.expectClosed()
+}
