@@ -289,3 +289,27 @@ func BenchmarkIdleConnection(b *testing.B) {
 	for range b.N {
 	}
 }
+
+// BenchmarkConnect measures CONNECT, CONNACK and DISCONNECT over a new TCP
+// connection, the cost of a client that connects to publish one message.
+func BenchmarkConnect(b *testing.B) {
+	addr := benchBroker(b)
+	connect, _ := (&packet.Connect{ClientID: "c", CleanStart: true, KeepAlive: 60}).AppendTo(nil, packet.V5)
+	disconnect, _ := (&packet.Disconnect{}).AppendTo(nil, packet.V5)
+	var hdr [64]byte
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		nc.Write(connect)
+		if _, err := nc.Read(hdr[:]); err != nil {
+			b.Fatal(err)
+		}
+		nc.Write(disconnect)
+		nc.Read(hdr[:]) // EOF once the broker closes
+		nc.Close()
+	}
+}

@@ -355,6 +355,15 @@ func (c *conn) readLoop() error {
 				return err
 			}
 		}
+		// Refuse a bad first byte before reading (and allocating) a body
+		// that may be large.
+		first, err := c.br.Peek(1)
+		if err != nil {
+			return err
+		}
+		if code := checkFirst(first[0], c.version); code != 0 {
+			return protoErr{code}
+		}
 		before := c.br.Buffered()
 		h, body, buf, err := packet.ReadRaw(c.br, c.maxIn(), c.buf)
 		c.buf = buf
@@ -535,4 +544,37 @@ func (s *Server) publishWill(w *message, clientID string) {
 		s.retained.set(w)
 	}
 	s.route(w)
+}
+
+// checkFirst checks the type and flags of a packet a client sent
+// [MQTT-2.2.2-1] [MQTT-2.2.2-2] [MQTT-3.3.1-2] [MQTT-3.3.1-4]; it returns 0
+// when they are acceptable.
+func checkFirst(b byte, v packet.Version) packet.ReasonCode {
+	t, flags := packet.Type(b>>4), b&0x0F
+	switch t {
+	case packet.PUBLISH:
+		qos := flags >> 1 & 3
+		if qos == 3 || (qos == 0 && flags&0x08 != 0) {
+			return packet.MalformedPacket
+		}
+		return 0
+	case packet.PUBREL, packet.SUBSCRIBE, packet.UNSUBSCRIBE:
+		if flags != 0x02 {
+			return packet.MalformedPacket
+		}
+		return 0
+	case packet.CONNECT, packet.PUBACK, packet.PUBREC, packet.PUBCOMP, packet.PINGREQ, packet.DISCONNECT:
+		if flags != 0 {
+			return packet.MalformedPacket
+		}
+		return 0
+	case packet.AUTH:
+		if v != packet.V5 || flags != 0 {
+			return packet.MalformedPacket
+		}
+		return 0
+	case packet.CONNACK, packet.SUBACK, packet.UNSUBACK, packet.PINGRESP:
+		return packet.ProtocolError // server to client only
+	}
+	return packet.MalformedPacket // reserved type 0
 }
