@@ -103,6 +103,7 @@ type Options struct {
 
 	// OnMessage receives every incoming PUBLISH. It is called on the client's network
 	// goroutine, in arrival order, and must not block: hand the message to a bounded queue.
+	// A QoS 1/2 message is acknowledged when OnMessage returns.
 	OnMessage func(Message)
 	// OnConnectionLost is called once if the connection drops without Disconnect or
 	// Kill, on a library goroutine. A DISCONNECT sent by an MQTT 5 broker arrives as a
@@ -194,7 +195,10 @@ type Client interface {
 	// Unsubscribe sends one UNSUBSCRIBE.
 	Unsubscribe(ctx context.Context, topics ...string) error
 	// Disconnect sends DISCONNECT (normal, so no will is published) and closes the
-	// connection. It is safe to call more than once.
+	// connection. It first waits, within ctx, until every message already handed to
+	// OnMessage has been acknowledged to the broker; messages arriving after that are
+	// neither delivered nor acknowledged, so a persistent session sends them again. It
+	// must not be called from OnMessage. It is safe to call more than once.
 	Disconnect(ctx context.Context) error
 	// Kill closes the network connection without DISCONNECT, as a crash would, so the
 	// broker publishes the will. OnConnectionLost is not called. It is safe to call more

@@ -32,6 +32,7 @@ type v3Client struct {
 	lostOnce  sync.Once
 	lostCh    chan struct{} // closed when the connection is gone (lost, killed or disconnected)
 	goneOnce  sync.Once
+	acks      ackGate // Disconnect waits here for the acks of delivered messages
 }
 
 func newV3(o Options) Client { return &v3Client{o: o, lostCh: make(chan struct{})} }
@@ -101,6 +102,8 @@ func (c *v3Client) Connect(ctx context.Context) (*ConnAck, error) {
 	opts.SetConnectRetry(false)
 	opts.SetResumeSubs(false)
 	opts.SetOrderMatters(true)
+	// We acknowledge in onMessage, so Disconnect can tell when every ack is queued.
+	opts.SetAutoAckDisabled(true)
 	opts.SetConnectTimeout(c.o.ConnectTimeout)
 	opts.SetWriteTimeout(0)
 	opts.SetCustomOpenConnectionFn(c.openConn)
@@ -190,17 +193,27 @@ func (c *v3Client) lost(err error) {
 }
 
 func (c *v3Client) onMessage(_ mqtt.Client, m mqtt.Message) {
-	if c.o.OnMessage == nil {
+	if !c.acks.enter() {
+		// Disconnect has begun: leave the message unacknowledged so the broker delivers
+		// it again, instead of acknowledging it after DISCONNECT or not at all.
 		return
 	}
-	c.o.OnMessage(Message{
-		Topic:      m.Topic(),
-		Payload:    m.Payload(),
-		QoS:        m.Qos(),
-		Retain:     m.Retained(),
-		Dup:        m.Duplicate(),
-		ReceivedAt: time.Now(),
-	})
+	defer c.acks.leave()
+	if c.o.OnMessage != nil {
+		c.o.OnMessage(Message{
+			Topic:      m.Topic(),
+			Payload:    m.Payload(),
+			QoS:        m.Qos(),
+			Retain:     m.Retained(),
+			Dup:        m.Duplicate(),
+			ReceivedAt: time.Now(),
+		})
+	}
+	// Ack returns once the library's output goroutine has taken the PUBACK/PUBREC from
+	// the unbuffered ack channel. That goroutine forwards it to the socket writer before
+	// it takes anything else, and DISCONNECT travels the same way, so a DISCONNECT sent
+	// after this returns is written after the acknowledgement.
+	m.Ack()
 }
 
 func (c *v3Client) client() (mqtt.Client, error) {
@@ -304,6 +317,16 @@ func (c *v3Client) Disconnect(ctx context.Context) error {
 		return nil
 	default:
 	}
+	// Messages already handed to OnMessage are acknowledged first; otherwise DISCONNECT
+	// can overtake an acknowledgement and a persistent session redelivers the message.
+	var ackErr error
+	select {
+	case <-c.acks.close():
+	case <-c.lostCh:
+		return nil
+	case <-ctx.Done():
+		ackErr = fmt.Errorf("disconnect: message acknowledgements not sent: %w", ctx.Err())
+	}
 	quiesce := uint(1000)
 	if dl, ok := ctx.Deadline(); ok {
 		if ms := time.Until(dl).Milliseconds(); ms < 1000 {
@@ -312,7 +335,7 @@ func (c *v3Client) Disconnect(ctx context.Context) error {
 	}
 	c.mc.Disconnect(quiesce)
 	c.markGone()
-	return nil
+	return ackErr
 }
 
 func (c *v3Client) Kill() error {

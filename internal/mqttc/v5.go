@@ -14,6 +14,7 @@ import (
 	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 	paholog "github.com/eclipse/paho.golang/paho/log"
+	"github.com/eclipse/paho.golang/paho/session/state"
 )
 
 // v5Client is MQTT 5 on paho.golang's low-level paho package. We own the connection's
@@ -38,6 +39,12 @@ type v5Client struct {
 
 	closing  atomic.Bool // Disconnect or Kill called: connection loss is expected
 	lostOnce sync.Once
+
+	// acks keeps DISCONNECT behind the acknowledgements of delivered messages. handed
+	// says whether the message being routed went to OnMessage (and so holds the gate);
+	// only the publish-routing goroutine touches it, in onPublish and then in Ack.
+	acks   ackGate
+	handed bool
 }
 
 func newV5(o Options) Client { return &v5Client{o: o} }
@@ -136,9 +143,11 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 		wire = &connectFixConn{Conn: cc, fix: func([]byte) []byte { return own }}
 	}
 	safe := packets.NewThreadSafeConn(wire)
+	sess := ackSession{State: state.NewInMemory(), c: c}
 	pc := paho.NewClient(paho.ClientConfig{
 		ClientID: c.o.ClientID,
 		Conn:     safe,
+		Session:  sess,
 		// Publish, Subscribe and Unsubscribe are bounded by the caller's context.
 		PacketTimeout:      24 * time.Hour,
 		OnPublishReceived:  []func(paho.PublishReceived) (bool, error){c.onPublish},
@@ -154,6 +163,7 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 	ca, err := pc.Connect(ctx, c.connectPacket())
 	if err != nil {
 		conn.Close()
+		_ = sess.Close()
 		if ca != nil && ca.ReasonCode >= 0x80 {
 			reason := ""
 			if ca.Properties != nil {
@@ -187,6 +197,8 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 	connCtx, connCancel := context.WithCancel(context.Background())
 	go func() {
 		<-pc.Done()
+		// paho closes only a session it made itself; closing ends waits on it.
+		_ = sess.Close()
 		connCancel()
 	}()
 	c.mu.Lock()
@@ -310,7 +322,33 @@ func (a singleStepAuth) Authenticate(*paho.Auth) *paho.Auth {
 
 func (singleStepAuth) Authenticated() {}
 
+// ackSession is paho's in-memory session state, telling the ack gate when the
+// acknowledgement of a message handed to OnMessage has been written. paho calls Ack on
+// the publish-routing goroutine once the handlers have returned, and writes the
+// PUBACK/PUBREC before Ack returns.
+type ackSession struct {
+	*state.State
+	c *v5Client
+}
+
+func (s ackSession) Ack(pb *packets.Publish) error {
+	if !s.c.handed {
+		// Not delivered because Disconnect has begun: the broker will send it again.
+		return nil
+	}
+	s.c.handed = false
+	defer s.c.acks.leave()
+	if pb.QoS == 0 {
+		return nil
+	}
+	return s.State.Ack(pb)
+}
+
 func (c *v5Client) onPublish(pr paho.PublishReceived) (bool, error) {
+	if !c.acks.enter() {
+		return true, nil // see ackSession.Ack
+	}
+	c.handed = true
 	if c.o.OnMessage == nil {
 		return true, nil
 	}
@@ -546,10 +584,23 @@ func (c *v5Client) Disconnect(ctx context.Context) error {
 		return nil // already gone; OnConnectionLost has said why
 	default:
 	}
+	// Messages already handed to OnMessage are acknowledged first; otherwise DISCONNECT
+	// can overtake an acknowledgement and a persistent session redelivers the message.
+	var ackErr error
+	select {
+	case <-c.acks.close():
+	case <-pc.Done():
+		return nil
+	case <-ctx.Done():
+		ackErr = fmt.Errorf("disconnect: message acknowledgements not sent: %w", ctx.Err())
+	}
 	done := make(chan error, 1)
 	go func() { done <- pc.Disconnect(&paho.Disconnect{ReasonCode: 0}) }()
 	select {
 	case err := <-done:
+		if ackErr != nil {
+			return ackErr
+		}
 		if err != nil {
 			return fmt.Errorf("disconnect: %w", err)
 		}
@@ -557,6 +608,9 @@ func (c *v5Client) Disconnect(ctx context.Context) error {
 	case <-ctx.Done():
 		conn.Close()
 		<-done
+		if ackErr != nil {
+			return ackErr
+		}
 		return fmt.Errorf("disconnect: %w", ctx.Err())
 	}
 }
