@@ -313,3 +313,35 @@ func BenchmarkConnect(b *testing.B) {
 		nc.Close()
 	}
 }
+
+// runRoundTrip publishes one 256-byte QoS 0 message at a time and waits for
+// the subscriber to receive it: light traffic, where wake-ups dominate.
+func runRoundTrip(b *testing.B, addr string, cpu func() time.Duration) {
+	v := packet.V311
+	sub := benchDial(b, addr, "rt-sub", v)
+	sub.subscribe(b, "rt", 0, v)
+	pub := benchDial(b, addr, "rt-pub", v)
+	msg, _ := (&packet.Publish{Topic: []byte("rt"), Payload: make([]byte, 256)}).AppendTo(nil, v)
+	var buf []byte
+	b.ResetTimer()
+	var cpu0 time.Duration
+	if cpu != nil {
+		cpu0 = cpu()
+	}
+	for range b.N {
+		pub.nc.Write(msg)
+		h, _, nb, err := packet.ReadRaw(sub.br, 0, buf)
+		buf = nb
+		if err != nil || h.Type != packet.PUBLISH {
+			b.Fatalf("round trip: %v %v", h.Type, err)
+		}
+	}
+	b.StopTimer()
+	if cpu != nil {
+		b.ReportMetric(float64((cpu()-cpu0).Nanoseconds())/float64(b.N), "broker-cpu-ns/msg")
+	}
+	sub.nc.Close()
+	pub.nc.Close()
+}
+
+func BenchmarkRoundTrip(b *testing.B) { runRoundTrip(b, benchBroker(b), nil) }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mqttx/mqttx/internal/packet"
@@ -52,6 +53,7 @@ func (p *prefixReader) Read(dst []byte) (int, error) {
 type conn struct {
 	srv    *Server
 	nc     net.Conn
+	raw    syscall.RawConn // plain sockets only: lets publishers write inline
 	remote string
 
 	// Set while handling CONNECT, read-only afterwards.
@@ -89,6 +91,7 @@ type conn struct {
 	closed      bool
 	closeQueued bool
 	closeOnce   sync.Once
+	lastWrite   int64 // unix ns of the last write, guarded by qmu
 }
 
 // protoErr is a protocol violation answered (MQTT 5) with a DISCONNECT
@@ -117,6 +120,19 @@ func (c *conn) enqueueFrom(it outItem, own bool) bool {
 	if c.closed {
 		c.qmu.Unlock()
 		return false
+	}
+	if !own && !c.writing && len(c.q) == 0 && c.raw != nil && !it.close {
+		// Nothing queued, no writer, and nothing written lately (light
+		// traffic): try to write at once without blocking, which saves
+		// waking a writer goroutine per message. Busy connections go
+		// through the writer, which batches.
+		if now := time.Now().UnixNano(); now-c.lastWrite > int64(500*time.Microsecond) {
+			c.lastWrite = now
+			c.writing = true
+			c.qmu.Unlock()
+			c.writeInline(&it)
+			return true
+		}
 	}
 	if len(c.q) >= c.srv.opts.MaxOutboundQueue {
 		if it.qos0 {
@@ -153,6 +169,67 @@ func (c *conn) enqueueFrom(it outItem, own bool) bool {
 	return true
 }
 
+var inlinePool = sync.Pool{New: func() any { return new([]byte) }}
+
+// writeInline writes it with one non-blocking attempt; the caller has
+// claimed the writer role. What does not fit in the socket buffer goes to
+// the writer goroutine ahead of anything queued meanwhile.
+func (c *conn) writeInline(it *outItem) {
+	bp := inlinePool.Get().(*[]byte)
+	b := appendItem((*bp)[:0], it)
+	n, err := tryWrite(c.raw, b)
+	c.qmu.Lock()
+	switch {
+	case err != nil:
+		c.closed = true
+		c.writing = false
+		c.qmu.Unlock()
+		c.closeNow()
+	case n < len(b):
+		rest := *it
+		if n > 0 {
+			rest = outItem{buf: append([]byte(nil), b[n:]...)}
+		}
+		c.q = append(c.q, outItem{})
+		copy(c.q[1:], c.q)
+		c.q[0] = rest
+		c.srv.wg.Add(1)
+		go c.writeLoop()
+		c.qmu.Unlock()
+	case len(c.q) > 0:
+		c.srv.wg.Add(1)
+		go c.writeLoop()
+		c.qmu.Unlock()
+	default:
+		c.writing = false
+		c.qmu.Unlock()
+	}
+	if cap(b) <= 64<<10 {
+		*bp = b[:0]
+		inlinePool.Put(bp)
+	}
+}
+
+// appendItem appends the bytes of it, with its packet identifier and DUP
+// flag patched in.
+func appendItem(dst []byte, it *outItem) []byte {
+	if it.buf == nil {
+		return append(dst, it.ctl[:it.n]...)
+	}
+	b := it.buf
+	if it.pidOff == 0 {
+		return append(dst, b...)
+	}
+	first := b[0]
+	if it.dup {
+		first |= 0x08
+	}
+	dst = append(dst, first)
+	dst = append(dst, b[1:it.pidOff]...)
+	dst = append(dst, byte(it.pid>>8), byte(it.pid))
+	return append(dst, b[it.pidOff+2:]...)
+}
+
 // flushReplies writes what the reader queued, on the reader goroutine,
 // unless a writer is already running or more input is waiting (then the
 // replies go out with the answers to that input).
@@ -186,6 +263,7 @@ func (c *conn) writeLoop() {
 				continue
 			}
 			c.writing = false
+			c.lastWrite = time.Now().UnixNano()
 			c.qmu.Unlock()
 			break
 		}
@@ -299,6 +377,13 @@ func (c *conn) serve() {
 		c.remote = a.String()
 	}
 	c.pre.r = c.nc
+	if canTryWrite {
+		if sc, ok := c.nc.(syscall.Conn); ok {
+			if rc, err := sc.SyscallConn(); err == nil {
+				c.raw = rc
+			}
+		}
+	}
 	c.br = readerPool.Get().(*bufio.Reader)
 	c.br.Reset(&c.pre)
 	defer func() {

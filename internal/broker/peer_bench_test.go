@@ -117,6 +117,10 @@ func BenchmarkPeer(b *testing.B) {
 		b.Skip("reads CPU time from /proc")
 	}
 	for _, peer := range []string{"mqttx", "mosquitto"} {
+		b.Run("RoundTrip/"+peer, func(b *testing.B) {
+			addr, cpu := startPeer(b, peer)
+			runRoundTrip(b, addr, cpu)
+		})
 		for _, qos := range []byte{0, 1} {
 			b.Run(fmt.Sprintf("FanOut/QoS%d/%s", qos, peer), func(b *testing.B) {
 				addr, cpu := startPeer(b, peer)
