@@ -40,6 +40,16 @@ func (g *ackGate) leave() {
 	}
 }
 
+// stop refuses every later message, as close does, without waiting: the handler
+// declined a message, and acknowledging anything received after it would break the
+// order of acknowledgements MQTT requires [MQTT-4.6.0-2], [MQTT-4.6.0-3]. It is called
+// on the network goroutine between enter and leave.
+func (g *ackGate) stop() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+}
+
 // close stops further deliveries and returns a channel closed once every message
 // handed over has been acknowledged.
 func (g *ackGate) close() <-chan struct{} {

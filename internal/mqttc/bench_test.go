@@ -17,7 +17,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 			b.Run(v.String()+"/qos"+string('0'+qos), func(b *testing.B) {
 				got := make(chan struct{}, 1)
 				so := baseOptions(b, addr, v)
-				so.OnMessage = func(Message) { got <- struct{}{} }
+				so.OnMessage = func(Message) bool { got <- struct{}{}; return true }
 				sub, _ := connect(b, so)
 				topic := "bench/" + so.ClientID
 				if _, err := sub.Subscribe(ctxT(b), []Subscription{{Topic: topic, QoS: qos}}, SubscribeOptions{}); err != nil {

@@ -103,8 +103,13 @@ type Options struct {
 
 	// OnMessage receives every incoming PUBLISH. It is called on the client's network
 	// goroutine, in arrival order, and must not block: hand the message to a bounded queue.
-	// A QoS 1/2 message is acknowledged when OnMessage returns.
-	OnMessage func(Message)
+	// It returns whether it accepted the message. An accepted QoS 1/2 message is
+	// acknowledged when OnMessage returns. A declined one is not, and neither is anything
+	// received after it on this connection: OnMessage is not called again, so that the
+	// acknowledgements stay in the order the messages arrived, as MQTT requires. A
+	// persistent session then delivers the declined message and the ones after it again
+	// on the next connection.
+	OnMessage func(Message) bool
 	// OnConnectionLost is called once if the connection drops without Disconnect or
 	// Kill, on a library goroutine. A DISCONNECT sent by an MQTT 5 broker arrives as a
 	// *DisconnectError carrying its reason code.

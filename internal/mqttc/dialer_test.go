@@ -224,7 +224,7 @@ func TestNothingOnStdout(t *testing.T) {
 		defer func() { os.Stdout = saved }()
 		for _, v := range versions {
 			o := baseOptions(t, addr, v)
-			o.OnMessage = func(Message) {}
+			o.OnMessage = func(Message) bool { return true }
 			c, _ := connect(t, o)
 			if _, err := c.Subscribe(ctxT(t), []Subscription{{Topic: "quiet/#", QoS: 2}}, SubscribeOptions{}); err != nil {
 				t.Fatal(err)

@@ -87,12 +87,13 @@ type inbox chan Message
 
 func newInbox() inbox { return make(inbox, 1000) }
 
-func (in inbox) handler(m Message) {
+func (in inbox) handler(m Message) bool {
 	select {
 	case in <- m:
 	default:
 		panic("inbox full")
 	}
+	return true
 }
 
 func (in inbox) next(t testing.TB, d time.Duration) Message {

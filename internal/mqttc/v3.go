@@ -200,7 +200,7 @@ func (c *v3Client) onMessage(_ mqtt.Client, m mqtt.Message) {
 	}
 	defer c.acks.leave()
 	if c.o.OnMessage != nil {
-		c.o.OnMessage(Message{
+		accepted := c.o.OnMessage(Message{
 			Topic:      m.Topic(),
 			Payload:    m.Payload(),
 			QoS:        m.Qos(),
@@ -208,6 +208,12 @@ func (c *v3Client) onMessage(_ mqtt.Client, m mqtt.Message) {
 			Dup:        m.Duplicate(),
 			ReceivedAt: time.Now(),
 		})
+		if !accepted {
+			// Declined: neither this message nor any later one is acknowledged, so the
+			// acknowledgements stay in arrival order; the broker sends them all again.
+			c.acks.stop()
+			return
+		}
 	}
 	// Ack returns once the library's output goroutine has taken the PUBACK/PUBREC from
 	// the unbuffered ack channel. That goroutine forwards it to the socket writer before

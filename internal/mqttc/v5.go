@@ -41,10 +41,12 @@ type v5Client struct {
 	lostOnce sync.Once
 
 	// acks keeps DISCONNECT behind the acknowledgements of delivered messages. handed
-	// says whether the message being routed went to OnMessage (and so holds the gate);
-	// only the publish-routing goroutine touches it, in onPublish and then in Ack.
-	acks   ackGate
-	handed bool
+	// says whether the message being routed went to OnMessage (and so holds the gate),
+	// declined whether OnMessage refused it (and so it is not acknowledged); only the
+	// publish-routing goroutine touches them, in onPublish and then in Ack.
+	acks     ackGate
+	handed   bool
+	declined bool
 }
 
 func newV5(o Options) Client { return &v5Client{o: o} }
@@ -338,6 +340,11 @@ func (s ackSession) Ack(pb *packets.Publish) error {
 	}
 	s.c.handed = false
 	defer s.c.acks.leave()
+	if s.c.declined {
+		// OnMessage declined it: no acknowledgement, and the gate refuses later messages.
+		s.c.declined = false
+		return nil
+	}
 	if pb.QoS == 0 {
 		return nil
 	}
@@ -390,7 +397,10 @@ func (c *v5Client) onPublish(pr paho.PublishReceived) (bool, error) {
 			m.Properties = props
 		}
 	}
-	c.o.OnMessage(m)
+	if !c.o.OnMessage(m) {
+		c.declined = true
+		c.acks.stop()
+	}
 	return true, nil
 }
 

@@ -216,11 +216,12 @@ func client(t *testing.T, scheme, addr, id string, v mqttc.Version, mutate ...fu
 	o := mqttc.Options{
 		Version: v, Scheme: scheme, Host: host, Port: port, ClientID: id, CleanStart: true, KeepAlive: 30,
 		ConnectTimeout: 5 * time.Second,
-		OnMessage: func(m mqttc.Message) {
+		OnMessage: func(m mqttc.Message) bool {
 			select {
 			case msgs <- m:
 			default:
 			}
+			return true
 		},
 	}
 	for _, m := range mutate {

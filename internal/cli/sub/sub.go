@@ -53,7 +53,13 @@ func NewCmd(f *cmdutil.Factory, runF func(*options) error) *cobra.Command {
 		Long: `Subscribe to one or more topic filters and print every message received: text on a
 terminal, JSON Lines when stdout is not a terminal (-o to choose). Runs until Ctrl-C
 (clean disconnect, exit 0), until -C messages were printed, or until -W expires: exit
-27 if nothing was received by then, 0 if something was.`,
+27 if nothing was received by then, 0 if something was.
+
+-C N is exact: the first N messages are printed and acknowledged, and nothing after
+them is acknowledged, so with a persistent session (--no-clean) the broker keeps the
+rest for the next sub. Retained messages skipped by -R are acknowledged and do not
+count. If output cannot keep up, messages beyond a queue of 1024 are dropped (and
+acknowledged) with a note on stderr; a dropped message counts towards -C.`,
 		Example: `  $ mqttx sub -t 'sensor/+/temperature'
   $ mqttx sub -t a/# -q 1 -t b/+ -q 2
   $ mqttx sub -t status -C 1 -W 5 -o raw
@@ -84,7 +90,7 @@ terminal, JSON Lines when stdout is not a terminal (-o to choose). Runs until Ct
 	fs := cmd.Flags()
 	fs.StringArrayVarP(&opts.Topics, "topic", "t", nil, "topic `filter` to subscribe to (repeatable)")
 	fs.IntSliceVarP(&opts.QoS, "qos", "q", nil, "QoS: one for all filters, or one per -t in order (default 0)")
-	fs.IntVarP(&opts.Count, "count", "C", 0, "exit after `N` messages were printed")
+	fs.IntVarP(&opts.Count, "count", "C", 0, "exit after `N` messages were printed; later ones stay unacknowledged")
 	fs.VarP(&opts.Timeout, "timeout", "W", "exit after `DURATION` (seconds or 1m30s): 27 if nothing was received, else 0")
 	fs.BoolVarP(&opts.NoRetained, "no-retained", "R", false, "do not print retained messages (the retain flag is set)")
 	fs.BoolVar(&opts.NoLocal, "no-local", false, "MQTT 5: do not receive messages published by this client")
@@ -180,12 +186,27 @@ func run(ctx context.Context, o *options) error {
 
 	msgs := make(chan mqttc.Message, queueSize)
 	var dropped atomic.Int64
-	co.OnMessage = func(m mqttc.Message) {
+	// With -C N the handler accepts exactly N printable messages and declines the next
+	// one, so the client acknowledges nothing after the Nth and a persistent session
+	// delivers the rest on the next connection. full is closed once N were accepted.
+	var accepted atomic.Int64
+	full := make(chan struct{})
+	co.OnMessage = func(m mqttc.Message) bool {
+		if o.NoRetained && m.Retain {
+			return true // accepted (and acknowledged), just not printed
+		}
+		if o.Count > 0 && accepted.Load() >= int64(o.Count) {
+			return false
+		}
 		select {
 		case msgs <- m:
 		default:
 			dropped.Add(1)
 		}
+		if n := accepted.Add(1); o.Count > 0 && n == int64(o.Count) {
+			close(full)
+		}
+		return true
 	}
 	lost := make(chan error, 1)
 	co.OnConnectionLost = func(err error) {
@@ -263,9 +284,6 @@ func run(ctx context.Context, o *options) error {
 			}
 			return nil
 		case m := <-msgs:
-			if o.NoRetained && m.Retain {
-				continue
-			}
 			if err := p.Message(m); err != nil {
 				return fmt.Errorf("print message: %w", err)
 			}
@@ -273,6 +291,20 @@ func run(ctx context.Context, o *options) error {
 			reportDropped()
 			if o.Count > 0 && printed >= o.Count {
 				return disconnect()
+			}
+		case <-full:
+			// Every accepted message is queued or was dropped: print what is queued.
+			for {
+				select {
+				case m := <-msgs:
+					if err := p.Message(m); err != nil {
+						return fmt.Errorf("print message: %w", err)
+					}
+					printed++
+				default:
+					reportDropped()
+					return disconnect()
+				}
 			}
 		}
 	}
