@@ -28,6 +28,8 @@ type v5Client struct {
 	// quota keeps our in-flight QoS 1/2 publishes within the broker's Receive Maximum, so
 	// paho's own send quota never has to wait; its cancelled-wait path prints to stdout.
 	quota chan struct{}
+	// aliasMax is the CONNACK's Topic Alias Maximum; 0 when absent (no aliases allowed).
+	aliasMax uint16
 
 	// connCtx ends when the paho client has shut down, so waits for acknowledgements end
 	// with the connection instead of at the caller's deadline.
@@ -196,6 +198,10 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 			recvMax = *p.ReceiveMaximum
 		}
 	}
+	var aliasMax uint16
+	if ack.Properties != nil && ack.Properties.TopicAliasMaximum != nil {
+		aliasMax = *ack.Properties.TopicAliasMaximum
+	}
 	connCtx, connCancel := context.WithCancel(context.Background())
 	go func() {
 		<-pc.Done()
@@ -204,7 +210,7 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 		connCancel()
 	}()
 	c.mu.Lock()
-	c.pc, c.conn, c.quota, c.connCtx = pc, conn, make(chan struct{}, recvMax), connCtx
+	c.pc, c.conn, c.quota, c.connCtx, c.aliasMax = pc, conn, make(chan struct{}, recvMax), connCtx, aliasMax
 	c.mu.Unlock()
 	return ack, nil
 }
@@ -440,6 +446,11 @@ func (c *v5Client) Publish(ctx context.Context, m Message) error {
 	}
 	p := &paho.Publish{Topic: m.Topic, Payload: m.Payload, QoS: m.QoS, Retain: m.Retain}
 	if q := m.Properties; q != nil {
+		// A broker drops the connection on an alias above its maximum [MQTT-3.3.2-9];
+		// say so instead. Alias 0 is left to the broker, which refuses it the same way.
+		if q.TopicAlias != nil && *q.TopicAlias > c.aliasMax {
+			return fmt.Errorf("topic alias %d exceeds the broker's topic alias maximum %d", *q.TopicAlias, c.aliasMax)
+		}
 		p.Properties = &paho.PublishProperties{
 			PayloadFormat:   q.PayloadFormat,
 			MessageExpiry:   q.MessageExpiry,
