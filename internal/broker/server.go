@@ -1,6 +1,3 @@
-// Package broker is mqttx's MQTT 3.1, 3.1.1 and 5.0 broker engine: sessions,
-// a topic tree with shared subscriptions, retained messages, QoS 0/1/2 in
-// both directions, wills, expiry and flow control, on internal/packet.
 package broker
 
 import (

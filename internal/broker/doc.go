@@ -1,0 +1,41 @@
+// Package broker is mqttx's MQTT 3.1, 3.1.1 and 5.0 broker engine: sessions,
+// a topic tree with shared subscriptions, retained messages, QoS 0/1/2 in
+// both directions, wills, expiry and flow control, on internal/packet.
+//
+// Use it as
+//
+//	s := broker.New(broker.Options{MaxKeepAlive: 300})
+//	go s.Serve(ln) // any number of listeners: TCP, TLS, WebSocket adapters
+//	...
+//	s.Shutdown(ctx)
+//
+// # How it is built
+//
+// Each connection has one reader goroutine. It decodes packets into reused
+// buffers (a pooled bufio.Reader it gives back while the client is quiet)
+// and handles them: a PUBLISH is matched against the topic tree (read lock,
+// no allocation per level), grouped per session (highest QoS, every
+// subscription identifier) and encoded once per wire form (protocol,
+// QoS, retain); every subscriber of that form shares the bytes and only its
+// packet identifier and DUP flag are patched in while writing.
+//
+// Outbound packets go to the connection's bounded queue. A writer
+// goroutine exists only while there is something to write: it drains the
+// queue into one pooled buffer and flushes when the queue is empty, so a
+// busy subscriber costs one system call for many messages. The reader
+// writes its own replies (CONNACK, acknowledgements, SUBACK) after its input
+// is drained, and under light traffic a delivery is written at once with a
+// non-blocking write, so a lone message wakes no goroutine. A client that
+// falls MaxOutboundQueue packets behind is disconnected (QoS 0 messages
+// are dropped first); it never slows the publisher or other subscribers.
+//
+// Sessions hold subscriptions, both directions of QoS 1/2 state (the
+// server's packet identifiers are independent of the client's), the
+// ordered queue of messages waiting for the client's Receive Maximum or
+// for a reconnect (bounded by MaxOfflineQueue; QoS 0 is not queued), a
+// delayed will and the expiry timer. They live in a sessionStore; the
+// memory one is the only implementation so far.
+//
+// Tests cite the normative statements of the specifications they check,
+// e.g. TestRetained covers [MQTT-3.3.1-6], [MQTT-3.3.1-9] to [MQTT-3.3.1-12].
+package broker
