@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -40,7 +41,7 @@ func Dial(ctx context.Context, o *Options) (net.Conn, error) {
 		if err != nil {
 			return nil, fmt.Errorf("connect %s: %w", addr, unwrapOp(err))
 		}
-		return c, nil
+		return &streamConn{Conn: c}, nil
 	case "mqtts", "ssl", "tls":
 		cfg, err := TLSConfig(&o.TLS, host)
 		if err != nil {
@@ -55,11 +56,81 @@ func Dial(ctx context.Context, o *Options) (net.Conn, error) {
 			c.Close()
 			return nil, fmt.Errorf("tls handshake with %s: %w", addr, tlsErr(err))
 		}
-		return tc, nil
+		return &streamConn{Conn: tc, tcp: c}, nil
 	case "ws", "wss":
 		return dialWS(ctx, o, scheme, host, addr)
 	}
 	return nil, fmt.Errorf("invalid protocol %q: must be mqtt, mqtts, ws or wss", o.Scheme)
+}
+
+// closeLinger bounds how long Close waits, after DISCONNECT, for the broker to close
+// its side. A broker that closes at once answers within a millisecond on loopback.
+// wsCloseLinger is shorter: mosquitto 2.0's WebSocket listener sometimes takes more
+// than 200 ms to answer, which would add to every such exit.
+const (
+	closeLinger   = 200 * time.Millisecond
+	wsCloseLinger = 50 * time.Millisecond
+)
+
+// lingerCloser is implemented by the connections Dial returns.
+type lingerCloser interface {
+	// closeAfterDisconnect makes the next Close graceful: DISCONNECT is written (or
+	// about to be), so Close lets the broker read it and close first, within
+	// closeLinger, instead of resetting a connection the broker may be writing to.
+	closeAfterDisconnect()
+}
+
+// lingerOnClose makes conn's next Close graceful, if Dial made conn.
+func lingerOnClose(conn net.Conn) {
+	if lc, ok := conn.(lingerCloser); ok {
+		lc.closeAfterDisconnect()
+	}
+}
+
+// streamConn is a TCP or TLS connection from Dial. Closed after DISCONNECT it shuts
+// its write side first and reads until the broker closes (or closeLinger passes):
+// closing with unread data in the socket would send a reset, and a broker seeing it
+// while still writing to us may drop the connection before reading our last PUBACK and
+// DISCONNECT.
+type streamConn struct {
+	net.Conn
+	tcp     net.Conn // the TCP connection under TLS; nil for plain TCP
+	linger  atomic.Bool
+	lingerd sync.Once
+}
+
+func (c *streamConn) closeAfterDisconnect() { c.linger.Store(true) }
+
+func (c *streamConn) Close() error {
+	if c.linger.Load() {
+		c.lingerd.Do(c.drain)
+	}
+	return c.Conn.Close()
+}
+
+func (c *streamConn) drain() {
+	type closeWriter interface{ CloseWrite() error }
+	cw, ok := c.Conn.(closeWriter)
+	if !ok || cw.CloseWrite() != nil {
+		return
+	}
+	if c.tcp != nil {
+		// tls.Conn.CloseWrite sends close_notify but leaves the socket open for writing.
+		if tw, ok := c.tcp.(closeWriter); ok {
+			_ = tw.CloseWrite()
+		}
+	}
+	if c.Conn.SetReadDeadline(time.Now().Add(closeLinger)) != nil {
+		return
+	}
+	// The client's own reader may be reading too; whichever gets the broker's close
+	// (or the deadline) first, both return, and what arrives is not wanted any more.
+	var buf [512]byte
+	for {
+		if _, err := c.Conn.Read(buf[:]); err != nil {
+			return
+		}
+	}
 }
 
 // unwrapOp drops net.OpError's repetition of the address ("dial tcp 1.2.3.4:1: connect:
@@ -183,7 +254,7 @@ func dialWS(ctx context.Context, o *Options, scheme, host, addr string) (net.Con
 		}
 		return nil, fmt.Errorf("connect %s: %w", u.String(), tlsErr(unwrapOp(err)))
 	}
-	return &wsConn{ws: ws}, nil
+	return &wsConn{ws: ws, readEnd: make(chan struct{})}, nil
 }
 
 // wsConn carries MQTT bytes in binary WebSocket messages. Reads may span messages and
@@ -194,7 +265,16 @@ type wsConn struct {
 	r   io.Reader
 	wmu sync.Mutex
 	out []byte // bytes of an MQTT packet not yet complete
+
+	linger  atomic.Bool   // Close after DISCONNECT: close handshake first
+	lingerd sync.Once     // the close handshake is tried once
+	readEnd chan struct{} // closed when reading ends (the broker's close frame, EOF or error)
+	endOnce sync.Once
 }
+
+func (c *wsConn) closeAfterDisconnect() { c.linger.Store(true) }
+
+func (c *wsConn) readEnded() { c.endOnce.Do(func() { close(c.readEnd) }) }
 
 func (c *wsConn) Read(p []byte) (int, error) {
 	c.rmu.Lock()
@@ -203,6 +283,7 @@ func (c *wsConn) Read(p []byte) (int, error) {
 		if c.r == nil {
 			_, r, err := c.ws.NextReader()
 			if err != nil {
+				c.readEnded()
 				var ce *websocket.CloseError
 				if errors.As(err, &ce) {
 					return 0, io.EOF
@@ -276,9 +357,46 @@ func completePackets(b []byte) int {
 	return off
 }
 
-// Close closes the socket without a WebSocket close handshake, which is what Kill
-// needs; the MQTT DISCONNECT has already been sent on a normal close.
-func (c *wsConn) Close() error                       { return c.ws.NetConn().Close() }
+// Close closes the socket. After DISCONNECT it first sends a close frame and waits,
+// within wsCloseLinger, for the broker's answer: gorilla reports a close frame inside
+// NextReader, so the client's reader sees it if one is reading, else Close reads.
+// Otherwise, as Kill needs, there is no close handshake.
+func (c *wsConn) Close() error {
+	if c.linger.Load() {
+		c.lingerd.Do(func() {
+			deadline := time.Now().Add(wsCloseLinger)
+			msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+			if c.ws.WriteControl(websocket.CloseMessage, msg, deadline) != nil {
+				return
+			}
+			if c.ws.SetReadDeadline(deadline) != nil {
+				return
+			}
+			// Nothing more to write: say so at the TCP (or TLS) level too.
+			if cw, ok := c.ws.NetConn().(interface{ CloseWrite() error }); ok {
+				_ = cw.CloseWrite()
+			}
+			if c.rmu.TryLock() {
+				// Nobody is reading (the client's reader has stopped): read the
+				// answer here, until the close frame, EOF or the deadline.
+				defer c.rmu.Unlock()
+				for {
+					if _, _, err := c.ws.NextReader(); err != nil {
+						return
+					}
+				}
+			}
+			t := time.NewTimer(time.Until(deadline))
+			defer t.Stop()
+			select {
+			case <-c.readEnd:
+			case <-t.C:
+			}
+		})
+	}
+	return c.ws.NetConn().Close()
+}
+
 func (c *wsConn) LocalAddr() net.Addr                { return c.ws.LocalAddr() }
 func (c *wsConn) RemoteAddr() net.Addr               { return c.ws.RemoteAddr() }
 func (c *wsConn) SetReadDeadline(t time.Time) error  { return c.ws.SetReadDeadline(t) }

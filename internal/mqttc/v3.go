@@ -24,6 +24,7 @@ type v3Client struct {
 	mu      sync.Mutex
 	mc      mqtt.Client
 	conn    *killableConn   // the socket our dialer opened, for Kill
+	dialed  net.Conn        // what Dial returned, for a graceful close after DISCONNECT
 	dialCtx context.Context // the Connect call's context, used by the dialer
 	dialErr error           // why the dialer failed, already worded for users
 
@@ -48,13 +49,14 @@ func (c *v3Client) openConn(_ *url.URL, _ mqtt.ClientOptions) (net.Conn, error) 
 		c.mu.Unlock()
 		return nil, err
 	}
+	dialed := conn
 	if c.o.HasPassword && c.o.Password == "" && c.o.Username != "" {
 		// paho.mqtt.golang drops an empty password; MQTT allows one.
 		conn = &connectFixConn{Conn: conn, fix: addEmptyPassword}
 	}
 	kc := &killableConn{Conn: conn}
 	c.mu.Lock()
-	c.conn = kc
+	c.conn, c.dialed = kc, dialed
 	c.mu.Unlock()
 	return kc, nil
 }
@@ -338,6 +340,12 @@ func (c *v3Client) Disconnect(ctx context.Context) error {
 		if ms := time.Until(dl).Milliseconds(); ms < 1000 {
 			quiesce = uint(max(ms, 0))
 		}
+	}
+	c.mu.Lock()
+	dialed := c.dialed
+	c.mu.Unlock()
+	if dialed != nil {
+		lingerOnClose(dialed)
 	}
 	c.mc.Disconnect(quiesce)
 	c.markGone()

@@ -615,6 +615,7 @@ func (c *v5Client) Disconnect(ctx context.Context) error {
 	case <-ctx.Done():
 		ackErr = fmt.Errorf("disconnect: message acknowledgements not sent: %w", ctx.Err())
 	}
+	lingerOnClose(conn)
 	done := make(chan error, 1)
 	go func() { done <- pc.Disconnect(&paho.Disconnect{ReasonCode: 0}) }()
 	select {
