@@ -137,31 +137,31 @@ sensor/2/temperature qos=0
 {"msg":"18.2"}'
 
 # 2. Retained messages ------------------------------------------------------------------
-say "Publishing two retained messages to demo/retained"
-mqttx pub -t demo/retained -m first -r -q 1
-mqttx pub -t demo/retained -m last -r -q 1
+say "Publishing two retained messages to retained_message"
+mqttx pub -t retained_message -m first -r -q 1
+mqttx pub -t retained_message -m last -r -q 1
 say "A new subscriber receives only the last one (waits 2s for more)"
 code=0
-mqttx sub -t demo/retained -q 1 -C 2 -W 2 -o text >"$work/retained.out" 2>/dev/null || code=$?
+mqttx sub -t retained_message -q 1 -C 2 -W 2 -o text >"$work/retained.out" 2>/dev/null || code=$?
 cat "$work/retained.out"
 ((code == 0)) || fail "the retained subscriber exited with $code"
-expect "$work/retained.out" 'demo/retained qos=1 retain
+expect "$work/retained.out" 'retained_message qos=1 retain
 last'
 
 # 3. Offline messages of a persistent session --------------------------------------------
 say "Subscribing as demo-v3 with MQTT 3.1.1, clean session off, QoS 1"
-mqttx_bg "$work/v3a.out" "$work/v3a.err" sub -V 3.1.1 -i demo-v3 --no-clean -q 1 -t demo/offline -C 1 -W 10 -o raw
+mqttx_bg "$work/v3a.out" "$work/v3a.err" sub -V 3.1.1 -i demo-v3 --no-clean -q 1 -t clean_session_false -C 1 -W 10 -o raw
 v3_pid=$!
-waitfor "$work/v3a.err" 'Subscribed to demo/offline'
-mqttx pub -V 3.1.1 -t demo/offline -m hello -q 1
+waitfor "$work/v3a.err" 'Subscribed to clean_session_false'
+mqttx pub -V 3.1.1 -t clean_session_false -m hello -q 1
 wait "$v3_pid" || fail "the first demo-v3 subscriber exited with $?"
 expect "$work/v3a.out" hello
 say "demo-v3 has disconnected; publishing three QoS 1 messages while it is away"
 for m in one two three; do
-	mqttx pub -V 3.1.1 -t demo/offline -m "$m" -q 1
+	mqttx pub -V 3.1.1 -t clean_session_false -m "$m" -q 1
 done
 say "demo-v3 reconnects and receives all three, in order"
-mqttx sub -V 3.1.1 -i demo-v3 --no-clean -q 1 -t demo/offline -C 3 -W 10 -o raw >"$work/v3b.out" 2>/dev/null ||
+mqttx sub -V 3.1.1 -i demo-v3 --no-clean -q 1 -t clean_session_false -C 3 -W 10 -o raw >"$work/v3b.out" 2>/dev/null ||
 	fail "the reconnecting demo-v3 subscriber exited with $?"
 cat "$work/v3b.out"
 expect "$work/v3b.out" 'one
@@ -169,8 +169,8 @@ two
 three'
 
 # 4. Last will --------------------------------------------------------------------------
-say "demo-device connects with a last will (demo/device/status: offline, QoS 1, retained)"
-mqttx_bg "$work/conn.log" "$work/conn.log" conn -i demo-device -k 5 --will-topic demo/device/status \
+say "demo-device connects with a last will (last_will: offline, QoS 1, retained)"
+mqttx_bg "$work/conn.log" "$work/conn.log" conn -i demo-device -k 5 --will-topic last_will \
 	--will-message offline --will-qos 1 --will-retain -W 60
 conn_pid=$!
 waitfor "$work/conn.log" '^Connected$'
@@ -179,10 +179,10 @@ echo "\$ kill -9 $conn_pid" >&3
 kill -KILL "$conn_pid"
 wait "$conn_pid" 2>/dev/null || true
 say "A subscriber receives the will, retained"
-mqttx sub -t demo/device/status -q 1 -C 1 -W 10 -o text >"$work/will.out" 2>/dev/null ||
+mqttx sub -t last_will -q 1 -C 1 -W 10 -o text >"$work/will.out" 2>/dev/null ||
 	fail "the will subscriber exited with $?"
 cat "$work/will.out"
-expect "$work/will.out" 'demo/device/status qos=1 retain
+expect "$work/will.out" 'last_will qos=1 retain
 offline'
 
 # Stop the broker ----------------------------------------------------------------------
@@ -195,7 +195,7 @@ serve_pid=""
 grep -q '^Stopped$' "$work/serve.err" || fail "mqttx serve did not report Stopped"
 say "What the broker logged with -v (last lines)"
 tail -n 6 "$work/serve.out"
-grep -q '^will published id=demo-device topic=demo/device/status qos=1$' "$work/serve.out" ||
+grep -q '^will published id=demo-device topic=last_will qos=1$' "$work/serve.out" ||
 	fail "the broker did not log the will"
 
 say "Demo complete: every step showed what it should"
