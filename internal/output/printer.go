@@ -466,8 +466,6 @@ func formatValue(v any) string {
 		return x.String()
 	case bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
 		return fmt.Sprint(x)
-	case time.Duration:
-		return x.String()
 	case nil:
 		return "null"
 	}

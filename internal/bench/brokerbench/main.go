@@ -124,14 +124,13 @@ func (p *process) stop() {
 }
 
 type scenario struct {
-	key    string
-	label  string
-	metric string // what the table shows
-	run    func(ctx context.Context, o bench.Options) (*bench.Summary, error)
-	opts   func(o *bench.Options)
-	value  func(s *bench.Summary) []float64
-	names  []string // one per value
-	lower  bool     // lower is better
+	key   string
+	label string
+	run   func(ctx context.Context, o bench.Options) (*bench.Summary, error)
+	opts  func(o *bench.Options)
+	value func(s *bench.Summary) []float64
+	names []string // one per value
+	lower bool     // lower is better
 }
 
 func scenarios(c config) []scenario {
