@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -187,5 +188,35 @@ func checkErr(t *testing.T, err error, want string) {
 		t.Errorf("no error, want one containing %q", want)
 	case want != "" && !strings.Contains(err.Error(), want):
 		t.Errorf("error %q does not contain %q", err, want)
+	}
+}
+
+func TestRequireV5(t *testing.T) {
+	names := []string{"content-type", "user-property"}
+	tests := []struct {
+		name    string
+		version mqttc.Version
+		set     map[string]bool
+		want    string
+	}{
+		{"v5 with flags", mqttc.V5, map[string]bool{"content-type": true}, ""},
+		{"v311 without flags", mqttc.V311, map[string]bool{"topic": true}, ""},
+		{"v311 with flag", mqttc.V311, map[string]bool{"user-property": true}, "--user-property needs --mqtt-version 5 (got 3.1.1)"},
+		{"v31 first flag named", mqttc.V31, map[string]bool{"user-property": true, "content-type": true}, "--content-type needs --mqtt-version 5 (got 3.1)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := RequireV5(tt.version, tt.set, names)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error %v", err)
+				}
+				return
+			}
+			var fe *FlagError
+			if !errors.As(err, &fe) || err.Error() != tt.want {
+				t.Fatalf("got %v, want usage error %q", err, tt.want)
+			}
+		})
 	}
 }

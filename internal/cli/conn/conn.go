@@ -79,25 +79,11 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	lost := make(chan error, 1)
-	co.OnConnectionLost = func(err error) {
-		select {
-		case lost <- err:
-		default:
-		}
-	}
-	c, err := o.Connect(co)
+	c, err := cmdutil.Connect(ctx, o.Connect, p, co)
 	if err != nil {
-		return &cmdutil.FlagError{Err: err}
+		return err
 	}
-	_ = p.Status(output.Event{Type: "connecting", Text: "Connecting...", Fields: map[string]any{"host": co.Host, "port": co.Port}})
-	ack, err := c.Connect(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return cmdutil.ConnectError(co, err)
-	}
+	ack, lost := c.Ack, c.Lost
 	defer c.Disconnect(context.Background())
 	if err := p.Result(connAckEvent(co, ack)); err != nil {
 		return err

@@ -188,12 +188,8 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	if co.Version != mqttc.V5 {
-		for _, name := range v5Flags {
-			if o.set[name] {
-				return cmdutil.FlagErrorf("--%s needs --mqtt-version 5 (got %s)", name, co.Version)
-			}
-		}
+	if err := cmdutil.RequireV5(co.Version, o.set, v5Flags); err != nil {
+		return err
 	}
 	p, format, err := o.Output.NewPrinter(o.Factory)
 	if err != nil {
@@ -217,30 +213,18 @@ func run(ctx context.Context, o *options) error {
 		}
 	}
 
-	lost := make(chan error, 1)
-	co.OnConnectionLost = func(err error) {
-		select {
-		case lost <- err:
-		default:
-		}
-	}
-	c, err := o.Connect(co)
+	c, err := cmdutil.Connect(ctx, o.Connect, p, co)
 	if err != nil {
-		return &cmdutil.FlagError{Err: err}
-	}
-	_ = p.Status(output.Event{Type: "connecting", Text: "Connecting...", Fields: map[string]any{"host": co.Host, "port": co.Port}})
-	ack, err := c.Connect(ctx)
-	if err != nil {
-		return cmdutil.ConnectError(co, err)
+		return err
 	}
 	defer c.Disconnect(context.Background())
-	_ = p.Status(output.Event{Type: "connected", Text: "Connected", Fields: map[string]any{"client_id": ack.ClientID, "session_present": ack.SessionPresent}})
+	_ = p.Status(output.Event{Type: "connected", Text: "Connected", Fields: map[string]any{"client_id": c.Ack.ClientID, "session_present": c.Ack.SessionPresent}})
 
 	msg := mqttc.Message{Topic: o.Topic, QoS: byte(o.QoS), Retain: o.Retain, Properties: o.properties()}
 	publish := func(body []byte) error {
 		msg.Payload = body
 		for range o.Count {
-			if err := publishOne(ctx, c, msg, lost); err != nil {
+			if err := publishOne(ctx, c, msg); err != nil {
 				return err
 			}
 			ev := output.Event{Type: "published", Text: "Published", Fields: map[string]any{"topic": msg.Topic, "qos": msg.QoS, "retain": msg.Retain, "bytes": len(body)}}
@@ -278,15 +262,15 @@ func run(ctx context.Context, o *options) error {
 }
 
 // publishOne publishes m, failing early when the connection drops meanwhile.
-func publishOne(ctx context.Context, c mqttc.Client, m mqttc.Message, lost <-chan error) error {
+func publishOne(ctx context.Context, c *cmdutil.Conn, m mqttc.Message) error {
 	select {
-	case err := <-lost:
+	case err := <-c.Lost:
 		return cmdutil.ConnectionLost(err)
 	default:
 	}
 	if err := c.Publish(ctx, m); err != nil {
 		select {
-		case lerr := <-lost:
+		case lerr := <-c.Lost:
 			return fmt.Errorf("publish to %s: %w", m.Topic, cmdutil.ConnectionLost(lerr))
 		default:
 		}

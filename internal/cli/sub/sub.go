@@ -172,12 +172,8 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	if co.Version != mqttc.V5 {
-		for _, name := range v5Flags {
-			if o.set[name] {
-				return cmdutil.FlagErrorf("--%s needs --mqtt-version 5 (got %s)", name, co.Version)
-			}
-		}
+	if err := cmdutil.RequireV5(co.Version, o.set, v5Flags); err != nil {
+		return err
 	}
 	p, _, err := o.Output.NewPrinter(o.Factory)
 	if err != nil {
@@ -208,25 +204,11 @@ func run(ctx context.Context, o *options) error {
 		}
 		return true
 	}
-	lost := make(chan error, 1)
-	co.OnConnectionLost = func(err error) {
-		select {
-		case lost <- err:
-		default:
-		}
-	}
-	c, err := o.Connect(co)
+	c, err := cmdutil.Connect(ctx, o.Connect, p, co)
 	if err != nil {
-		return &cmdutil.FlagError{Err: err}
+		return err
 	}
-	_ = p.Status(output.Event{Type: "connecting", Text: "Connecting...", Fields: map[string]any{"host": co.Host, "port": co.Port}})
-	ack, err := c.Connect(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return cmdutil.ConnectError(co, err)
-	}
+	ack, lost := c.Ack, c.Lost
 	disconnect := func() error {
 		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
