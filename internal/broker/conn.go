@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -450,13 +451,13 @@ func (c *conn) readLoop() error {
 			return protoErr{code}
 		}
 		before := c.br.Buffered()
-		h, body, buf, err := packet.ReadRaw(c.br, c.maxIn(), c.buf)
+		h, body, buf, err := readPacket(c.br, c.maxIn(), c.buf)
 		c.buf = buf
 		if err != nil {
 			return err
 		}
 		if waited || before < h.PacketSize() {
-			// ReadRaw may have blocked: read the clock again.
+			// readPacket may have blocked: read the clock again.
 			now = time.Now().UnixNano()
 		}
 		c.now = now
@@ -662,4 +663,56 @@ func checkFirst(b byte, v packet.Version) packet.ReasonCode {
 		return packet.ProtocolError // server to client only
 	}
 	return packet.MalformedPacket // reserved type 0
+}
+
+// bodyStep is how much a packet body larger than the reader's buffer grows
+// at a time: memory follows the bytes that actually arrived, not the
+// remaining length a client declared.
+const bodyStep = 64 << 10
+
+// readPacket reads one packet like packet.ReadRaw, but a body larger than
+// buf and bodyStep is read in growing steps, so a client declaring a huge
+// remaining length and sending little costs little memory.
+func readPacket(r *bufio.Reader, maxSize uint32, buf []byte) (h packet.FixedHeader, body, newBuf []byte, err error) {
+	h, err = packet.ReadFixedHeader(r)
+	if err != nil {
+		return h, nil, buf, err
+	}
+	if maxSize > 0 && uint64(h.PacketSize()) > uint64(maxSize) {
+		return h, nil, buf, &packet.Error{Code: packet.PacketTooLarge, Msg: "packet of " + strconv.Itoa(h.PacketSize()) + " bytes exceeds the maximum packet size " + strconv.FormatUint(uint64(maxSize), 10)}
+	}
+	n := h.Remaining
+	if cap(buf) >= n || n <= bodyStep {
+		if cap(buf) < n {
+			buf = make([]byte, n)
+		}
+		body = buf[:n]
+		if _, err = io.ReadFull(r, body); err != nil {
+			return h, nil, buf, unexpected(err)
+		}
+		return h, body, buf, nil
+	}
+	// Grow by doubling from bodyStep: at most twice what arrived is held.
+	body = make([]byte, 0, bodyStep)
+	for len(body) < n {
+		if len(body) == cap(body) {
+			nb := make([]byte, len(body), min(2*cap(body), n))
+			copy(nb, body)
+			body = nb
+		}
+		m, err := io.ReadFull(r, body[len(body):cap(body)])
+		body = body[:len(body)+m]
+		if err != nil {
+			return h, nil, buf, unexpected(err)
+		}
+	}
+	// A body this large is not kept for the next packet.
+	return h, body, buf, nil
+}
+
+func unexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }

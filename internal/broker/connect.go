@@ -38,7 +38,7 @@ func (c *conn) refuse(code packet.ReasonCode, v packet.Version, why string) {
 func (c *conn) connect() bool {
 	srv := c.srv
 	c.nc.SetReadDeadline(time.Now().Add(srv.opts.ConnectTimeout))
-	h, body, buf, err := packet.ReadRaw(c.br, c.maxIn(), c.buf)
+	h, body, buf, err := readPacket(c.br, c.maxIn(), c.buf)
 	c.buf = buf
 	if err != nil || h.Type != packet.CONNECT {
 		// The first packet must be CONNECT [MQTT-3.1.0-1].

@@ -138,7 +138,7 @@ func (c *conn) handleAck(a *packet.Ack) error {
 		if t < packet.PUBACK || t > packet.PUBCOMP || b[1] >= 0x80 || c.br.Buffered() < 2+int(b[1]) {
 			return nil
 		}
-		h, body, buf, err := packet.ReadRaw(c.br, c.maxIn(), c.buf)
+		h, body, buf, err := readPacket(c.br, c.maxIn(), c.buf)
 		c.buf = buf
 		if err != nil {
 			return err
