@@ -85,6 +85,13 @@ type conn struct {
 	now      int64 // when the packet being handled was read
 	burst    int
 
+	// Session takeover: a new connection for the same client id sets
+	// takeover and a short read deadline, then waits (bounded) for the
+	// reader to handle what already arrived and exit (see drainForTakeover).
+	takeover atomic.Bool
+	exited   bool          // reader done, guarded by qmu
+	exitCh   chan struct{} // made by a waiting taker, guarded by qmu
+
 	// Outbound queue.
 	qmu         sync.Mutex
 	q, spare    []outItem
@@ -402,7 +409,56 @@ func (c *conn) serve() {
 		return
 	}
 	err := c.readLoop()
+	if err != nil && c.takeover.Load() && isTimeout(err) {
+		err = errTakenOver
+	}
 	c.finish(err)
+	c.qmu.Lock()
+	c.exited = true
+	if c.exitCh != nil {
+		close(c.exitCh)
+	}
+	c.qmu.Unlock()
+}
+
+// errTakenOver ends a reader stopped by drainForTakeover.
+var errTakenOver = errors.New("session taken over")
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// takeoverGrace is how long a connection being taken over keeps reading
+// input that already arrived; takeoverWait bounds the wait for its reader.
+const (
+	takeoverGrace = 5 * time.Millisecond
+	takeoverWait  = 50 * time.Millisecond
+)
+
+// drainForTakeover lets c's reader handle the input that already arrived
+// (an acknowledgement and DISCONNECT written just before the client
+// reconnected) and waits, up to takeoverWait, for it to exit, so the new
+// connection resumes the session after them.
+func (c *conn) drainForTakeover() {
+	c.takeover.Store(true)
+	c.nc.SetReadDeadline(time.Now().Add(takeoverGrace))
+	c.qmu.Lock()
+	if c.exited {
+		c.qmu.Unlock()
+		return
+	}
+	if c.exitCh == nil {
+		c.exitCh = make(chan struct{})
+	}
+	ch := c.exitCh
+	c.qmu.Unlock()
+	t := time.NewTimer(takeoverWait)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	}
 }
 
 func (c *conn) maxIn() uint32 { return c.srv.opts.MaxPacketSize }
@@ -414,11 +470,15 @@ func (c *conn) readLoop() error {
 		// One clock reading per packet: it stamps the packet just read (for
 		// expiry) and measures the gap since the previous one.
 		now := time.Now().UnixNano()
-		if c.keepAlive > 0 && now-c.lastDL > int64(time.Second) {
+		if c.keepAlive > 0 && now-c.lastDL > int64(time.Second) && !c.takeover.Load() {
 			// One and a half times the keep alive [MQTT-3.1.2-24]; the
 			// deadline is moved at most once a second, so allow one more.
 			c.nc.SetReadDeadline(time.Unix(0, now).Add(time.Duration(c.keepAlive)*1500*time.Millisecond + time.Second))
 			c.lastDL = now
+			if c.takeover.Load() {
+				// A taker set its short deadline meanwhile: restore it.
+				c.nc.SetReadDeadline(time.Now().Add(takeoverGrace))
+			}
 		}
 		// A connection that is quiet, or sent only a few packets since it
 		// last waited, gives its buffers back while it waits; a busy one
@@ -528,6 +588,12 @@ func (c *conn) handle(h packet.FixedHeader, body []byte) error {
 // published or scheduled, and the session is detached or ended.
 func (c *conn) finish(readErr error) {
 	reason := "client disconnected"
+	if readErr == errTakenOver {
+		// The new connection takes the session over and closes this one
+		// (with DISCONNECT 0x8E for MQTT 5) once it has attached.
+		c.srv.emit(Event{Kind: EventDisconnected, ClientID: c.clientID, Remote: c.remote, Version: byte(c.version), Reason: readErr.Error()})
+		return
+	}
 	if readErr != nil {
 		reason = readErr.Error()
 		code := packet.CodeOf(readErr)

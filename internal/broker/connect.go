@@ -160,6 +160,14 @@ func (c *conn) connect() bool {
 		c.will = w
 	}
 
+	if old := srv.sessions.Get(c.clientID); old != nil {
+		old.mu.Lock()
+		oc := old.conn
+		old.mu.Unlock()
+		if oc != nil {
+			oc.drainForTakeover()
+		}
+	}
 	srv.connMu.Lock()
 	x, present, oldConn, oldWill := srv.attach(c, cp.CleanStart, expiry)
 	if v != packet.V31 {
