@@ -84,6 +84,10 @@ type conn struct {
 	lastDL   int64
 	now      int64 // when the packet being handled was read
 	burst    int
+	// idleSince is when the reader last ran out of input; shortWaits
+	// counts the recent waits shorter than 10 ms (up to 2).
+	idleSince  int64
+	shortWaits uint8
 
 	// Session takeover: a new connection for the same client id sets
 	// takeover and a short read deadline, then waits (bounded) for the
@@ -379,8 +383,6 @@ func (c *conn) disconnect(code packet.ReasonCode) {
 }
 
 func (c *conn) serve() {
-	defer c.srv.wg.Done()
-	defer c.srv.removeConn(c)
 	if a := c.nc.RemoteAddr(); a != nil {
 		c.remote = a.String()
 	}
@@ -394,31 +396,77 @@ func (c *conn) serve() {
 	}
 	c.br = readerPool.Get().(*bufio.Reader)
 	c.br.Reset(&c.pre)
-	defer func() {
-		if c.br != nil {
-			c.br.Reset(nil)
-			readerPool.Put(c.br)
-			c.br = nil
-		}
-	}()
 	if !c.connect() {
 		c.qmu.Lock()
 		c.closed = true
 		c.qmu.Unlock()
 		c.closeNow()
+		c.exit()
 		return
 	}
-	err := c.readLoop()
+	c.run(false)
+}
+
+// run reads and handles packets. It returns early, leaving the connection
+// to a new goroutine, when the client goes quiet (see park).
+func (c *conn) run(waited bool) {
+	err := c.readLoop(waited)
+	if err == errParked {
+		return
+	}
 	if err != nil && c.takeover.Load() && isTimeout(err) {
 		err = errTakenOver
 	}
 	c.finish(err)
+	c.exit()
+}
+
+// park waits for the next input of a quiet client on a fresh goroutine.
+// The reader goroutine's stack has grown (decoding CONNECT or SUBSCRIBE
+// needs more than the initial 2 KiB) and would never shrink back while it
+// waits, so it ends instead: an idle connection costs one small stack.
+func (c *conn) park() {
+	n, err := c.nc.Read(c.small[:])
+	c.resume(n, err)
+}
+
+// resume continues park once input arrived, in a frame of its own so the
+// parked goroutine's stack stays small.
+//
+//go:noinline
+func (c *conn) resume(n int, err error) {
+	c.br = readerPool.Get().(*bufio.Reader)
+	c.pre.b = c.small[:n]
+	c.br.Reset(&c.pre)
+	if err != nil && n == 0 {
+		if c.takeover.Load() && isTimeout(err) {
+			err = errTakenOver
+		}
+		c.finish(err)
+		c.exit()
+		return
+	}
+	c.run(true)
+}
+
+// errParked tells run that the reader continues on a parked goroutine.
+var errParked = errors.New("parked")
+
+// exit releases the reader's resources once the connection is finished.
+func (c *conn) exit() {
+	if c.br != nil {
+		c.br.Reset(nil)
+		readerPool.Put(c.br)
+		c.br = nil
+	}
 	c.qmu.Lock()
 	c.exited = true
 	if c.exitCh != nil {
 		close(c.exitCh)
 	}
 	c.qmu.Unlock()
+	c.srv.removeConn(c)
+	c.srv.wg.Done()
 }
 
 // errTakenOver ends a reader stopped by drainForTakeover.
@@ -465,7 +513,7 @@ func (c *conn) maxIn() uint32 { return c.srv.opts.MaxPacketSize }
 
 // readLoop reads and handles packets until the connection ends; nil means a
 // DISCONNECT from the client.
-func (c *conn) readLoop() error {
+func (c *conn) readLoop(waited bool) error {
 	for {
 		// One clock reading per packet: it stamps the packet just read (for
 		// expiry) and measures the gap since the previous one.
@@ -481,18 +529,25 @@ func (c *conn) readLoop() error {
 			}
 		}
 		// A connection that is quiet, or sent only a few packets since it
-		// last waited, gives its buffers back while it waits; a busy one
-		// keeps them to read many packets per system call.
-		waited := false
-		if c.br.Buffered() == 0 && (c.burst < 8 || now-c.lastRead > int64(5*time.Millisecond)) {
+		// last waited, gives its buffers back while it waits, on a fresh
+		// goroutine with a small stack (park) unless it sends steadily; a
+		// busy one keeps them to read many packets per system call.
+		if !waited && c.br.Buffered() == 0 && len(c.pre.b) == 0 && (c.burst < 8 || now-c.lastRead > int64(5*time.Millisecond)) {
 			c.burst = 0
-			waited = true
 			c.br.Reset(nil)
 			readerPool.Put(c.br)
 			c.br = nil
 			if cap(c.buf) > 1024 {
 				c.buf = nil
 			}
+			c.idleSince = now
+			if c.shortWaits < 2 {
+				go c.park()
+				return errParked
+			}
+			// A steady client (two short waits in a row) waits here:
+			// handing over costs a goroutine start and often a thread
+			// wake-up per packet.
 			n, err := c.nc.Read(c.small[:])
 			c.br = readerPool.Get().(*bufio.Reader)
 			c.pre.b = c.small[:n]
@@ -500,6 +555,7 @@ func (c *conn) readLoop() error {
 			if err != nil && n == 0 {
 				return err
 			}
+			waited = true
 		}
 		// Refuse a bad first byte before reading (and allocating) a body
 		// that may be large.
@@ -519,6 +575,14 @@ func (c *conn) readLoop() error {
 		if waited || before < h.PacketSize() {
 			// readPacket may have blocked: read the clock again.
 			now = time.Now().UnixNano()
+		}
+		if waited {
+			waited = false
+			if now-c.idleSince < int64(10*time.Millisecond) {
+				c.shortWaits = min(c.shortWaits+1, 2)
+			} else {
+				c.shortWaits = 0
+			}
 		}
 		c.now = now
 		c.lastRead = now

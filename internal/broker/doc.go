@@ -13,10 +13,13 @@
 //
 // Each connection has one reader goroutine. It decodes packets into reused
 // buffers (a pooled bufio.Reader it gives back while the client is quiet)
-// and handles them: a PUBLISH is matched against the topic tree (read lock,
-// no allocation per level), grouped per session (highest QoS, every
-// subscription identifier) and encoded once per wire form (protocol,
-// QoS, retain); every subscriber of that form shares the bytes and only its
+// and handles them. When the client goes quiet the reader hands the wait
+// for its next input to a new goroutine and ends, because a stack grown
+// while handling CONNECT or SUBSCRIBE never shrinks back: an idle
+// connection holds one small stack and no buffers. A PUBLISH is matched
+// against the topic tree (read lock, no allocation per level), grouped per
+// session (highest QoS, every subscription identifier) and encoded once per
+// wire form (protocol, QoS, retain); every subscriber of that form shares the bytes and only its
 // packet identifier and DUP flag are patched in while writing.
 //
 // Outbound packets go to the connection's bounded queue. A writer
