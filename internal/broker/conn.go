@@ -597,6 +597,38 @@ func (c *conn) readLoop(waited bool) error {
 	}
 }
 
+// The decoders below keep their packet (with its properties) out of
+// handle's frame: a small frame lets a parked goroutine answer a PINGREQ
+// or DISCONNECT without growing its stack.
+
+//go:noinline
+func (c *conn) decodeSubscribe(h packet.FixedHeader, body []byte) error {
+	var p packet.Subscribe
+	if err := p.DecodeInto(h.First(), body, c.version); err != nil {
+		return err
+	}
+	return c.handleSubscribe(&p)
+}
+
+//go:noinline
+func (c *conn) decodeUnsubscribe(h packet.FixedHeader, body []byte) error {
+	var p packet.Unsubscribe
+	if err := p.DecodeInto(h.First(), body, c.version); err != nil {
+		return err
+	}
+	c.handleUnsubscribe(&p)
+	return nil
+}
+
+//go:noinline
+func (c *conn) decodeDisconnect(h packet.FixedHeader, body []byte) error {
+	var p packet.Disconnect
+	if err := p.DecodeInto(h.First(), body, c.version); err != nil {
+		return err
+	}
+	return c.handleDisconnect(&p)
+}
+
 func (c *conn) handle(h packet.FixedHeader, body []byte) error {
 	switch h.Type {
 	case packet.PUBLISH:
@@ -611,18 +643,9 @@ func (c *conn) handle(h packet.FixedHeader, body []byte) error {
 		}
 		return c.handleAck(c.ack)
 	case packet.SUBSCRIBE:
-		var p packet.Subscribe
-		if err := p.DecodeInto(h.First(), body, c.version); err != nil {
-			return err
-		}
-		return c.handleSubscribe(&p)
+		return c.decodeSubscribe(h, body)
 	case packet.UNSUBSCRIBE:
-		var p packet.Unsubscribe
-		if err := p.DecodeInto(h.First(), body, c.version); err != nil {
-			return err
-		}
-		c.handleUnsubscribe(&p)
-		return nil
+		return c.decodeUnsubscribe(h, body)
 	case packet.PINGREQ:
 		var p packet.Pingreq
 		if err := p.DecodeInto(h.First(), body, c.version); err != nil {
@@ -633,11 +656,7 @@ func (c *conn) handle(h packet.FixedHeader, body []byte) error {
 		c.reply(it)
 		return nil
 	case packet.DISCONNECT:
-		var p packet.Disconnect
-		if err := p.DecodeInto(h.First(), body, c.version); err != nil {
-			return err
-		}
-		return c.handleDisconnect(&p)
+		return c.decodeDisconnect(h, body)
 	case packet.CONNECT:
 		// A second CONNECT is a protocol error [MQTT-3.1.0-2].
 		return protoErr{packet.ProtocolError}
