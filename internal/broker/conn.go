@@ -55,7 +55,7 @@ type conn struct {
 	srv    *Server
 	nc     net.Conn
 	raw    syscall.RawConn // plain sockets only: lets publishers write inline
-	remote string
+	remote string          // for events; empty without Options.OnEvent
 
 	// Set while handling CONNECT, read-only afterwards.
 	sess      *session
@@ -383,8 +383,12 @@ func (c *conn) disconnect(code packet.ReasonCode) {
 }
 
 func (c *conn) serve() {
-	if a := c.nc.RemoteAddr(); a != nil {
-		c.remote = a.String()
+	if c.srv.opts.OnEvent != nil {
+		// Only events report the remote address: without them it costs
+		// a string per connection for nothing.
+		if a := c.nc.RemoteAddr(); a != nil {
+			c.remote = a.String()
+		}
 	}
 	c.pre.r = c.nc
 	if canTryWrite {
