@@ -533,33 +533,27 @@ func (c *conn) readLoop(waited bool) error {
 			}
 		}
 		// A connection that is quiet, or sent only a few packets since it
-		// last waited, gives its buffers back while it waits, on a fresh
-		// goroutine with a small stack (park) unless it sends steadily; a
+		// last waited, gives its buffers back and waits on a fresh
+		// goroutine with a small stack (park), unless it sends steadily; a
 		// busy one keeps them to read many packets per system call.
 		if !waited && c.br.Buffered() == 0 && len(c.pre.b) == 0 && (c.burst < 8 || now-c.lastRead > int64(5*time.Millisecond)) {
 			c.burst = 0
-			c.br.Reset(nil)
-			readerPool.Put(c.br)
-			c.br = nil
-			if cap(c.buf) > 1024 {
-				c.buf = nil
-			}
 			c.idleSince = now
-			if c.shortWaits < 2 {
+			if c.shortWaits >= 2 {
+				// A steady client (two short waits in a row) waits here,
+				// reading straight into its buffer: handing over costs a
+				// goroutine start, and often a thread wake-up, per packet.
+				waited = true
+			} else {
+				c.br.Reset(nil)
+				readerPool.Put(c.br)
+				c.br = nil
+				if cap(c.buf) > 1024 {
+					c.buf = nil
+				}
 				go c.park()
 				return errParked
 			}
-			// A steady client (two short waits in a row) waits here:
-			// handing over costs a goroutine start and often a thread
-			// wake-up per packet.
-			n, err := c.nc.Read(c.small[:])
-			c.br = readerPool.Get().(*bufio.Reader)
-			c.pre.b = c.small[:n]
-			c.br.Reset(&c.pre)
-			if err != nil && n == 0 {
-				return err
-			}
-			waited = true
 		}
 		// Refuse a bad first byte before reading (and allocating) a body
 		// that may be large.
