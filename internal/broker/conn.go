@@ -31,6 +31,7 @@ type outItem struct {
 	dup    bool
 	qos0   bool
 	close  bool // close the connection once this is written
+	alias  bool // a PUBLISH that may get a topic alias (see alias.go)
 	n      uint8
 	ctl    [5]byte
 }
@@ -64,6 +65,7 @@ type conn struct {
 	keepAlive uint16
 	recvMax   uint16 // the client's Receive Maximum
 	maxOut    uint32 // the client's Maximum Packet Size, 0 for none
+	aliasMax  uint16 // topic aliases we may use towards the client, 0 for none
 	ready     atomic.Bool
 
 	// Guarded by sess.mu.
@@ -104,6 +106,10 @@ type conn struct {
 	closeQueued bool
 	closeOnce   sync.Once
 	lastWrite   int64 // unix ns of the last write, guarded by qmu
+
+	// Outbound topic aliases, used by the holder of the writer role only.
+	outAlias map[string]uint16
+	aliasBuf []byte
 }
 
 // protoErr is a protocol violation answered (MQTT 5) with a DISCONNECT
@@ -188,7 +194,12 @@ var inlinePool = sync.Pool{New: func() any { return new([]byte) }}
 // the writer goroutine ahead of anything queued meanwhile.
 func (c *conn) writeInline(it *outItem) {
 	bp := inlinePool.Get().(*[]byte)
-	b := appendItem((*bp)[:0], it)
+	var b []byte
+	if it.alias {
+		b = c.appendAliased((*bp)[:0], it)
+	} else {
+		b = appendItem((*bp)[:0], it)
+	}
 	n, err := tryWrite(c.raw, b)
 	c.qmu.Lock()
 	switch {
@@ -199,7 +210,8 @@ func (c *conn) writeInline(it *outItem) {
 		c.closeNow()
 	case n < len(b):
 		rest := *it
-		if n > 0 {
+		if n > 0 || it.alias {
+			// An aliased packet is kept as written: its alias is taken.
 			rest = outItem{buf: append([]byte(nil), b[n:]...)}
 		}
 		c.q = append(c.q, outItem{})
@@ -286,7 +298,15 @@ func (c *conn) writeLoop() {
 		closeAfter := false
 		for i := range batch {
 			if err == nil {
-				err = writeItem(bw, &batch[i])
+				if batch[i].alias {
+					c.aliasBuf = c.appendAliased(c.aliasBuf[:0], &batch[i])
+					_, err = bw.Write(c.aliasBuf)
+					if cap(c.aliasBuf) > 64<<10 {
+						c.aliasBuf = nil // do not keep a large message's buffer
+					}
+				} else {
+					err = writeItem(bw, &batch[i])
+				}
 			}
 			closeAfter = closeAfter || batch[i].close
 		}

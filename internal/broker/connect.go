@@ -97,6 +97,7 @@ func (c *conn) connect() bool {
 		if p.Has(packet.PropMaximumPacketSize) {
 			c.maxOut = p.MaximumPacketSize
 		}
+		c.setOutboundAliases(p.TopicAliasMaximum)
 		expiry = p.SessionExpiry
 		if m := srv.opts.MaxKeepAlive; m > 0 && (c.keepAlive == 0 || c.keepAlive > m) {
 			c.keepAlive = m
@@ -263,7 +264,7 @@ func (c *conn) resumeLocked(x *session) {
 				delete(x.inflight, pid)
 				continue
 			}
-			c.reply(outItem{buf: enc.buf})
+			c.reply(outItem{buf: enc.buf, alias: c.aliasMax > 0})
 		}
 	}
 	x.drainLocked(c)
@@ -302,7 +303,7 @@ func (x *session) sendLocked(c *conn, d delivery, enc *encoded, own bool) {
 		return
 	}
 	if d.qos == 0 {
-		c.enqueueFrom(outItem{buf: enc.buf, qos0: true}, own)
+		c.enqueueFrom(outItem{buf: enc.buf, qos0: true, alias: c.aliasMax > 0}, own)
 		return
 	}
 	pid := x.allocPID()
@@ -311,5 +312,5 @@ func (x *session) sendLocked(c *conn, d delivery, enc *encoded, own bool) {
 		x.inflight = make(map[uint16]inflight)
 	}
 	x.inflight[pid] = inflight{d: d, seq: x.seq}
-	c.enqueueFrom(outItem{buf: enc.buf, pidOff: int32(enc.pidOff), pid: pid}, own)
+	c.enqueueFrom(outItem{buf: enc.buf, pidOff: int32(enc.pidOff), pid: pid, alias: c.aliasMax > 0}, own)
 }

@@ -33,6 +33,12 @@ type Options struct {
 	// TopicAliasMaximum is the number of topic aliases MQTT 5 clients may
 	// use towards us; 0 disables inbound aliases.
 	TopicAliasMaximum uint16
+	// OutboundTopicAliases is the most topic aliases we use when sending
+	// to one MQTT 5 client, within the Topic Alias Maximum it sent in
+	// CONNECT (none when it sent none): the first that many distinct
+	// topics on a connection get one. Default 10; negative disables
+	// outbound aliases.
+	OutboundTopicAliases int
 	// MaxOutboundQueue bounds the packets waiting to be written to one
 	// connection; a client that falls this far behind is disconnected
 	// (QoS 0 messages are dropped first). Default 10000.
@@ -97,6 +103,9 @@ func New(opts Options) *Server {
 	}
 	if opts.MaxInflight == 0 {
 		opts.MaxInflight = 1024
+	}
+	if opts.OutboundTopicAliases == 0 {
+		opts.OutboundTopicAliases = defaultOutboundTopicAliases
 	}
 	if opts.MaxOutboundQueue <= 0 {
 		opts.MaxOutboundQueue = 10000
