@@ -1,10 +1,14 @@
 package broker_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,8 +50,8 @@ func (c *rawClient) expectAliased(topic string, alias uint16, payload string) *p
 	c.t.Helper()
 	m := c.expectPublish()
 	if string(m.Topic) != topic || aliasOf(m) != alias || string(m.Payload) != payload {
-		c.t.Fatalf("got topic %q alias %d payload %q, want topic %q alias %d payload %q",
-			m.Topic, aliasOf(m), m.Payload, topic, alias, payload)
+		c.t.Fatalf("got topic %q alias %d payload %.20q (%d bytes), want topic %q alias %d payload %.20q (%d bytes)",
+			m.Topic, aliasOf(m), m.Payload, len(m.Payload), topic, alias, payload, len(payload))
 	}
 	if m.QoS == 1 {
 		c.send(&packet.Ack{PacketType: packet.PUBACK, PacketID: m.PacketID})
@@ -305,5 +309,79 @@ func TestTopicAliasOutboundBurst_MQTT_3_3_2_12(t *testing.T) {
 	}
 	if len(aliases) != 3 {
 		t.Fatalf("aliases %v, want 3", aliases)
+	}
+}
+
+// TestTopicAliasOutboundLargeMessage_MQTT_3_3_2_12: a message larger than
+// the socket buffers, written in parts, keeps its alias, and the next
+// message on its topic uses the alias alone.
+func TestTopicAliasOutboundLargeMessage_MQTT_3_3_2_12(t *testing.T) {
+	addr := start(t)
+	s := connectAlias(t, addr, "large", 2, true)
+	s.subscribe(1, sub("lg/#", 0))
+	p, _ := conn(t, addr, packet.V311, "p", true)
+	big := strings.Repeat("y", 8<<20)
+	p.send(&packet.Publish{Topic: []byte("lg/a"), Payload: []byte(big)})
+	p.publish("lg/a", "small", 0, false, 0)
+	s.expectAliased("lg/a", 1, big)
+	s.expectAliased("", 1, "small")
+}
+
+// BenchmarkFanOutTopicAlias compares MQTT 5 subscribers that take topic
+// aliases (each rewrites the shared PUBLISH into its own buffer) with ones
+// that do not (they write the shared bytes).
+func BenchmarkFanOutTopicAlias(b *testing.B) {
+	for _, max := range []uint16{0, 10} {
+		b.Run(fmt.Sprintf("QoS0/16subs/aliasmax%d", max), func(b *testing.B) {
+			addr := benchBroker(b)
+			v := packet.V5
+			const subs = 16
+			counts := make([]atomic.Int64, subs)
+			conns := make([]*benchConn, subs)
+			for i := range subs {
+				nc, err := net.Dial("tcp", addr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c := &benchConn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10), bw: bufio.NewWriterSize(nc, 64<<10)}
+				cp := &packet.Connect{ClientID: fmt.Sprint("sub", i), CleanStart: true}
+				if max > 0 {
+					cp.Properties.SetTopicAliasMaximum(max)
+				}
+				buf, _ := cp.AppendTo(nil, v)
+				nc.Write(buf)
+				if h, _, _, err := packet.ReadRaw(c.br, 0, nil); err != nil || h.Type != packet.CONNACK {
+					b.Fatalf("connect: %v %v", h.Type, err)
+				}
+				c.subscribe(b, "bench/alias/topic/name", 0, v)
+				conns[i] = c
+			}
+			pub := benchDial(b, addr, "pub", v)
+			go pub.drainAcks()
+			slowest := func() int64 {
+				m := counts[0].Load()
+				for i := 1; i < subs; i++ {
+					m = min(m, counts[i].Load())
+				}
+				return m
+			}
+			var wg sync.WaitGroup
+			b.ReportAllocs()
+			b.ResetTimer()
+			begin := time.Now()
+			wg.Add(subs)
+			for i := range subs {
+				go conns[i].consume(int64(b.N), &counts[i], v, &wg)
+			}
+			var sent atomic.Int64
+			pub.publish(b.N, "bench/alias/topic/name", 0, v, slowest, 2000, &sent)
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(time.Since(begin).Nanoseconds())/float64(b.N*subs), "ns/msg")
+			for _, c := range conns {
+				c.nc.Close()
+			}
+			pub.nc.Close()
+		})
 	}
 }
