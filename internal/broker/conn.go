@@ -71,7 +71,6 @@ type conn struct {
 	// Guarded by sess.mu.
 	will       *message
 	willDelay  uint32
-	willExpiry uint32
 	normalDisc bool
 
 	// Reader state, reader goroutine only.

@@ -45,12 +45,6 @@ func (r *retainedStore) match(filter string, nowNano int64) []*message {
 	return out
 }
 
-func (r *retainedStore) len() int {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return len(r.msgs)
-}
-
 func hasWildcard(filter string) bool {
 	for i := 0; i < len(filter); i++ {
 		if filter[i] == '+' || filter[i] == '#' {

@@ -165,14 +165,12 @@ func forEachLevel(topic string, fn func(string)) {
 	}
 }
 
-// matches collects the subscriptions matching one topic name. It is reused
-// through matchPool so a publish does not allocate per level or per match.
+// matches collects the subscriptions matching one topic name. Each reader keeps one
+// and reuses it, so a publish does not allocate per level or per match.
 type matches struct {
 	subs   []*subscription // normal subscriptions, possibly several per session
 	shared []*subscription // one chosen member per matching share group
 }
-
-var matchPool = sync.Pool{New: func() any { return &matches{} }}
 
 func (m *matches) reset() {
 	clear(m.subs)
