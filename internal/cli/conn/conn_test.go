@@ -1,33 +1,18 @@
 package conn
 
 import (
-	"io"
 	"strings"
 	"testing"
-
-	"github.com/spf13/cobra"
 	"time"
 
-	"github.com/mqttx/mqttx/internal/cli/cmdutil"
+	"github.com/mqttx/mqttx/internal/cli/cmdutil/cmdtest"
 	"github.com/mqttx/mqttx/internal/mqttc"
-	"github.com/mqttx/mqttx/internal/output"
 )
 
+// parse runs the conn command's flag parsing and validation, stopping before run.
 func parse(t *testing.T, args ...string) (*options, error) {
 	t.Helper()
-	streams, _, _, _ := output.Test()
-	f := cmdutil.New(streams)
-	f.Getenv = func(string) string { return "" }
-	var got *options
-	cmd := NewCmd(f, func(o *options) error { got = o; return nil })
-	cmd.Flags().Bool("help", false, "")
-	cmd.SetArgs(args)
-	cmd.SetOut(io.Discard)
-	cmd.SetErr(io.Discard)
-	cmd.SilenceErrors, cmd.SilenceUsage = true, true
-	// As the root command does: flag parsing errors are usage errors.
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })
-	return got, cmd.Execute()
+	return cmdtest.Parse(t, NewCmd, args...)
 }
 
 func TestValidate(t *testing.T) {

@@ -2,35 +2,19 @@ package pub
 
 import (
 	"errors"
-	"io"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
-
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
+	"github.com/mqttx/mqttx/internal/cli/cmdutil/cmdtest"
 	"github.com/mqttx/mqttx/internal/mqttc"
-	"github.com/mqttx/mqttx/internal/output"
 )
 
 // parse runs the pub command's flag parsing and validation, stopping before run.
 func parse(t *testing.T, args ...string) (*options, error) {
 	t.Helper()
-	streams, _, _, _ := output.Test()
-	f := cmdutil.New(streams)
-	f.Getenv = func(string) string { return "" }
-	var got *options
-	cmd := NewCmd(f, func(o *options) error { got = o; return nil })
-	cmd.Flags().Bool("help", false, "")
-	cmd.SetArgs(args)
-	cmd.SetOut(io.Discard)
-	cmd.SetErr(io.Discard)
-	cmd.SilenceErrors, cmd.SilenceUsage = true, true
-	// As the root command does: flag parsing errors are usage errors.
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })
-	err := cmd.Execute()
-	return got, err
+	return cmdtest.Parse(t, NewCmd, args...)
 }
 
 func TestValidate(t *testing.T) {
