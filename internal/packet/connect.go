@@ -140,7 +140,12 @@ func (c *Connect) AppendTo(dst []byte, v Version) ([]byte, error) {
 // and c.ProtocolName and c.Version are already set, so a server can answer with a CONNACK
 // in the client's version ([MQTT-3.1.2-2]).
 func (c *Connect) DecodeInto(first byte, body []byte, _ Version) error {
-	*c = Connect{Properties: c.Properties, WillProperties: c.WillProperties}
+	// Field by field: a composite literal here would build a whole Connect
+	// (two Properties) in this frame, and CONNECT is decoded on a fresh
+	// goroutine's small stack.
+	c.ProtocolName, c.Version, c.CleanStart, c.KeepAlive, c.ClientID = "", 0, false, 0, ""
+	c.WillFlag, c.WillQoS, c.WillRetain, c.WillTopic, c.WillPayload = false, 0, false, "", nil
+	c.UsernameFlag, c.Username, c.PasswordFlag, c.Password = false, "", false, nil
 	c.Properties.Reset()
 	c.WillProperties.Reset()
 	if err := checkType(first, CONNECT); err != nil {

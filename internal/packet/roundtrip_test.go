@@ -321,3 +321,35 @@ func TestReasonCodeHelpers(t *testing.T) {
 		}
 	}
 }
+
+// A Connect reused for a second, smaller CONNECT keeps nothing of the first.
+func TestConnectDecodeIntoReused(t *testing.T) {
+	full := samples(V5)[0].(*Connect)
+	small := &Connect{ProtocolName: "MQTT", Version: V311, KeepAlive: 30, ClientID: "c"}
+	var reused Connect
+	for _, p := range []*Connect{full, small} {
+		b, err := p.AppendTo(nil, p.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, body := splitPacket(t, b)
+		if err := reused.DecodeInto(h, body, 0); err != nil {
+			t.Fatalf("decode %+v: %v", p, err)
+		}
+	}
+	if !reused.Properties.Empty() || !reused.WillProperties.Empty() {
+		t.Fatalf("properties left over: %+v / %+v", reused.Properties, reused.WillProperties)
+	}
+	got := reused
+	got.Properties, got.WillProperties = Properties{}, Properties{}
+	assertEqual(t, &got, small)
+}
+
+func splitPacket(t *testing.T, b []byte) (byte, []byte) {
+	t.Helper()
+	n, l, err := DecodeVarInt(b[1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b[0], b[1+l : 1+l+int(n)]
+}
