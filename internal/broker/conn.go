@@ -639,12 +639,17 @@ func (c *conn) decodeUnsubscribe(h packet.FixedHeader, body []byte) error {
 
 //go:noinline
 func (c *conn) decodeDisconnect(h packet.FixedHeader, body []byte) error {
-	var p packet.Disconnect
+	// Pooled, not on the stack: DISCONNECT usually comes to a parked
+	// goroutine, whose stack is small.
+	p := disconnectPool.Get().(*packet.Disconnect)
+	defer disconnectPool.Put(p)
 	if err := p.DecodeInto(h.First(), body, c.version); err != nil {
 		return err
 	}
-	return c.handleDisconnect(&p)
+	return c.handleDisconnect(p)
 }
+
+var disconnectPool = sync.Pool{New: func() any { return new(packet.Disconnect) }}
 
 func (c *conn) handle(h packet.FixedHeader, body []byte) error {
 	switch h.Type {
@@ -691,26 +696,11 @@ func (c *conn) finish(readErr error) {
 	if readErr == errTakenOver {
 		// The new connection takes the session over and closes this one
 		// (with DISCONNECT 0x8E for MQTT 5) once it has attached.
-		c.srv.emit(Event{Kind: EventDisconnected, ClientID: c.clientID, Remote: c.remote, Version: byte(c.version), Reason: readErr.Error()})
+		c.emitDisconnected(readErr.Error())
 		return
 	}
 	if readErr != nil {
-		reason = readErr.Error()
-		code := packet.CodeOf(readErr)
-		var pe protoErr
-		if errors.As(readErr, &pe) {
-			code = pe.code
-		}
-		var ne net.Error
-		switch {
-		case errors.As(readErr, &ne) && ne.Timeout():
-			reason = "keep alive timeout"
-			c.disconnect(packet.KeepAliveTimeout)
-		case errors.Is(readErr, io.EOF), errors.Is(readErr, net.ErrClosed), errors.Is(readErr, io.ErrUnexpectedEOF):
-			reason = "connection closed"
-		case code >= 0x80:
-			c.disconnect(code)
-		}
+		reason = c.readFailed(readErr)
 	}
 	c.qmu.Lock()
 	c.closed = true
@@ -774,7 +764,42 @@ func (c *conn) finish(readErr error) {
 	if willNow != nil {
 		srv.publishWill(willNow, x.id)
 	}
-	srv.emit(Event{Kind: EventDisconnected, ClientID: c.clientID, Remote: c.remote, Version: byte(c.version), Reason: reason})
+	c.emitDisconnected(reason)
+}
+
+// emitDisconnected reports the end of the connection, in a frame of its
+// own so finish's frame stays small.
+//
+//go:noinline
+func (c *conn) emitDisconnected(reason string) {
+	if c.srv.opts.OnEvent == nil {
+		return
+	}
+	c.srv.emit(Event{Kind: EventDisconnected, ClientID: c.clientID, Remote: c.remote, Version: byte(c.version), Reason: reason})
+}
+
+// readFailed answers a read or protocol error (with DISCONNECT when the
+// protocol has one for it) and returns why the connection ends.
+//
+//go:noinline
+func (c *conn) readFailed(readErr error) (reason string) {
+	reason = readErr.Error()
+	code := packet.CodeOf(readErr)
+	var pe protoErr
+	if errors.As(readErr, &pe) {
+		code = pe.code
+	}
+	var ne net.Error
+	switch {
+	case errors.As(readErr, &ne) && ne.Timeout():
+		reason = "keep alive timeout"
+		c.disconnect(packet.KeepAliveTimeout)
+	case errors.Is(readErr, io.EOF), errors.Is(readErr, net.ErrClosed), errors.Is(readErr, io.ErrUnexpectedEOF):
+		reason = "connection closed"
+	case code >= 0x80:
+		c.disconnect(code)
+	}
+	return reason
 }
 
 // publishWill routes a will message; its expiry starts now.

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/mqttx/mqttx/internal/packet"
@@ -38,30 +39,74 @@ func (c *conn) refuse(code packet.ReasonCode, v packet.Version, why string) {
 func (c *conn) connect() bool {
 	srv := c.srv
 	c.nc.SetReadDeadline(time.Now().Add(srv.opts.ConnectTimeout))
+	// Wait for input here, in a shallow frame: the read system call path
+	// is deep, and below readPacket it would grow this new goroutine's
+	// stack. CONNECT usually arrives whole, and readPacket then reads it
+	// from the buffer.
+	if _, err := c.br.Peek(1); err != nil {
+		return false
+	}
 	h, body, buf, err := readPacket(c.br, c.maxIn(), c.buf)
 	c.buf = buf
 	if err != nil || h.Type != packet.CONNECT {
 		// The first packet must be CONNECT [MQTT-3.1.0-1].
 		return false
 	}
-	cp := new(packet.Connect) // on the heap: keeps the reader goroutine's stack small
+	// The packets come from a pool: on this goroutine's stack they would
+	// make it grow past its initial 2 KiB, and on the heap they would be
+	// garbage once per connection. Nothing keeps them after connect: what
+	// stays (client id, will) is copied out of them.
+	sc := connectPool.Get().(*connectScratch)
+	defer connectPool.Put(sc)
+	cp := &sc.connect
 	if err := cp.DecodeInto(h.First(), body, 0); err != nil {
-		level := protocolLevel(body)
-		switch code := packet.CodeOf(err); {
-		case code == packet.UnsupportedProtocolVersion && level > 5:
-			c.refuse(packet.UnsupportedProtocolVersion, packet.V5, err.Error())
-		case code == packet.UnsupportedProtocolVersion:
-			// [MQTT-3.1.2-2]: return code 0x01 then close.
-			c.refuse(packet.UnsupportedProtocolVersion, packet.V311, err.Error())
-		case level == 5 && code == packet.ClientIdentifierNotValid:
-			c.refuse(code, packet.V5, err.Error())
-		case level == 4 && code == packet.ClientIdentifierNotValid:
-			c.refuse(code, packet.V311, err.Error())
-		case level == 5 && code >= 0x80:
-			c.refuse(code, packet.V5, err.Error())
-		}
+		c.refuseMalformed(err, body)
 		return false
 	}
+	ack := &sc.connack
+	ack.SessionPresent, ack.ReasonCode = false, packet.Success
+	ack.Properties.Reset()
+	return c.accept(cp, ack)
+}
+
+// connectScratch holds the packets connect decodes and encodes.
+type connectScratch struct {
+	connect packet.Connect
+	connack packet.Connack
+}
+
+var connectPool = sync.Pool{New: func() any { return new(connectScratch) }}
+
+// The helpers of connect below are not inlined: each keeps its locals
+// (packets, properties, events) in a frame of its own, so the path from a
+// new connection's goroutine through CONNECT stays within its initial stack.
+
+// refuseMalformed answers a CONNECT that did not decode, when the protocol
+// has a CONNACK for the error.
+//
+//go:noinline
+func (c *conn) refuseMalformed(err error, body []byte) {
+	level := protocolLevel(body)
+	switch code := packet.CodeOf(err); {
+	case code == packet.UnsupportedProtocolVersion && level > 5:
+		c.refuse(packet.UnsupportedProtocolVersion, packet.V5, err.Error())
+	case code == packet.UnsupportedProtocolVersion:
+		// [MQTT-3.1.2-2]: return code 0x01 then close.
+		c.refuse(packet.UnsupportedProtocolVersion, packet.V311, err.Error())
+	case level == 5 && code == packet.ClientIdentifierNotValid:
+		c.refuse(code, packet.V5, err.Error())
+	case level == 4 && code == packet.ClientIdentifierNotValid:
+		c.refuse(code, packet.V311, err.Error())
+	case level == 5 && code >= 0x80:
+		c.refuse(code, packet.V5, err.Error())
+	}
+}
+
+// accept checks a decoded CONNECT, attaches the session and queues CONNACK.
+//
+//go:noinline
+func (c *conn) accept(cp *packet.Connect, ack *packet.Connack) bool {
+	srv := c.srv
 	v := cp.Version
 	c.version = v
 	c.clientID = cp.ClientID
@@ -73,7 +118,7 @@ func (c *conn) connect() bool {
 			c.refuse(packet.ClientIdentifierNotValid, v, "empty client id")
 			return false
 		}
-		c.clientID = "mqttx-" + strconv.FormatUint(srv.nextID.Add(1), 36) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+		c.clientID = srv.assignID()
 		assigned = true
 	}
 	if cp.Properties.Has(packet.PropAuthenticationMethod) {
@@ -85,82 +130,117 @@ func (c *conn) connect() bool {
 		return false
 	}
 
-	ack := new(packet.Connack)
 	c.recvMax = 65535
 	c.keepAlive = cp.KeepAlive
 	var expiry uint32
 	if v == packet.V5 {
-		p := &cp.Properties
-		if p.Has(packet.PropReceiveMaximum) && p.ReceiveMaximum > 0 {
-			c.recvMax = p.ReceiveMaximum
-		}
-		if p.Has(packet.PropMaximumPacketSize) {
-			c.maxOut = p.MaximumPacketSize
-		}
-		c.setOutboundAliases(p.TopicAliasMaximum)
-		expiry = p.SessionExpiry
-		if m := srv.opts.MaxKeepAlive; m > 0 && (c.keepAlive == 0 || c.keepAlive > m) {
-			c.keepAlive = m
-			ack.Properties.ServerKeepAlive = m
-			ack.Properties.Set(packet.PropServerKeepAlive)
-		}
-		if m := srv.opts.MaxSessionExpiry; m > 0 && expiry > m {
-			expiry = m
-			ack.Properties.SessionExpiry = m
-			ack.Properties.Set(packet.PropSessionExpiryInterval)
-		}
-		if assigned {
-			ack.Properties.AssignedClientID = []byte(c.clientID)
-			ack.Properties.Set(packet.PropAssignedClientIdentifier)
-		}
-		if srv.opts.MaxInflight != 65535 {
-			ack.Properties.ReceiveMaximum = srv.opts.MaxInflight
-			ack.Properties.Set(packet.PropReceiveMaximum)
-		}
-		if srv.opts.TopicAliasMaximum > 0 {
-			ack.Properties.TopicAliasMaximum = srv.opts.TopicAliasMaximum
-			ack.Properties.Set(packet.PropTopicAliasMaximum)
-		}
-		if srv.opts.MaxPacketSize > 0 {
-			ack.Properties.MaximumPacketSize = srv.opts.MaxPacketSize
-			ack.Properties.Set(packet.PropMaximumPacketSize)
-		}
-		if p.Has(packet.PropRequestResponseInformation) && p.RequestResponseInfo == 1 {
-			ack.Properties.ResponseInfo = []byte("mqttx/response/" + c.clientID)
-			ack.Properties.Set(packet.PropResponseInformation)
-		}
+		expiry = c.negotiate(cp, ack, assigned)
 	} else if !cp.CleanStart {
 		expiry = expiryNever
 		if m := srv.opts.MaxSessionExpiry; m > 0 {
 			expiry = m
 		}
 	}
-	if cp.WillFlag {
-		w := &message{
-			topic:   cp.WillTopic,
-			payload: clone(cp.WillPayload),
-			qos:     cp.WillQoS,
-			retain:  cp.WillRetain,
-			origin:  c.clientID,
-		}
-		if w.payload == nil {
-			w.payload = []byte{}
-		}
-		if v == packet.V5 {
-			wp := &cp.WillProperties
-			if wp.Has(packet.PropPayloadFormatIndicator) && wp.PayloadFormat == 1 && !packet.ValidUTF8(cp.WillPayload) {
-				c.refuse(packet.PayloadFormatInvalid, v, "will payload is not UTF-8")
-				return false
-			}
-			w.props = forwardProps(wp)
-			if wp.Has(packet.PropMessageExpiryInterval) {
-				w.expiresAt = int64(wp.MessageExpiry) // seconds until published; see publishWill
-			}
-			c.willDelay = wp.WillDelay
-		}
-		c.will = w
+	if cp.WillFlag && !c.setWill(cp) {
+		return false
 	}
+	return c.attachAndAck(cp.CleanStart, expiry, ack)
+}
 
+// assignID returns a client identifier for a client that sent none.
+//
+//go:noinline
+func (s *Server) assignID() string {
+	return "mqttx-" + strconv.FormatUint(s.nextID.Add(1), 36) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+}
+
+// negotiate applies an MQTT 5 CONNECT's properties and the server's limits
+// to c, sets the CONNACK properties that tell the client, and returns the
+// session expiry interval.
+//
+//go:noinline
+func (c *conn) negotiate(cp *packet.Connect, ack *packet.Connack, assigned bool) (expiry uint32) {
+	srv := c.srv
+	p := &cp.Properties
+	if p.Has(packet.PropReceiveMaximum) && p.ReceiveMaximum > 0 {
+		c.recvMax = p.ReceiveMaximum
+	}
+	if p.Has(packet.PropMaximumPacketSize) {
+		c.maxOut = p.MaximumPacketSize
+	}
+	c.setOutboundAliases(p.TopicAliasMaximum)
+	expiry = p.SessionExpiry
+	if m := srv.opts.MaxKeepAlive; m > 0 && (c.keepAlive == 0 || c.keepAlive > m) {
+		c.keepAlive = m
+		ack.Properties.ServerKeepAlive = m
+		ack.Properties.Set(packet.PropServerKeepAlive)
+	}
+	if m := srv.opts.MaxSessionExpiry; m > 0 && expiry > m {
+		expiry = m
+		ack.Properties.SessionExpiry = m
+		ack.Properties.Set(packet.PropSessionExpiryInterval)
+	}
+	if assigned {
+		ack.Properties.AssignedClientID = []byte(c.clientID)
+		ack.Properties.Set(packet.PropAssignedClientIdentifier)
+	}
+	if srv.opts.MaxInflight != 65535 {
+		ack.Properties.ReceiveMaximum = srv.opts.MaxInflight
+		ack.Properties.Set(packet.PropReceiveMaximum)
+	}
+	if srv.opts.TopicAliasMaximum > 0 {
+		ack.Properties.TopicAliasMaximum = srv.opts.TopicAliasMaximum
+		ack.Properties.Set(packet.PropTopicAliasMaximum)
+	}
+	if srv.opts.MaxPacketSize > 0 {
+		ack.Properties.MaximumPacketSize = srv.opts.MaxPacketSize
+		ack.Properties.Set(packet.PropMaximumPacketSize)
+	}
+	if p.Has(packet.PropRequestResponseInformation) && p.RequestResponseInfo == 1 {
+		ack.Properties.ResponseInfo = []byte("mqttx/response/" + c.clientID)
+		ack.Properties.Set(packet.PropResponseInformation)
+	}
+	return expiry
+}
+
+// setWill keeps the CONNECT's will message; false when it was refused.
+//
+//go:noinline
+func (c *conn) setWill(cp *packet.Connect) bool {
+	v := cp.Version
+	w := &message{
+		topic:   cp.WillTopic,
+		payload: clone(cp.WillPayload),
+		qos:     cp.WillQoS,
+		retain:  cp.WillRetain,
+		origin:  c.clientID,
+	}
+	if w.payload == nil {
+		w.payload = []byte{}
+	}
+	if v == packet.V5 {
+		wp := &cp.WillProperties
+		if wp.Has(packet.PropPayloadFormatIndicator) && wp.PayloadFormat == 1 && !packet.ValidUTF8(cp.WillPayload) {
+			c.refuse(packet.PayloadFormatInvalid, v, "will payload is not UTF-8")
+			return false
+		}
+		w.props = forwardProps(wp)
+		if wp.Has(packet.PropMessageExpiryInterval) {
+			w.expiresAt = int64(wp.MessageExpiry) // seconds until published; see publishWill
+		}
+		c.willDelay = wp.WillDelay
+	}
+	c.will = w
+	return true
+}
+
+// attachAndAck attaches the session (taking over an old connection) and
+// queues CONNACK followed by resent and queued messages.
+//
+//go:noinline
+func (c *conn) attachAndAck(clean bool, expiry uint32, ack *packet.Connack) bool {
+	srv := c.srv
+	v := c.version
 	if old := srv.sessions.Get(c.clientID); old != nil {
 		old.mu.Lock()
 		oc := old.conn
@@ -170,7 +250,7 @@ func (c *conn) connect() bool {
 		}
 	}
 	srv.connMu.Lock()
-	x, present, oldConn, oldWill := srv.attach(c, cp.CleanStart, expiry)
+	x, present, oldConn, oldWill := srv.attach(c, clean, expiry)
 	if v != packet.V31 {
 		ack.SessionPresent = present
 	}
