@@ -160,7 +160,14 @@ func (c *Connect) DecodeInto(first byte, body []byte, _ Version) error {
 	if d.err != nil {
 		return d.err
 	}
-	c.ProtocolName = string(name)
+	switch string(name) { // the known names without a copy each
+	case protoMQTT:
+		c.ProtocolName = protoMQTT
+	case protoMQIsdp:
+		c.ProtocolName = protoMQIsdp
+	default:
+		c.ProtocolName = string(name)
+	}
 	c.Version = level
 	switch {
 	case c.ProtocolName == protoMQTT && (level == V311 || level == V5):

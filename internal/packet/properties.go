@@ -414,8 +414,18 @@ const (
 
 func bits(m uint64) int { return mbits.OnesCount64(m) }
 
-// appendProps appends the property length n and the properties, in identifier order.
+// appendTo appends the property length n and the properties, in identifier order.
 func (p *Properties) appendTo(dst []byte, n int) []byte {
+	if n == 0 {
+		// No properties, the common case: skip appendProps and its large
+		// frame, which would grow a small goroutine stack.
+		return append(dst, 0)
+	}
+	return p.appendProps(dst, n)
+}
+
+// appendProps is appendTo for n > 0.
+func (p *Properties) appendProps(dst []byte, n int) []byte {
 	dst = AppendVarInt(dst, uint32(n))
 	m := p.mask
 	has := func(id PropID) bool { return m&(1<<id) != 0 }
