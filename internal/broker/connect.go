@@ -267,7 +267,7 @@ func (c *conn) attachAndAck(clean bool, expiry uint32, ack *packet.Connack) bool
 	srv.connMu.Unlock()
 
 	if oldConn != nil {
-		srv.emit(Event{Kind: EventTakenOver, ClientID: c.clientID, Remote: oldConn.remote, Version: byte(oldConn.version)})
+		c.emitConnEvent(EventTakenOver, oldConn)
 		oldConn.disconnect(packet.SessionTakenOver)
 	}
 	if oldWill != nil {
@@ -276,9 +276,20 @@ func (c *conn) attachAndAck(clean bool, expiry uint32, ack *packet.Connack) bool
 	if c.keepAlive == 0 {
 		c.nc.SetReadDeadline(time.Time{})
 	}
-	srv.emit(Event{Kind: EventConnected, ClientID: c.clientID, Remote: c.remote, Version: byte(v)})
+	c.emitConnEvent(EventConnected, c)
 	c.flushReplies()
 	return true
+}
+
+// emitConnEvent reports an event about conn (c or the one it took over)
+// with c's client id, in a frame of its own.
+//
+//go:noinline
+func (c *conn) emitConnEvent(kind string, conn *conn) {
+	if c.srv.opts.OnEvent == nil {
+		return
+	}
+	c.srv.emit(Event{Kind: kind, ClientID: c.clientID, Remote: conn.remote, Version: byte(conn.version)})
 }
 
 // attach finds or creates the session for c and makes c its connection. It
