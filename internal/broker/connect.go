@@ -254,14 +254,26 @@ func (c *conn) attachAndAck(clean bool, expiry uint32, ack *packet.Connack) bool
 	if v != packet.V31 {
 		ack.SessionPresent = present
 	}
-	b, err := ack.AppendTo(nil, v)
-	if err != nil {
-		srv.connMu.Unlock()
-		srv.log.Error("broker: encode CONNACK", "err", err)
-		return false
+	var it outItem
+	if v == packet.V5 {
+		b, err := ack.AppendTo(nil, v)
+		if err != nil {
+			srv.connMu.Unlock()
+			srv.log.Error("broker: encode CONNACK", "err", err)
+			return false
+		}
+		it.buf = b
+	} else {
+		// A 3.x CONNACK is four bytes: it goes in the item, no buffer.
+		var flags byte
+		if ack.SessionPresent {
+			flags = 1
+		}
+		it.ctl[0], it.ctl[1], it.ctl[2], it.ctl[3] = byte(packet.CONNACK)<<4, 2, flags, byte(packet.V3ConnackCode(ack.ReasonCode))
+		it.n = 4
 	}
 	c.ready.Store(true)
-	c.reply(outItem{buf: b})
+	c.reply(it)
 	c.resumeLocked(x)
 	x.mu.Unlock()
 	srv.connMu.Unlock()
