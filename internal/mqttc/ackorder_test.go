@@ -16,26 +16,29 @@ import (
 
 var ackLoops = stdflag.Int("ackloops", 20, "iterations of TestAckBeforeDisconnect per broker, version and QoS")
 
+// watchedBrokers are the brokers of the session-resumption tests, each started with a
+// way to wait until it has finished with a client's old connection.
+var watchedBrokers = []struct {
+	name  string
+	start func(testing.TB) (string, waitGone)
+}{
+	{"mosquitto", func(t testing.TB) (string, waitGone) {
+		// Without TCP_NODELAY mosquitto holds small writes for the delayed ACK (40 ms).
+		b := mosquittotest.StartBroker(t, mosquittotest.WithConfig("set_tcp_nodelay true"))
+		return b.Addr, mosquittoGone(b)
+	}},
+	{"mqttx", func(t testing.TB) (string, waitGone) {
+		w := &goneWatch{gone: map[string]chan struct{}{}}
+		return brokertest.Start(t, func(o *broker.Options) { o.OnEvent = w.event }), w.wait
+	}},
+}
+
 // TestAckBeforeDisconnect guards the acknowledgement of a message handed to OnMessage
 // against a Disconnect that follows at once (what `sub -C 1` does): DISCONNECT must not
 // overtake the PUBACK/PUBREC, or a persistent session redelivers the message on resume.
 // The race is narrow, so each case loops, bounded by -ackloops and a deadline.
 func TestAckBeforeDisconnect(t *testing.T) {
-	brokers := []struct {
-		name  string
-		start func(testing.TB) (string, waitGone)
-	}{
-		{"mosquitto", func(t testing.TB) (string, waitGone) {
-			// Without TCP_NODELAY mosquitto holds small writes for the delayed ACK (40 ms).
-			b := mosquittotest.StartBroker(t, mosquittotest.WithConfig("set_tcp_nodelay true"))
-			return b.Addr, mosquittoGone(b)
-		}},
-		{"mqttx", func(t testing.TB) (string, waitGone) {
-			w := &goneWatch{gone: map[string]chan struct{}{}}
-			return brokertest.Start(t, func(o *broker.Options) { o.OnEvent = w.event }), w.wait
-		}},
-	}
-	for _, b := range brokers {
+	for _, b := range watchedBrokers {
 		t.Run(b.name, func(t *testing.T) {
 			addr, gone := b.start(t)
 			for _, v := range versions {

@@ -7,30 +7,13 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/mqttx/mqttx/internal/broker"
-	"github.com/mqttx/mqttx/internal/broker/brokertest"
-	"github.com/mqttx/mqttx/internal/mosquittotest"
 )
 
 // TestDecline checks that a message OnMessage declines, and every message after it, is
 // neither handed over nor acknowledged: a persistent session delivers exactly those
 // again on the next connection, in order.
 func TestDecline(t *testing.T) {
-	brokers := []struct {
-		name  string
-		start func(testing.TB) (string, waitGone)
-	}{
-		{"mosquitto", func(t testing.TB) (string, waitGone) {
-			b := mosquittotest.StartBroker(t, mosquittotest.WithConfig("set_tcp_nodelay true"))
-			return b.Addr, mosquittoGone(b)
-		}},
-		{"mqttx", func(t testing.TB) (string, waitGone) {
-			w := &goneWatch{gone: map[string]chan struct{}{}}
-			return brokertest.Start(t, func(o *broker.Options) { o.OnEvent = w.event }), w.wait
-		}},
-	}
-	for _, b := range brokers {
+	for _, b := range watchedBrokers {
 		t.Run(b.name, func(t *testing.T) {
 			addr, gone := b.start(t)
 			for _, v := range versions {

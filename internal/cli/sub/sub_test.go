@@ -1,13 +1,10 @@
 package sub
 
 import (
-	"errors"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/cli/cmdutil/cmdtest"
 	"github.com/mqttx/mqttx/internal/mqttc"
 )
@@ -52,19 +49,7 @@ func TestValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := parse(t, tt.args...)
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
-			}
-			var fe *cmdutil.FlagError
-			if !errors.As(err, &fe) {
-				t.Errorf("error %T is not a usage error", err)
-			}
+			cmdtest.CheckUsageError(t, err, tt.wantErr)
 		})
 	}
 }

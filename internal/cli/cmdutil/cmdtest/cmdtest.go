@@ -3,7 +3,9 @@
 package cmdtest
 
 import (
+	"errors"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -31,4 +33,23 @@ func Parse[O any](t testing.TB, newCmd func(*cmdutil.Factory, func(*O) error) *c
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })
 	err := cmd.Execute()
 	return got, err
+}
+
+// CheckUsageError fails t unless err is nil when want is "", or else a usage error
+// (*cmdutil.FlagError) whose message contains want.
+func CheckUsageError(t testing.TB, err error, want string) {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want one containing %q", err, want)
+	}
+	var fe *cmdutil.FlagError
+	if !errors.As(err, &fe) {
+		t.Errorf("error %T is not a usage error", err)
+	}
 }
