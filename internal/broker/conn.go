@@ -89,6 +89,11 @@ type conn struct {
 	// counts the recent waits shorter than 10 ms (up to 2).
 	idleSince  int64
 	shortWaits uint8
+	// waitHere lets the first goroutine park in place once: its stack is
+	// still the initial one after CONNECT, so a fresh goroutine would cost
+	// a goroutine start (and often a thread wake-up) per connection for
+	// nothing.
+	waitHere bool
 
 	// Session takeover: a new connection for the same client id sets
 	// takeover and a short read deadline, then waits (bounded) for the
@@ -419,7 +424,8 @@ func (c *conn) serve() {
 	}
 	c.br = readerPool.Get().(*bufio.Reader)
 	c.br.Reset(&c.pre)
-	if !c.connect() {
+	ack := c.connect()
+	if ack == nil {
 		c.qmu.Lock()
 		c.closed = true
 		c.qmu.Unlock()
@@ -427,6 +433,13 @@ func (c *conn) serve() {
 		c.exit()
 		return
 	}
+	c.writeConnack(ack)
+	if c.keepAlive == 0 {
+		// No keep alive: the CONNECT deadline ends here (a client with
+		// one gets its deadline from readLoop).
+		c.nc.SetReadDeadline(time.Time{})
+	}
+	c.waitHere = true
 	c.run(false)
 }
 
@@ -435,6 +448,10 @@ func (c *conn) serve() {
 func (c *conn) run(waited bool) {
 	err := c.readLoop(waited)
 	if err == errParked {
+		return
+	}
+	if err == errWaitHere {
+		c.park()
 		return
 	}
 	if err != nil && c.takeover.Load() && isTimeout(err) {
@@ -474,6 +491,9 @@ func (c *conn) resume(n int, err error) {
 
 // errParked tells run that the reader continues on a parked goroutine.
 var errParked = errors.New("parked")
+
+// errWaitHere tells run to park on the same goroutine (see conn.waitHere).
+var errWaitHere = errors.New("wait here")
 
 // exit releases the reader's resources once the connection is finished.
 func (c *conn) exit() {
@@ -569,6 +589,10 @@ func (c *conn) readLoop(waited bool) error {
 				c.br = nil
 				if cap(c.buf) > 1024 {
 					c.buf = nil
+				}
+				if c.waitHere {
+					c.waitHere = false
+					return errWaitHere
 				}
 				go c.park()
 				return errParked

@@ -34,9 +34,10 @@ func (c *conn) refuse(code packet.ReasonCode, v packet.Version, why string) {
 	c.srv.emit(Event{Kind: EventRefused, ClientID: c.clientID, Remote: c.remote, Version: byte(v), Reason: why})
 }
 
-// connect reads CONNECT, authenticates, attaches the session and queues
-// CONNACK followed by any resent and queued messages.
-func (c *conn) connect() bool {
+// connect reads CONNECT, authenticates, attaches the session (queueing any
+// resent and offline messages) and returns the CONNACK to write first, or
+// nil when the connection is refused or failed.
+func (c *conn) connect() []byte {
 	srv := c.srv
 	c.nc.SetReadDeadline(time.Now().Add(srv.opts.ConnectTimeout))
 	// Wait for input here, in a shallow frame: the read system call path
@@ -44,13 +45,13 @@ func (c *conn) connect() bool {
 	// stack. CONNECT usually arrives whole, and readPacket then reads it
 	// from the buffer.
 	if _, err := c.br.Peek(1); err != nil {
-		return false
+		return nil
 	}
 	h, body, buf, err := readPacket(c.br, c.maxIn(), c.buf)
 	c.buf = buf
 	if err != nil || h.Type != packet.CONNECT {
 		// The first packet must be CONNECT [MQTT-3.1.0-1].
-		return false
+		return nil
 	}
 	// The packets come from a pool: on this goroutine's stack they would
 	// make it grow past its initial 2 KiB, and on the heap they would be
@@ -61,7 +62,7 @@ func (c *conn) connect() bool {
 	cp := &sc.connect
 	if err := cp.DecodeInto(h.First(), body, 0); err != nil {
 		c.refuseMalformed(err, body)
-		return false
+		return nil
 	}
 	ack := &sc.connack
 	ack.SessionPresent, ack.ReasonCode = false, packet.Success
@@ -102,10 +103,10 @@ func (c *conn) refuseMalformed(err error, body []byte) {
 	}
 }
 
-// accept checks a decoded CONNECT, attaches the session and queues CONNACK.
+// accept checks a decoded CONNECT, attaches the session and returns CONNACK.
 //
 //go:noinline
-func (c *conn) accept(cp *packet.Connect, ack *packet.Connack) bool {
+func (c *conn) accept(cp *packet.Connect, ack *packet.Connack) []byte {
 	srv := c.srv
 	v := cp.Version
 	c.version = v
@@ -116,18 +117,18 @@ func (c *conn) accept(cp *packet.Connect, ack *packet.Connack) bool {
 		// [MQTT-3.1.3-8]; v5 assigns one [MQTT-3.1.3-6]; v3.1 requires an id.
 		if v == packet.V31 || (v == packet.V311 && !cp.CleanStart) {
 			c.refuse(packet.ClientIdentifierNotValid, v, "empty client id")
-			return false
+			return nil
 		}
 		c.clientID = srv.assignID()
 		assigned = true
 	}
 	if cp.Properties.Has(packet.PropAuthenticationMethod) {
 		c.refuse(packet.BadAuthenticationMethod, v, "enhanced authentication not supported")
-		return false
+		return nil
 	}
 	if srv.opts.Authenticate != nil && !srv.opts.Authenticate(c.clientID, cp.Username, cp.Password, cp.PasswordFlag) {
 		c.refuse(packet.BadUserNameOrPassword, v, "bad user name or password")
-		return false
+		return nil
 	}
 
 	c.recvMax = 65535
@@ -142,7 +143,7 @@ func (c *conn) accept(cp *packet.Connect, ack *packet.Connack) bool {
 		}
 	}
 	if cp.WillFlag && !c.setWill(cp) {
-		return false
+		return nil
 	}
 	return c.attachAndAck(cp.CleanStart, expiry, ack)
 }
@@ -238,7 +239,7 @@ func (c *conn) setWill(cp *packet.Connect) bool {
 // queues CONNACK followed by resent and queued messages.
 //
 //go:noinline
-func (c *conn) attachAndAck(clean bool, expiry uint32, ack *packet.Connack) bool {
+func (c *conn) attachAndAck(clean bool, expiry uint32, ack *packet.Connack) []byte {
 	srv := c.srv
 	v := c.version
 	if old := srv.sessions.Get(c.clientID); old != nil {
@@ -249,32 +250,40 @@ func (c *conn) attachAndAck(clean bool, expiry uint32, ack *packet.Connack) bool
 			oc.drainForTakeover()
 		}
 	}
+	// The reader takes the writer role before the connection becomes
+	// visible to publishers (attach): serve writes the CONNACK built here
+	// in c.small, and whatever is queued meanwhile follows (writeConnack).
+	c.qmu.Lock()
+	c.writing = true
+	c.qmu.Unlock()
 	srv.connMu.Lock()
 	x, present, oldConn, oldWill := srv.attach(c, clean, expiry)
 	if v != packet.V31 {
 		ack.SessionPresent = present
 	}
-	var it outItem
+	var b []byte
 	if v == packet.V5 {
-		b, err := ack.AppendTo(nil, v)
-		if err != nil {
+		var err error
+		if b, err = ack.AppendTo(c.small[:0], v); err != nil {
+			x.mu.Unlock()
 			srv.connMu.Unlock()
 			srv.log.Error("broker: encode CONNACK", "err", err)
-			return false
+			return nil
 		}
-		it.buf = b
 	} else {
-		// A 3.x CONNACK is four bytes: it goes in the item, no buffer.
+		// A 3.x CONNACK is four bytes.
 		var flags byte
 		if ack.SessionPresent {
 			flags = 1
 		}
-		it.ctl[0], it.ctl[1], it.ctl[2], it.ctl[3] = byte(packet.CONNACK)<<4, 2, flags, byte(packet.V3ConnackCode(ack.ReasonCode))
-		it.n = 4
+		b = append(c.small[:0], byte(packet.CONNACK)<<4, 2, flags, byte(packet.V3ConnackCode(ack.ReasonCode)))
 	}
 	c.ready.Store(true)
-	c.reply(it)
-	c.resumeLocked(x)
+	if len(x.inflight) > 0 || x.pendingLen() > 0 {
+		// Only then: resumeLocked's frame is large, and a new connection's
+		// stack should not grow for nothing.
+		c.resumeLocked(x)
+	}
 	x.mu.Unlock()
 	srv.connMu.Unlock()
 
@@ -285,12 +294,35 @@ func (c *conn) attachAndAck(clean bool, expiry uint32, ack *packet.Connack) bool
 	if oldWill != nil {
 		srv.publishWill(oldWill, c.clientID)
 	}
-	if c.keepAlive == 0 {
-		c.nc.SetReadDeadline(time.Time{})
-	}
 	c.emitConnEvent(EventConnected, c)
-	c.flushReplies()
-	return true
+	return b
+}
+
+// writeConnack writes CONNACK on the reader goroutine, which holds the
+// writer role, then writes what was queued meanwhile (resent and offline
+// messages). A new connection's answer thus costs no queue entry, buffer
+// or writer goroutine. It is called from serve, the shallowest frame: the
+// write system call path is deep and would grow the new goroutine's stack.
+// A failed write closes the connection; the reader then finds it closed.
+func (c *conn) writeConnack(b []byte) {
+	_, err := c.nc.Write(b)
+	c.qmu.Lock()
+	if err != nil {
+		c.closed = true
+		c.writing = false
+		c.qmu.Unlock()
+		c.closeNow()
+		return
+	}
+	if len(c.q) == 0 {
+		c.writing = false
+		c.lastWrite = time.Now().UnixNano()
+		c.qmu.Unlock()
+		return
+	}
+	c.srv.wg.Add(1)
+	c.qmu.Unlock()
+	c.writeLoop()
 }
 
 // emitConnEvent reports an event about conn (c or the one it took over)
