@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -55,5 +56,26 @@ func TestScenariosAgainstEngine(t *testing.T) {
 	i, err := bench.IdleConns(ctx, bench.Options{Addr: addr, Connections: 300, Settle: time.Millisecond, Timeout: 30 * time.Second})
 	if err != nil || i.Connections != 300 {
 		t.Fatalf("IdleConns: %v, %+v", err, i)
+	}
+}
+
+// TestFloorAnswersConnect checks the -floor server: every protocol version gets a
+// CONNACK accepting it, from many concurrent dialers.
+func TestFloorAnswersConnect(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- serveFloor(ln) }()
+	for _, v := range []packet.Version{packet.V31, packet.V311, packet.V5} {
+		c, err := bench.ConnectRate(context.Background(), bench.Options{Addr: ln.Addr().String(), Connections: 50, Conn: bench.ConnOptions{Version: v}, Timeout: 30 * time.Second})
+		if err != nil || c.Connections != 50 {
+			t.Fatalf("ConnectRate v%v against the floor server: %v, %+v", v, err, c)
+		}
+	}
+	ln.Close()
+	if err := <-done; err == nil {
+		t.Fatal("serveFloor returned no error after its listener closed")
 	}
 }
