@@ -58,6 +58,8 @@ type conn struct {
 	raw    syscall.RawConn // plain sockets only: lets publishers write inline
 	remote string          // for events; empty without Options.OnEvent
 
+	prev, next *conn // in Server.conns, guarded by Server.mu
+
 	// Set while handling CONNECT, read-only afterwards.
 	sess      *session
 	version   packet.Version

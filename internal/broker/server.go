@@ -87,7 +87,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
-	conns     map[*conn]struct{}
+	conns     connList // every connection, for Shutdown
 	closing   bool
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -121,7 +121,6 @@ func New(opts Options) *Server {
 		opts:      opts,
 		sessions:  newMemStore(),
 		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[*conn]struct{}),
 		done:      make(chan struct{}),
 		log:       log,
 	}
@@ -178,7 +177,7 @@ func (s *Server) ServeConn(nc net.Conn) {
 		nc.Close()
 		return
 	}
-	s.conns[c] = struct{}{}
+	s.conns.add(c)
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go c.serve()
@@ -196,10 +195,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for ln := range s.listeners {
 		ln.Close()
 	}
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
+	conns := s.conns.all()
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.disconnect(packet.ServerShuttingDown)
@@ -215,7 +211,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		s.mu.Lock()
-		for c := range s.conns {
+		for _, c := range s.conns.all() {
 			c.closeNow()
 		}
 		s.mu.Unlock()
@@ -242,7 +238,7 @@ func (s *Server) emit(e Event) {
 
 func (s *Server) removeConn(c *conn) {
 	s.mu.Lock()
-	delete(s.conns, c)
+	s.conns.remove(c)
 	s.mu.Unlock()
 }
 
@@ -261,4 +257,39 @@ func (s *Server) endSessionLocked(x *session) {
 	x.pendHead = 0
 	x.inflight = nil
 	s.sessions.Delete(x.id, x)
+}
+
+// connList is an intrusive doubly linked list of connections: adding and
+// removing one costs no hashing, no allocation and no table growth, which
+// a map would on every connect.
+type connList struct{ head *conn }
+
+func (l *connList) add(c *conn) {
+	c.next = l.head
+	if l.head != nil {
+		l.head.prev = c
+	}
+	l.head = c
+}
+
+func (l *connList) remove(c *conn) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else if l.head == c {
+		l.head = c.next
+	} else {
+		return // not in the list
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	}
+	c.prev, c.next = nil, nil
+}
+
+func (l *connList) all() []*conn {
+	var all []*conn
+	for c := l.head; c != nil; c = c.next {
+		all = append(all, c)
+	}
+	return all
 }
