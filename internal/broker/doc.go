@@ -13,10 +13,13 @@
 //
 // Each connection has one reader goroutine. It decodes packets into reused
 // buffers (a pooled bufio.Reader it gives back while the client is quiet)
-// and handles them. When the client goes quiet the reader hands the wait
-// for its next input to a new goroutine and ends, because a stack grown
-// while handling CONNECT or SUBSCRIBE never shrinks back: an idle
-// connection holds one small stack and no buffers. A PUBLISH is matched
+// and handles them. The path through CONNECT fits a new goroutine's
+// initial stack (CONNACK is written from the goroutine's first frame), so
+// the first goroutine waits for the next packet in place. After that, when
+// the client goes quiet the reader hands the wait for its next input to a
+// new goroutine and ends, because a stack grown while handling SUBSCRIBE
+// or PUBLISH never shrinks back: an idle connection holds one small stack
+// and no buffers. A PUBLISH is matched
 // against the topic tree (read lock, no allocation per level), grouped per
 // session (highest QoS, every subscription identifier) and encoded once per
 // wire form (protocol, QoS, retain); every subscriber of that form shares the bytes and only its
@@ -26,7 +29,7 @@
 // goroutine exists only while there is something to write: it drains the
 // queue into one pooled buffer and flushes when the queue is empty, so a
 // busy subscriber costs one system call for many messages. The reader
-// writes its own replies (CONNACK, acknowledgements, SUBACK) after its input
+// writes its own replies (acknowledgements, SUBACK) after its input
 // is drained, and under light traffic a delivery is written at once with a
 // non-blocking write, so a lone message wakes no goroutine. A client that
 // falls MaxOutboundQueue packets behind is disconnected (QoS 0 messages
