@@ -142,6 +142,14 @@ func (c *conn) accept(cp *packet.Connect, ack *packet.Connack) []byte {
 			expiry = m
 		}
 	}
+	// A client never has more unacknowledged QoS 1/2 messages than half
+	// its outbound queue holds; the rest wait in the session's queue. So
+	// resending them all on a reconnect [MQTT-4.4.0-1] always fits the
+	// queue: a larger backlog would get the client disconnected on every
+	// reconnect, for ever.
+	if lim := srv.opts.MaxOutboundQueue / 2; lim < int(c.recvMax) {
+		c.recvMax = uint16(max(lim, 1))
+	}
 	if cp.WillFlag && !c.setWill(cp) {
 		return nil
 	}

@@ -1,6 +1,9 @@
 package broker_test
 
 import (
+	"fmt"
+	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -261,6 +264,85 @@ func TestEvents(t *testing.T) {
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatalf("no %s event", k)
+		}
+	}
+}
+
+// TestResumeWithBacklogWhilePublishing_MQTT_4_4_0_1 reconnects a persistent
+// subscriber again and again, reading a few messages each time, while a
+// publisher floods its topic with QoS 1: its unacknowledged backlog soon
+// exceeds the outbound queue. Every reconnect must still resume the session
+// (all unacknowledged messages are resent [MQTT-4.4.0-1], so they must fit
+// the queue), with CONNACK first [MQTT-3.2.0-1] and the messages of each
+// connection in publish order.
+func TestResumeWithBacklogWhilePublishing_MQTT_4_4_0_1(t *testing.T) {
+	// A short outbound queue keeps the resends per reconnect (at most
+	// half of it) few.
+	addr := brokertest.Start(t, func(o *broker.Options) { o.MaxOutboundQueue = 2000 })
+	const rounds, perRound = 100, 3
+	for _, v := range []packet.Version{packet.V311, packet.V5} {
+		id := fmt.Sprintf("race-%d", v)
+		topic := fmt.Sprintf("race/%d", v)
+		s, _ := conn(t, addr, v, id, false)
+		s.subscribe(1, sub(topic, 1))
+		s.disconnect()
+
+		// The publisher writes pre-encoded QoS 1 messages numbered 0..n-1,
+		// a few at a time, and discards its PUBACKs.
+		pub := dial(t, addr, v)
+		pub.connect(&packet.Connect{ClientID: id + "-pub", CleanStart: true, KeepAlive: 60})
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go io.Copy(io.Discard, pub.nc)
+		go func() {
+			defer close(done)
+			for i := 0; i < 200000; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				b, _ := (&packet.Publish{Topic: []byte(topic), Payload: []byte(strconv.Itoa(i)), QoS: 1, PacketID: uint16(i%60000 + 1)}).AppendTo(nil, v)
+				pub.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+				if _, err := pub.nc.Write(b); err != nil {
+					return
+				}
+			}
+		}()
+
+		received := 0
+		for round := range rounds {
+			c := dial(t, addr, v)
+			cp := &packet.Connect{ClientID: id, KeepAlive: 60}
+			if v == packet.V5 {
+				cp.Properties.SetSessionExpiry(3600)
+			}
+			c.send(cp)
+			first := c.read()
+			ack, ok := first.(*packet.Connack)
+			if !ok {
+				t.Fatalf("v%v round %d: first packet %v, want CONNACK", v, round, first.Type())
+			}
+			if ack.ReasonCode != 0 || !ack.SessionPresent {
+				t.Fatalf("v%v round %d: CONNACK %v, session present %v", v, round, ack.ReasonCode, ack.SessionPresent)
+			}
+			last := -1
+			for range perRound {
+				m := c.expectPublish()
+				n, err := strconv.Atoi(string(m.Payload))
+				if err != nil || n <= last {
+					t.Fatalf("v%v round %d: message %q after %d: out of order", v, round, m.Payload, last)
+				}
+				last = n
+				received++
+				c.send(&packet.Ack{PacketType: packet.PUBACK, PacketID: m.PacketID})
+			}
+			c.disconnect()
+		}
+		close(stop)
+		<-done
+		if received != rounds*perRound {
+			t.Fatalf("v%v: received %d messages, want %d", v, received, rounds*perRound)
 		}
 	}
 }

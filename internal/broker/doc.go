@@ -31,9 +31,12 @@
 // busy subscriber costs one system call for many messages. The reader
 // writes its own replies (acknowledgements, SUBACK) after its input
 // is drained, and under light traffic a delivery is written at once with a
-// non-blocking write, so a lone message wakes no goroutine. A client that
-// falls MaxOutboundQueue packets behind is disconnected (QoS 0 messages
-// are dropped first); it never slows the publisher or other subscribers.
+// non-blocking write, so a lone message wakes no goroutine. A slow client
+// never slows the publisher or other subscribers: it has at most half of
+// MaxOutboundQueue unacknowledged QoS 1/2 messages, the rest wait in its
+// session's bounded queue, QoS 0 messages beyond MaxOutboundQueue are
+// dropped, and a client whose queue is full of other packets is
+// disconnected.
 //
 // Sessions hold subscriptions, both directions of QoS 1/2 state (the
 // server's packet identifiers are independent of the client's), the

@@ -40,8 +40,11 @@ type Options struct {
 	// outbound aliases.
 	OutboundTopicAliases int
 	// MaxOutboundQueue bounds the packets waiting to be written to one
-	// connection; a client that falls this far behind is disconnected
-	// (QoS 0 messages are dropped first). Default 10000.
+	// connection: when it is full, QoS 0 messages are dropped, and a
+	// client whose queue is full of other packets is disconnected. A
+	// client has at most half this many unacknowledged QoS 1/2 messages
+	// (within its Receive Maximum); the rest wait, in order, in its
+	// session's queue (MaxOfflineQueue). Default 10000.
 	MaxOutboundQueue int
 	// ConnectTimeout is how long a new connection may take to send
 	// CONNECT; default 10s.
