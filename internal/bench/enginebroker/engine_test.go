@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -59,23 +60,56 @@ func TestScenariosAgainstEngine(t *testing.T) {
 	}
 }
 
-// TestFloorAnswersConnect checks the -floor server: every protocol version gets a
+// TestFloorAnswersConnect checks both -floor servers: every protocol version gets a
 // CONNACK accepting it, from many concurrent dialers.
 func TestFloorAnswersConnect(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	floors := map[string]func(net.Listener, <-chan struct{}) error{
+		"goroutine": func(ln net.Listener, _ <-chan struct{}) error { return serveFloor(ln) },
 	}
-	done := make(chan error, 1)
-	go func() { done <- serveFloor(ln) }()
-	for _, v := range []packet.Version{packet.V31, packet.V311, packet.V5} {
-		c, err := bench.ConnectRate(context.Background(), bench.Options{Addr: ln.Addr().String(), Connections: 50, Conn: bench.ConnOptions{Version: v}, Timeout: 30 * time.Second})
-		if err != nil || c.Connections != 50 {
-			t.Fatalf("ConnectRate v%v against the floor server: %v, %+v", v, err, c)
+	if runtime.GOOS == "linux" {
+		floors["epoll"] = serveEpollFloor
+	}
+	for name, serve := range floors {
+		t.Run(name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			stop := make(chan struct{})
+			done := make(chan error, 1)
+			go func() { done <- serve(ln, stop) }()
+			for _, v := range []packet.Version{packet.V31, packet.V311, packet.V5} {
+				c, err := bench.ConnectRate(context.Background(), bench.Options{Addr: ln.Addr().String(), Connections: 50, Conn: bench.ConnOptions{Version: v}, Timeout: 30 * time.Second})
+				if err != nil || c.Connections != 50 {
+					t.Fatalf("ConnectRate v%v against the %s floor: %v, %+v", v, name, err, c)
+				}
+			}
+			close(stop)
+			ln.Close()
+			<-done
+		})
+	}
+}
+
+func TestFloorConnack(t *testing.T) {
+	for _, tc := range []struct {
+		v    packet.Version
+		want []byte
+	}{{packet.V31, connackV3}, {packet.V311, connackV3}, {packet.V5, connackV5}} {
+		b, err := (&packet.Connect{ClientID: "c", CleanStart: true}).AppendTo(nil, tc.v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := floorConnack(b); string(got) != string(tc.want) {
+			t.Errorf("v%v: CONNACK % x, want % x", tc.v, got, tc.want)
+		}
+		if got := floorConnack(b[:len(b)-len("c")-4]); tc.v != packet.V31 && got == nil {
+			t.Errorf("v%v: no CONNACK for a CONNECT cut after its protocol level", tc.v)
 		}
 	}
-	ln.Close()
-	if err := <-done; err == nil {
-		t.Fatal("serveFloor returned no error after its listener closed")
+	for _, b := range [][]byte{nil, {0x10}, {0x30, 2, 0, 0}, {0x10, 0xff}, {0x10, 10, 0, 4, 'M'}} {
+		if got := floorConnack(b); got != nil {
+			t.Errorf("floorConnack(% x) = % x, want nil", b, got)
+		}
 	}
 }

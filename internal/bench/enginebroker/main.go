@@ -6,13 +6,16 @@
 //	go build -o bin/enginebroker ./internal/bench/enginebroker
 //	bin/brokerbench -ours "bin/enginebroker -cpuprofile /tmp/cpu.out"
 //
-// With -floor it runs no engine: each connection gets a goroutine that reads CONNECT,
-// answers a fixed CONNACK and waits for the connection to end. That is the least any
-// goroutine-per-connection Go server does per connect (accept, netpoll registration, a
-// goroutine, a read, a write, a parked read), so its connect-rate figures are the floor
-// that engine work adds to:
+// With -floor it runs no engine and answers every CONNECT with a fixed CONNACK, to
+// measure what a connection costs below any engine work. -floor goroutine gives each
+// connection a goroutine that reads CONNECT, answers and waits for the connection to
+// end: the least any goroutine-per-connection Go server (like the engine) does per
+// connect (accept, netpoll registration, a goroutine, a read, a write, a parked read).
+// -floor epoll (Linux) serves every connection from one epoll loop with plain system
+// calls and no goroutine per connection, as an event-loop broker such as mosquitto does:
 //
-//	bin/brokerbench -scenarios connect -ours "bin/enginebroker -floor"
+//	bin/brokerbench -scenarios connect -ours "bin/enginebroker -floor goroutine"
+//	bin/brokerbench -scenarios connect -ours "bin/enginebroker -floor epoll"
 package main
 
 import (
@@ -35,7 +38,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until stopped")
 	tcpKA := flag.Bool("tcp-keepalive", true, "leave Go's default TCP keep-alive on accepted connections (as net.Listen does)")
-	floor := flag.Bool("floor", false, "run no engine: answer every CONNECT with a fixed CONNACK (the floor for connect-rate runs)")
+	floor := flag.String("floor", "", "run no engine, only answer every CONNECT with a fixed CONNACK, from a goroutine per connection (goroutine) or one epoll loop (epoll, Linux)")
 	dump := flag.String("dump", "", "on SIGUSR1 write heap and goroutine profiles to this prefix (PREFIX.heap, PREFIX.goroutine) and memory statistics to stderr")
 	flag.Parse()
 	if *dump != "" {
@@ -70,7 +73,10 @@ func dumpOnSignal(prefix string) {
 	}
 }
 
-func run(addr, cpuprofile string, tcpKA, floor bool) error {
+func run(addr, cpuprofile string, tcpKA bool, floor string) error {
+	if floor != "" && floor != "goroutine" && floor != "epoll" {
+		return fmt.Errorf("-floor %q: want goroutine or epoll", floor)
+	}
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
 		if err != nil {
@@ -92,9 +98,14 @@ func run(addr, cpuprofile string, tcpKA, floor bool) error {
 	}
 	fmt.Fprintf(os.Stderr, "Listening on %s\n", ln.Addr())
 	served := make(chan error, 1)
-	if floor {
+	stop := make(chan struct{})
+	defer close(stop)
+	switch floor {
+	case "goroutine":
 		go func() { served <- serveFloor(ln) }()
-	} else {
+	case "epoll":
+		go func() { served <- serveEpollFloor(ln, stop) }()
+	default:
 		s := broker.New(broker.Options{})
 		go func() { served <- s.Serve(ln) }()
 		defer func() {
@@ -125,31 +136,18 @@ func serveFloor(ln net.Listener) error {
 	}
 }
 
-// floorConn answers one CONNECT, read in a single read, with a CONNACK accepting it
-// (MQTT 5 or 3.x after the protocol level), then waits for the client to close.
+// floorConn answers one CONNECT, read in a single read, with a CONNACK accepting it,
+// then waits for the client to close.
 func floorConn(nc net.Conn) {
 	defer nc.Close()
 	var buf [256]byte
 	n, err := nc.Read(buf[:])
-	if err != nil || n < 2 || buf[0] != 0x10 {
-		return
-	}
-	// Fixed header, protocol name (2-byte length + name), then the level.
-	_, vn, err := packet.DecodeVarInt(buf[1:n])
 	if err != nil {
 		return
 	}
-	at := 1 + vn
-	if n < at+2 {
+	connack := floorConnack(buf[:n])
+	if connack == nil {
 		return
-	}
-	at += 2 + (int(buf[at])<<8 | int(buf[at+1]))
-	if n <= at {
-		return
-	}
-	connack := []byte{0x20, 2, 0, 0}
-	if buf[at] == 5 {
-		connack = []byte{0x20, 3, 0, 0, 0}
 	}
 	if _, err := nc.Write(connack); err != nil {
 		return
@@ -159,4 +157,34 @@ func floorConn(nc net.Conn) {
 			return
 		}
 	}
+}
+
+var (
+	connackV3 = []byte{0x20, 2, 0, 0}
+	connackV5 = []byte{0x20, 3, 0, 0, 0}
+)
+
+// floorConnack returns the CONNACK accepting the CONNECT that b starts with (MQTT 5
+// or 3.x after its protocol level), or nil when b does not start with a CONNECT.
+func floorConnack(b []byte) []byte {
+	if len(b) < 2 || b[0] != 0x10 {
+		return nil
+	}
+	// Fixed header, protocol name (2-byte length + name), then the level.
+	_, vn, err := packet.DecodeVarInt(b[1:])
+	if err != nil {
+		return nil
+	}
+	at := 1 + vn
+	if len(b) < at+2 {
+		return nil
+	}
+	at += 2 + (int(b[at])<<8 | int(b[at+1]))
+	if len(b) <= at {
+		return nil
+	}
+	if b[at] == 5 {
+		return connackV5
+	}
+	return connackV3
 }
