@@ -1,6 +1,8 @@
 package broker_test
 
 import (
+	"errors"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,4 +75,32 @@ func TestSlowSubscriberBounded(t *testing.T) {
 	}
 	slow.send(&packet.Pingreq{})
 	expect[*packet.Pingresp](slow)
+}
+
+// TestClientNotReadingItsAcksDisconnected checks the last resort of the
+// outbound queue: a client that keeps publishing QoS 1 but never reads fills
+// its queue with PUBACKs (which are never dropped), once the socket is full
+// and a writer is stuck on its deliveries, and is then disconnected; other
+// clients keep being served.
+func TestClientNotReadingItsAcksDisconnected(t *testing.T) {
+	addr := brokertest.Start(t, func(o *broker.Options) { o.MaxOutboundQueue = 50 })
+	c, _ := conn(t, addr, packet.V311, "deaf", true)
+	c.subscribe(1, sub("echo", 0))
+	payload := []byte(strings.Repeat("x", 16<<10))
+	var err error
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 0; err == nil && time.Now().Before(deadline); i++ {
+		b, _ := (&packet.Publish{Topic: []byte("echo"), Payload: payload, QoS: 1, PacketID: uint16(i%60000 + 1)}).AppendTo(nil, packet.V311)
+		c.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
+		_, err = c.nc.Write(b)
+	}
+	if err == nil {
+		t.Fatal("the broker kept accepting the publishes of a client that never reads")
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the broker stopped reading but kept the connection: %v", err)
+	}
+	other, _ := conn(t, addr, packet.V311, "other", true)
+	other.publish("echo", "still served", 1, false, 1)
 }
