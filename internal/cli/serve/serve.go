@@ -82,8 +82,10 @@ users file maps usernames to bcrypt hashes, one "alice: $2y$10$..." line each; m
 hash with: htpasswd -nbBC 10 "" PASSWORD | tr -d ':\n'.
 
 Offline sessions keep at most --max-offline-messages QoS 1 and 2 messages (QoS 0 is
-not queued). With -v each client event is printed on stdout, as text or, with -o json,
-as JSON Lines.`,
+not queued); newer ones are dropped. A client that falls behind while online keeps a
+bounded number of messages in flight and the rest wait in that same queue, so a slow
+subscriber never slows the others. With -v each client event is printed on stdout, as
+text or, with -o json, as JSON Lines.`,
 		Example: `  $ mqttx serve
   $ mqttx serve -p 0 -v
   $ mqttx serve --ws-port 8083 --ws-origin https://app.example.com
