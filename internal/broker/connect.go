@@ -243,8 +243,9 @@ func (c *conn) setWill(cp *packet.Connect) bool {
 	return true
 }
 
-// attachAndAck attaches the session (taking over an old connection) and
-// queues CONNACK followed by resent and queued messages.
+// attachAndAck attaches the session (taking over an old connection), queues
+// the resent and offline messages and returns the CONNACK that serve writes
+// ahead of them.
 //
 //go:noinline
 func (c *conn) attachAndAck(clean bool, expiry uint32, ack *packet.Connack) []byte {
