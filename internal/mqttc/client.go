@@ -10,30 +10,20 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/mqttx/mqttx/internal/packet"
 )
 
-// Version is the MQTT protocol level as it appears in CONNECT.
-type Version byte
+// Version is the MQTT protocol level as it appears in CONNECT: the codec's type,
+// whose String gives the version the way users type it ("3.1", "3.1.1", "5").
+type Version = packet.Version
 
 // Protocol levels.
 const (
-	V31  Version = 3 // MQTT 3.1 ("MQIsdp")
-	V311 Version = 4 // MQTT 3.1.1
-	V5   Version = 5 // MQTT 5.0
+	V31  = packet.V31  // MQTT 3.1 ("MQIsdp")
+	V311 = packet.V311 // MQTT 3.1.1
+	V5   = packet.V5   // MQTT 5.0
 )
-
-// String returns the version the way users type it: "3.1", "3.1.1" or "5".
-func (v Version) String() string {
-	switch v {
-	case V31:
-		return "3.1"
-	case V311:
-		return "3.1.1"
-	case V5:
-		return "5"
-	}
-	return fmt.Sprintf("unknown(%d)", byte(v))
-}
 
 // UserProperty is one MQTT 5 user property; order and duplicates are significant.
 type UserProperty struct {
