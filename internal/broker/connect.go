@@ -308,30 +308,22 @@ func (c *conn) attachAndAck(clean bool, expiry uint32, ack *packet.Connack) []by
 }
 
 // writeConnack writes CONNACK on the reader goroutine, which holds the
-// writer role, then writes what was queued meanwhile (resent and offline
-// messages). A new connection's answer thus costs no queue entry, buffer
+// writer role, then leaves what was queued meanwhile (resent and offline
+// messages) to flushReplies, like any reply. A new connection's answer thus costs no queue entry, buffer
 // or writer goroutine. It is called from serve, the shallowest frame: the
 // write system call path is deep and would grow the new goroutine's stack.
 // A failed write closes the connection; the reader then finds it closed.
 func (c *conn) writeConnack(b []byte) {
 	_, err := c.nc.Write(b)
 	c.qmu.Lock()
-	if err != nil {
-		c.closed = true
-		c.writing = false
-		c.qmu.Unlock()
-		c.closeNow()
-		return
-	}
-	if len(c.q) == 0 {
-		c.writing = false
-		c.lastWrite = time.Now().UnixNano()
-		c.qmu.Unlock()
-		return
-	}
-	c.srv.wg.Add(1)
+	c.writing = false
+	c.lastWrite = time.Now().UnixNano()
 	c.qmu.Unlock()
-	c.writeLoop()
+	if err != nil {
+		c.failWrite()
+		return
+	}
+	c.flushReplies()
 }
 
 // emitConnEvent reports an event about conn (c or the one it took over)
