@@ -96,6 +96,10 @@ type conn struct {
 	// a goroutine start (and often a thread wake-up) per connection for
 	// nothing.
 	waitHere bool
+	// onLoop is set while the event loop runs this connection's CONNECT;
+	// later holds that CONNECT's attach when the loop must hand it over.
+	onLoop bool
+	later  *laterAttach
 
 	// Session takeover: a new connection for the same client id sets
 	// takeover and a short read deadline, then waits (bounded) for the
@@ -409,6 +413,12 @@ func (c *conn) disconnect(code packet.ReasonCode) {
 }
 
 func (c *conn) serve() {
+	c.start()
+	c.afterConnect(c.connect())
+}
+
+// start sets up the reader of a new connection.
+func (c *conn) start() {
 	if c.srv.opts.OnEvent != nil {
 		// Only events report the remote address: without them it costs
 		// a string per connection for nothing.
@@ -426,13 +436,13 @@ func (c *conn) serve() {
 	}
 	c.br = readerPool.Get().(*bufio.Reader)
 	c.br.Reset(&c.pre)
-	ack := c.connect()
+}
+
+// afterConnect writes CONNACK and goes on reading, or closes a refused or
+// failed connection (nil ack).
+func (c *conn) afterConnect(ack []byte) {
 	if ack == nil {
-		c.qmu.Lock()
-		c.closed = true
-		c.qmu.Unlock()
-		c.closeNow()
-		c.exit()
+		c.refused()
 		return
 	}
 	c.writeConnack(ack)
@@ -441,8 +451,56 @@ func (c *conn) serve() {
 		// one gets its deadline from readLoop).
 		c.nc.SetReadDeadline(time.Time{})
 	}
+	c.runConnected()
+}
+
+// runConnected reads the packets after CONNECT.
+func (c *conn) runConnected() {
 	c.waitHere = true
 	c.run(false)
+}
+
+// refused ends a connection that never connected.
+func (c *conn) refused() {
+	c.qmu.Lock()
+	c.closed = true
+	c.qmu.Unlock()
+	c.closeNow()
+	c.exit()
+}
+
+// attachLater finishes a CONNECT that the event loop handed over because
+// it takes over a session (see attachAndAck).
+func (c *conn) attachLater() {
+	l := c.later
+	c.later = nil
+	c.afterConnect(c.attachAndAck(l.clean, l.expiry, &l.ack))
+}
+
+// releaseInput gives the reader's buffers back while it waits.
+func (c *conn) releaseInput() {
+	if c.br != nil {
+		c.br.Reset(nil)
+		readerPool.Put(c.br)
+		c.br = nil
+	}
+	if cap(c.buf) > 1024 {
+		c.buf = nil
+	}
+}
+
+// releaseWriter ends the reader's hold on the writer role after CONNACK,
+// starting the writer for what was queued meanwhile.
+func (c *conn) releaseWriter() {
+	c.qmu.Lock()
+	c.writing = false
+	c.lastWrite = time.Now().UnixNano()
+	if len(c.q) > 0 {
+		c.writing = true
+		c.srv.wg.Add(1)
+		go c.writeLoop()
+	}
+	c.qmu.Unlock()
 }
 
 // run reads and handles packets. It returns early, leaving the connection

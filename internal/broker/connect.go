@@ -256,6 +256,13 @@ func (c *conn) attachAndAck(clean bool, expiry uint32, ack *packet.Connack) []by
 		oc := old.conn
 		old.mu.Unlock()
 		if oc != nil {
+			if c.onLoop {
+				// drainForTakeover waits for the old connection's
+				// reader, which the event loop must not do: it hands
+				// this connection over to go on from here.
+				c.later = &laterAttach{clean: clean, expiry: expiry, ack: *ack}
+				return nil
+			}
 			oc.drainForTakeover()
 		}
 	}
@@ -305,6 +312,13 @@ func (c *conn) attachAndAck(clean bool, expiry uint32, ack *packet.Connack) []by
 	}
 	c.emitConnEvent(EventConnected, c)
 	return b
+}
+
+// laterAttach is what attachAndAck needs to go on after a hand-over.
+type laterAttach struct {
+	clean  bool
+	expiry uint32
+	ack    packet.Connack
 }
 
 // writeConnack writes CONNACK on the reader goroutine, which holds the

@@ -11,6 +11,17 @@
 //
 // # How it is built
 //
+// On Linux, a plain TCP listener is served by an event loop (loop_linux.go):
+// one goroutine waits in epoll for the listener and for every connection
+// that is new or quiet. It accepts, reads CONNECT, runs it and writes
+// CONNACK, and keeps the connection in its epoll set while the client says
+// nothing, so connecting costs no goroutine start or scheduler wake-up and
+// an idle connection no stack. A connection with something to do (input, a
+// write that would block, a takeover, a deadline) is handed over, with no
+// dup, to an os.File on Go's netpoller, and from then on is served like
+// any other. Options.NoEventLoop, other systems, TLS and WebSocket serve
+// every connection as follows from the start.
+//
 // Each connection has one reader goroutine. It decodes packets into reused
 // buffers (a pooled bufio.Reader it gives back while the client is quiet)
 // and handles them. The path through CONNECT fits a new goroutine's

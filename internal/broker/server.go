@@ -55,6 +55,12 @@ type Options struct {
 	OnEvent func(Event)
 	// Logger receives internal errors; nil discards them.
 	Logger *slog.Logger
+	// NoEventLoop serves plain TCP listeners with a goroutine per
+	// connection from the start, as on systems without epoll. By default,
+	// on Linux, an event loop accepts, reads CONNECT, answers it and holds
+	// quiet connections, handing a connection to a goroutine once it has
+	// something to do.
+	NoEventLoop bool
 }
 
 // Event kinds reported through Options.OnEvent.
@@ -148,6 +154,11 @@ func (s *Server) Serve(ln net.Listener) error {
 		delete(s.listeners, ln)
 		s.mu.Unlock()
 	}()
+	if tl, ok := ln.(*net.TCPListener); ok && loopSupported && !s.opts.NoEventLoop {
+		if ok, err := s.serveLoop(tl); ok {
+			return err
+		}
+	}
 	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -174,16 +185,23 @@ func (s *Server) Serve(ln net.Listener) error {
 // at once.
 func (s *Server) ServeConn(nc net.Conn) {
 	c := &conn{srv: s, nc: nc}
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
+	if !s.track(c) {
 		nc.Close()
 		return
 	}
+	go c.serve()
+}
+
+// track adds a new connection, unless the server is shutting down.
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
 	s.conns.add(c)
 	s.wg.Add(1)
-	s.mu.Unlock()
-	go c.serve()
+	return true
 }
 
 // Shutdown stops every listener, disconnects every client (MQTT 5 clients

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -25,6 +26,10 @@ func Start(t testing.TB, opts ...func(*broker.Options)) (addr string) {
 func StartServer(t testing.TB, opts ...func(*broker.Options)) (*broker.Server, string) {
 	t.Helper()
 	var o broker.Options
+	// The event loop's hand-overs are transparent: with this set, the same
+	// tests check the goroutine-per-connection path plain TCP takes
+	// elsewhere (and TLS and WebSocket take everywhere).
+	o.NoEventLoop = os.Getenv("MQTTX_TEST_NO_EVENT_LOOP") == "1"
 	for _, f := range opts {
 		f(&o)
 	}

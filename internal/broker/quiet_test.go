@@ -1,0 +1,202 @@
+package broker_test
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/mqttx/mqttx/internal/broker"
+	"github.com/mqttx/mqttx/internal/broker/brokertest"
+	"github.com/mqttx/mqttx/internal/packet"
+)
+
+// The tests here cover connections at the edges of how a new or quiet
+// connection is served (on Linux by the event loop, which hands a connection
+// over to a goroutine once it has something to do): a CONNECT that comes in
+// pieces, with packets behind it, or larger than one read; quiet connections
+// that time out, are taken over, or get more than their socket takes.
+
+func TestConnectInPieces(t *testing.T) {
+	addr := start(t)
+	for _, v := range []packet.Version{packet.V31, packet.V311, packet.V5} {
+		c := dial(t, addr, v)
+		b, err := (&packet.Connect{ClientID: "pieces-" + v.String(), CleanStart: true, KeepAlive: 30}).AppendTo(nil, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range b {
+			c.sendRaw(b[i : i+1])
+			time.Sleep(2 * time.Millisecond)
+		}
+		if ack := expect[*packet.Connack](c); ack.ReasonCode != 0 {
+			t.Fatalf("%v: CONNACK %v", v, ack.ReasonCode)
+		}
+		c.send(&packet.Pingreq{})
+		expect[*packet.Pingresp](c)
+	}
+}
+
+func TestConnectWithPacketsBehindIt(t *testing.T) {
+	addr := start(t)
+	for _, v := range []packet.Version{packet.V311, packet.V5} {
+		c := dial(t, addr, v)
+		topic := "behind/" + v.String()
+		var b []byte
+		for _, p := range []packet.Packet{
+			&packet.Connect{ClientID: "behind-" + v.String(), CleanStart: true, KeepAlive: 30},
+			&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{sub(topic, 1)}},
+			&packet.Publish{Topic: []byte(topic), Payload: []byte("to myself"), QoS: 1, PacketID: 2},
+		} {
+			var err error
+			if b, err = p.AppendTo(b, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.sendRaw(b) // one write: the broker gets all three in one read
+		expect[*packet.Connack](c)
+		if sa := expect[*packet.Suback](c); sa.PacketID != 1 {
+			t.Fatalf("%v: SUBACK id %d", v, sa.PacketID)
+		}
+		var got *packet.Publish
+		for got == nil {
+			switch p := c.read().(type) {
+			case *packet.Publish:
+				got = p
+			case *packet.Ack:
+				if p.PacketType != packet.PUBACK || p.PacketID != 2 {
+					t.Fatalf("%v: got %v id %d", v, p.PacketType, p.PacketID)
+				}
+			default:
+				t.Fatalf("%v: got %v", v, p.Type())
+			}
+		}
+		if string(got.Topic) != topic || string(got.Payload) != "to myself" {
+			t.Fatalf("%v: got %q %q", v, got.Topic, got.Payload)
+		}
+	}
+}
+
+// A CONNECT larger than a read buffer: a 60 KB will, sent in full when the
+// client goes away without DISCONNECT.
+func TestLargeConnect(t *testing.T) {
+	addr := start(t)
+	s, _ := conn(t, addr, packet.V311, "will-watcher", true)
+	s.subscribe(1, sub("large/will", 0))
+	payload := bytes.Repeat([]byte("0123456789"), 6_000)
+	c := dial(t, addr, packet.V5)
+	c.connect(&packet.Connect{ClientID: "large", CleanStart: true, KeepAlive: 30,
+		WillFlag: true, WillTopic: "large/will", WillPayload: payload})
+	c.nc.Close()
+	if got := s.expectPublish(); !bytes.Equal(got.Payload, payload) {
+		t.Fatalf("will payload of %d bytes, want the %d sent", len(got.Payload), len(payload))
+	}
+}
+
+func TestNoConnectInTime(t *testing.T) {
+	addr := brokertest.Start(t, func(o *broker.Options) { o.ConnectTimeout = 300 * time.Millisecond })
+	for _, sent := range [][]byte{nil, {0x10, 0x20, 0x00}} { // nothing; a third of a CONNECT
+		c := dial(t, addr, packet.V311)
+		if sent != nil {
+			c.sendRaw(sent)
+		}
+		begin := time.Now()
+		if rc := c.expectClosed(); rc != -1 {
+			t.Fatalf("sent %x: DISCONNECT %#x before CONNECT", sent, rc)
+		}
+		if el := time.Since(begin); el < 250*time.Millisecond {
+			t.Fatalf("sent %x: closed after %v, before the connect timeout", sent, el)
+		}
+	}
+}
+
+// A client silent after CONNACK is closed after 1.5 times its keep alive
+// [MQTT-3.1.2-24], and its will is sent.
+func TestQuietClientKeepAliveTimeout(t *testing.T) {
+	addr := start(t)
+	w, _ := conn(t, addr, packet.V311, "ka-watcher", true)
+	w.subscribe(1, sub("ka/will", 0))
+	for _, v := range []packet.Version{packet.V311, packet.V5} {
+		c := dial(t, addr, v)
+		c.connect(&packet.Connect{ClientID: "quiet-" + v.String(), CleanStart: true, KeepAlive: 1,
+			WillFlag: true, WillTopic: "ka/will", WillPayload: []byte(v.String())})
+		begin := time.Now()
+		rc := c.expectClosed()
+		if el := time.Since(begin); el < 1400*time.Millisecond {
+			t.Fatalf("%v: closed after %v, before 1.5 x keep alive", v, el)
+		}
+		if v == packet.V5 && rc != int(packet.KeepAliveTimeout) {
+			t.Fatalf("%v: DISCONNECT %#x, want 0x8D", v, rc)
+		}
+		if got := w.expectPublish(); string(got.Payload) != v.String() {
+			t.Fatalf("will %q, want %q", got.Payload, v.String())
+		}
+	}
+}
+
+// A quiet connection (nothing sent since CONNECT) is taken over like any.
+func TestTakeoverOfQuietConnection_MQTT_3_1_4_3(t *testing.T) {
+	addr := start(t)
+	for _, v := range []packet.Version{packet.V311, packet.V5} {
+		id := "quiet-takeover-" + v.String()
+		old, _ := conn(t, addr, v, id, false)
+		nw, ack := conn(t, addr, v, id, false)
+		if !ack.SessionPresent {
+			t.Fatalf("%v: session present = false", v)
+		}
+		rc := old.expectClosed()
+		if v == packet.V5 && rc != int(packet.SessionTakenOver) {
+			t.Fatalf("%v: old connection DISCONNECT %#x, want 0x8E", v, rc)
+		}
+		nw.send(&packet.Pingreq{})
+		expect[*packet.Pingresp](nw)
+	}
+}
+
+// A resumed session's backlog is more than the socket buffer takes while
+// the client reads nothing: the rest waits, and all of it arrives in order
+// once the client reads.
+func TestBacklogToQuietClient(t *testing.T) {
+	const n = 3000
+	addr := brokertest.Start(t, func(o *broker.Options) { o.MaxOfflineQueue = n })
+	s, _ := conn(t, addr, packet.V311, "backlog", false)
+	s.subscribe(1, sub("backlog/+", 1))
+	s.disconnect()
+	p, _ := conn(t, addr, packet.V311, "backlog-pub", true)
+	body := bytes.Repeat([]byte{'x'}, 4000) // 12 MB in all: more than loopback socket buffers hold
+	for i := range n {
+		p.send(&packet.Publish{Topic: []byte("backlog/t"), Payload: fmt.Appendf(nil, "%05d%s", i, body), QoS: 1, PacketID: uint16(i%60000 + 1)})
+		p.expectAck(packet.PUBACK, uint16(i%60000+1))
+	}
+	s, ack := conn(t, addr, packet.V311, "backlog", false)
+	if !ack.SessionPresent {
+		t.Fatal("session present = false")
+	}
+	time.Sleep(300 * time.Millisecond) // the broker fills the socket and waits
+	for i := range n {
+		m := s.expectPublish()
+		if want := fmt.Sprintf("%05d", i); string(m.Payload[:5]) != want {
+			t.Fatalf("message %d is %q, want %s", i, m.Payload[:5], want)
+		}
+		s.send(&packet.Ack{PacketType: packet.PUBACK, PacketID: m.PacketID})
+	}
+}
+
+// Messages published to a client that has been quiet since CONNECT.
+func TestDeliveryToQuietClient(t *testing.T) {
+	addr := start(t)
+	s, _ := conn(t, addr, packet.V5, "quiet-sub", false)
+	s.subscribe(1, sub("quiet/#", 1))
+	s.disconnect()
+	time.Sleep(50 * time.Millisecond) // a resume, not a takeover
+	s, _ = conn(t, addr, packet.V5, "quiet-sub", false)
+	p, _ := conn(t, addr, packet.V311, "quiet-pub", true)
+	for i, qos := range []byte{0, 1, 0, 1} {
+		p.publish("quiet/t", fmt.Sprint(i), qos, false, uint16(i+1))
+		m := s.expectPublish()
+		if string(m.Payload) != fmt.Sprint(i) || m.QoS != qos {
+			t.Fatalf("got %q QoS %d, want %d QoS %d", m.Payload, m.QoS, i, qos)
+		}
+		time.Sleep(2 * time.Millisecond) // each its own write, as light traffic goes
+	}
+}
