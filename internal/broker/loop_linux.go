@@ -367,12 +367,14 @@ func (lp *pollLoop) connect(pc *pollConn, b []byte) {
 		pc.mu.Unlock()
 		go c.runConnected()
 	default:
+		// Before pcIdle: from then on another goroutine may start the
+		// reader (Close, SetReadDeadline).
+		c.releaseInput()
 		pc.state = pcIdle
 		if !pc.rdl.IsZero() {
 			heap.Push(&lp.timers, deadline{when: pc.rdl.UnixNano(), pc: pc})
 		}
 		pc.mu.Unlock()
-		c.releaseInput()
 	}
 	// The writer: what was queued meanwhile (resent and offline messages)
 	// goes out on a writer goroutine, behind CONNACK.

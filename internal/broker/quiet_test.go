@@ -1,8 +1,12 @@
 package broker_test
 
 import (
+	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -198,5 +202,72 @@ func TestDeliveryToQuietClient(t *testing.T) {
 			t.Fatalf("got %q QoS %d, want %d QoS %d", m.Payload, m.QoS, i, qos)
 		}
 		time.Sleep(2 * time.Millisecond) // each its own write, as light traffic goes
+	}
+}
+
+// Many clients connecting at once, half of them for the same few client
+// ids (takeovers while connecting), going away in every way: the broker
+// stays consistent, and serves a fresh client afterwards. goleak (TestMain)
+// and the race detector check what this cannot see.
+func TestConnectChurn(t *testing.T) {
+	addr := start(t)
+	const workers, rounds = 8, 40
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			errs <- func() error {
+				for i := range rounds {
+					id := fmt.Sprintf("churn-%d-%d", w, i)
+					if i%2 == 0 {
+						id = fmt.Sprintf("churn-shared-%d", i%3)
+					}
+					v := []packet.Version{packet.V311, packet.V5}[i%2]
+					nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+					if err != nil {
+						return err
+					}
+					var b []byte
+					b, _ = (&packet.Connect{ClientID: id, CleanStart: i%3 == 0, KeepAlive: 30,
+						WillFlag: true, WillTopic: "churn/will", WillPayload: []byte(id)}).AppendTo(b, v)
+					switch i % 4 {
+					case 1: // a subscription behind CONNECT
+						b, _ = (&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{sub("churn/#", 1)}}).AppendTo(b, v)
+					case 2: // a message behind CONNECT
+						b, _ = (&packet.Publish{Topic: []byte("churn/x"), Payload: []byte(id), QoS: 1, PacketID: 2}).AppendTo(b, v)
+					case 3: // a clean goodbye
+						b, _ = (&packet.Disconnect{}).AppendTo(b, v)
+					}
+					nc.SetDeadline(time.Now().Add(5 * time.Second))
+					if _, err := nc.Write(b); err != nil {
+						return err
+					}
+					if i%5 != 4 { // else: gone before CONNACK
+						p, _, err := packet.ReadPacket(bufio.NewReader(nc), v, 0, nil)
+						if err != nil {
+							// A takeover by another worker may close it first.
+							if !errors.Is(err, io.EOF) && !isReset(err) {
+								return fmt.Errorf("%s: %w", id, err)
+							}
+						} else if p.Type() != packet.CONNACK {
+							return fmt.Errorf("%s: first packet %v", id, p.Type())
+						}
+					}
+					nc.Close()
+				}
+				return nil
+			}()
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, _ := conn(t, addr, packet.V5, "after-churn", true)
+	s.subscribe(1, sub("after/churn", 1))
+	p, _ := conn(t, addr, packet.V311, "after-churn-pub", true)
+	p.publish("after/churn", "still here", 1, false, 1)
+	if got := s.expectPublish(); string(got.Payload) != "still here" {
+		t.Fatalf("got %q", got.Payload)
 	}
 }
