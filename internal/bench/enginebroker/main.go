@@ -9,10 +9,12 @@
 // With -floor it runs no engine and answers every CONNECT with a fixed CONNACK, to
 // measure what a connection costs below any engine work. -floor goroutine gives each
 // connection a goroutine that reads CONNECT, answers and waits for the connection to
-// end: the least any goroutine-per-connection Go server (like the engine) does per
-// connect (accept, netpoll registration, a goroutine, a read, a write, a parked read).
+// end: the least any goroutine-per-connection Go server (like the engine with
+// -no-event-loop, or off Linux) does per connect (accept, netpoll registration, a
+// goroutine, a read, a write, a parked read).
 // -floor epoll (Linux) serves every connection from one epoll loop with plain system
-// calls and no goroutine per connection, as an event-loop broker such as mosquitto does:
+// calls and no goroutine per connection, as an event-loop broker such as mosquitto (and
+// the engine's event loop, for new and quiet connections) does:
 //
 //	bin/brokerbench -scenarios connect -ours "bin/enginebroker -floor goroutine"
 //	bin/brokerbench -scenarios connect -ours "bin/enginebroker -floor epoll"
@@ -37,7 +39,8 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until stopped")
-	tcpKA := flag.Bool("tcp-keepalive", true, "leave Go's default TCP keep-alive on accepted connections (as net.Listen does)")
+	tcpKA := flag.Bool("tcp-keepalive", true, "leave Go's default TCP keep-alive on accepted connections (as net.Listen does; the event loop sets none)")
+	noLoop := flag.Bool("no-event-loop", false, "serve every connection from a goroutine from the start (broker.Options.NoEventLoop)")
 	floor := flag.String("floor", "", "run no engine, only answer every CONNECT with a fixed CONNACK, from a goroutine per connection (goroutine) or one epoll loop (epoll, Linux)")
 	dump := flag.String("dump", "", "on SIGUSR1 write heap and goroutine profiles to this prefix (PREFIX.heap, PREFIX.goroutine) and memory statistics to stderr")
 	flag.Parse()
@@ -45,7 +48,7 @@ func main() {
 		runtime.MemProfileRate = 1 // exact heap accounting per connection
 		go dumpOnSignal(*dump)
 	}
-	if err := run(*addr, *cpuprofile, *tcpKA, *floor); err != nil {
+	if err := run(*addr, *cpuprofile, *tcpKA, *floor, *noLoop); err != nil {
 		fmt.Fprintln(os.Stderr, "enginebroker:", err)
 		os.Exit(1)
 	}
@@ -73,7 +76,7 @@ func dumpOnSignal(prefix string) {
 	}
 }
 
-func run(addr, cpuprofile string, tcpKA bool, floor string) error {
+func run(addr, cpuprofile string, tcpKA bool, floor string, noLoop bool) error {
 	if floor != "" && floor != "goroutine" && floor != "epoll" {
 		return fmt.Errorf("-floor %q: want goroutine or epoll", floor)
 	}
@@ -106,7 +109,7 @@ func run(addr, cpuprofile string, tcpKA bool, floor string) error {
 	case "epoll":
 		go func() { served <- serveEpollFloor(ln, stop) }()
 	default:
-		s := broker.New(broker.Options{})
+		s := broker.New(broker.Options{NoEventLoop: noLoop})
 		go func() { served <- s.Serve(ln) }()
 		defer func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
