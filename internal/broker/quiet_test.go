@@ -3,10 +3,12 @@ package broker_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -268,6 +270,40 @@ func TestConnectChurn(t *testing.T) {
 	p, _ := conn(t, addr, packet.V311, "after-churn-pub", true)
 	p.publish("after/churn", "still here", 1, false, 1)
 	if got := s.expectPublish(); string(got.Payload) != "still here" {
+		t.Fatalf("got %q", got.Payload)
+	}
+}
+
+// A listener closed by its owner ends Serve; the connections it accepted go
+// on being served, including one that has not sent CONNECT yet.
+func TestListenerClosedConnectionsGoOn(t *testing.T) {
+	s := broker.New(broker.Options{NoEventLoop: os.Getenv("MQTTX_TEST_NO_EVENT_LOOP") == "1"})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	addr := ln.Addr().String()
+	quiet, _ := conn(t, addr, packet.V311, "before-close", true)
+	early := dial(t, addr, packet.V5)
+	time.Sleep(50 * time.Millisecond) // both accepted
+	ln.Close()
+	select {
+	case err := <-served:
+		if err == nil || errors.Is(err, broker.ErrServerClosed) {
+			t.Fatalf("Serve returned %v, want the listener's error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve still running 5s after its listener closed")
+	}
+	if ack := early.connect(&packet.Connect{ClientID: "connect-after-close", CleanStart: true}); ack.ReasonCode != 0 {
+		t.Fatalf("CONNACK %v", ack.ReasonCode)
+	}
+	early.subscribe(1, sub("after/close", 0))
+	quiet.publish("after/close", "still served", 0, false, 0)
+	if got := early.expectPublish(); string(got.Payload) != "still served" {
 		t.Fatalf("got %q", got.Payload)
 	}
 }
