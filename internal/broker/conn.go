@@ -292,7 +292,7 @@ func (c *conn) writeLoop() {
 			if err == nil && bw.Buffered() > 0 {
 				c.qmu.Unlock()
 				if err = bw.Flush(); err != nil {
-					c.failWrite()
+					c.shut()
 				}
 				continue
 			}
@@ -334,14 +334,15 @@ func (c *conn) writeLoop() {
 			}
 		}
 		if err != nil {
-			c.failWrite()
+			c.shut()
 		}
 	}
 	bw.Reset(nil)
 	writerPool.Put(bw)
 }
 
-func (c *conn) failWrite() {
+// shut marks the connection closed and closes it.
+func (c *conn) shut() {
 	c.qmu.Lock()
 	c.closed = true
 	c.qmu.Unlock()
@@ -398,10 +399,7 @@ func (c *conn) sendPacket(p packet.Packet) {
 // disconnect closes the connection, telling MQTT 5 clients why first.
 func (c *conn) disconnect(code packet.ReasonCode) {
 	if !c.ready.Load() || c.version != packet.V5 {
-		c.qmu.Lock()
-		c.closed = true
-		c.qmu.Unlock()
-		c.closeNow()
+		c.shut()
 		return
 	}
 	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
@@ -462,10 +460,7 @@ func (c *conn) runConnected() {
 
 // refused ends a connection that never connected.
 func (c *conn) refused() {
-	c.qmu.Lock()
-	c.closed = true
-	c.qmu.Unlock()
-	c.closeNow()
+	c.shut()
 	c.exit()
 }
 
@@ -612,6 +607,13 @@ func (c *conn) drainForTakeover() {
 	}
 }
 
+// keepAliveDeadline is the read deadline for a client with a keep alive,
+// from now (unix ns): one and a half times the keep alive [MQTT-3.1.2-24],
+// and a second more, as readLoop moves it at most once a second.
+func (c *conn) keepAliveDeadline(now int64) time.Time {
+	return time.Unix(0, now).Add(time.Duration(c.keepAlive)*1500*time.Millisecond + time.Second)
+}
+
 func (c *conn) maxIn() uint32 { return c.srv.opts.MaxPacketSize }
 
 // readLoop reads and handles packets until the connection ends; nil means a
@@ -622,9 +624,7 @@ func (c *conn) readLoop(waited bool) error {
 		// expiry) and measures the gap since the previous one.
 		now := time.Now().UnixNano()
 		if c.keepAlive > 0 && now-c.lastDL > int64(time.Second) && !c.takeover.Load() {
-			// One and a half times the keep alive [MQTT-3.1.2-24]; the
-			// deadline is moved at most once a second, so allow one more.
-			c.nc.SetReadDeadline(time.Unix(0, now).Add(time.Duration(c.keepAlive)*1500*time.Millisecond + time.Second))
+			c.nc.SetReadDeadline(c.keepAliveDeadline(now))
 			c.lastDL = now
 			if c.takeover.Load() {
 				// A taker set its short deadline meanwhile: restore it.

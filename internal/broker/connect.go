@@ -334,7 +334,7 @@ func (c *conn) writeConnack(b []byte) {
 	c.lastWrite = time.Now().UnixNano()
 	c.qmu.Unlock()
 	if err != nil {
-		c.failWrite()
+		c.shut()
 		return
 	}
 	c.flushReplies()

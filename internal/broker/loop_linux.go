@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -345,14 +346,13 @@ func (lp *pollLoop) connect(pc *pollConn, b []byte) {
 	}
 	_, err := c.nc.Write(ack)
 	if err != nil {
-		c.failWrite()
+		c.shut()
 	}
 	if c.keepAlive == 0 {
 		c.nc.SetReadDeadline(time.Time{})
 	} else {
-		now := time.Now()
-		c.lastDL = now.UnixNano()
-		c.nc.SetReadDeadline(now.Add(time.Duration(c.keepAlive)*1500*time.Millisecond + time.Second))
+		c.lastDL = time.Now().UnixNano()
+		c.nc.SetReadDeadline(c.keepAliveDeadline(c.lastDL))
 	}
 	// The reader: pipelined input goes on at once, on a goroutine; else the
 	// connection waits here, without its buffers.
@@ -513,6 +513,10 @@ type pollConn struct {
 	// hidx is pc's index in the loop's heap, -1 for none; loop only.
 	hidx int
 
+	// filed is set, after f and raw, once pc is handed over: from then on
+	// every call goes to f without taking mu (the message path).
+	filed atomic.Bool
+
 	mu       sync.Mutex
 	state    pcState
 	f        *os.File
@@ -533,6 +537,7 @@ func (pc *pollConn) toFileLocked() {
 	}
 	pc.raw, _ = pc.f.SyscallConn()
 	pc.state = pcFile
+	pc.filed.Store(true)
 }
 
 // handOver hands pc over from the loop, running a CONNECT not finished (no
@@ -559,6 +564,9 @@ func (pc *pollConn) closeLocked() {
 // file returns f once pc is handed over. Only the reader reads, and while
 // the loop holds pc the loop is the reader.
 func (pc *pollConn) file() (*os.File, error) {
+	if pc.filed.Load() {
+		return pc.f, nil
+	}
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	switch pc.state {
@@ -580,6 +588,10 @@ func (pc *pollConn) Read(b []byte) (int, error) {
 }
 
 func (pc *pollConn) Write(b []byte) (int, error) {
+	if pc.filed.Load() {
+		n, err := pc.f.Write(b)
+		return n, fileErr(err)
+	}
 	pc.mu.Lock()
 	switch pc.state {
 	case pcFile:
@@ -625,6 +637,9 @@ func (pc *pollConn) Write(b []byte) (int, error) {
 }
 
 func (pc *pollConn) Close() error {
+	if pc.filed.Load() {
+		return fileErr(pc.f.Close())
+	}
 	pc.mu.Lock()
 	switch pc.state {
 	case pcFile:
@@ -649,6 +664,9 @@ func (pc *pollConn) Close() error {
 }
 
 func (pc *pollConn) SetReadDeadline(t time.Time) error {
+	if pc.filed.Load() {
+		return pc.f.SetReadDeadline(t)
+	}
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	switch pc.state {
@@ -667,6 +685,9 @@ func (pc *pollConn) SetReadDeadline(t time.Time) error {
 }
 
 func (pc *pollConn) SetWriteDeadline(t time.Time) error {
+	if pc.filed.Load() {
+		return pc.f.SetWriteDeadline(t)
+	}
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	if pc.state == pcFile {
@@ -709,6 +730,12 @@ func (pc *pollConn) SyscallConn() (syscall.RawConn, error) { return pollRaw{pc},
 // rawCall runs fn on the descriptor once, or through f's RawConn (write
 // side) once handed over.
 func (pc *pollConn) rawCall(fn func(fd uintptr) bool, read bool) error {
+	if pc.filed.Load() {
+		if read {
+			return pc.raw.Read(fn)
+		}
+		return pc.raw.Write(fn)
+	}
 	pc.mu.Lock()
 	switch pc.state {
 	case pcFile:
