@@ -15,7 +15,7 @@ if ! make build >/tmp/brokerbench-build.log 2>&1; then
 	echo "brokerbench: make build failed (see /tmp/brokerbench-build.log): measuring mosquitto only" >&2
 	rm -f bin/mqttx
 fi
-go build -o bin/brokerbench ./internal/bench/brokerbench
+go build -o bin/brokerbench ./tools/brokerbench
 
 # 5,000 idle connections need more descriptors than the usual 1024, on both sides.
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"

@@ -288,3 +288,6 @@ func handshakeOnly(ctx context.Context, addr string, o *ConnOptions, scratch *[]
 	_ = nc.SetDeadline(time.Time{})
 	return nc, nil
 }
+
+// ProtocolVersion returns the protocol version the options select (3.1.1 by default).
+func (o *ConnOptions) ProtocolVersion() packet.Version { return o.version() }

@@ -2,8 +2,6 @@ package bench
 
 import (
 	"encoding/binary"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -58,34 +56,39 @@ func Summarize(hs ...*hdrhistogram.Histogram) *LatencySummary {
 	}
 }
 
-// Payload layout: the first payloadHeader bytes carry the send time (nanoseconds since
-// the run's epoch), the publisher's index and the message's sequence number, big endian.
-const payloadHeader = 20
+// StampSize is the size of the stamp at the start of a load payload: the send time
+// (nanoseconds since the run's Clock epoch), the publisher's index and the message's
+// sequence number, big endian.
+const StampSize = 20
 
-// clock is a monotonic nanosecond clock shared by publishers and subscribers of one
+// Clock is a monotonic nanosecond clock shared by publishers and subscribers of one
 // process.
-type clock struct{ epoch time.Time }
+type Clock struct{ epoch time.Time }
 
-func newClock() clock { return clock{epoch: time.Now()} }
+// NewClock returns a Clock whose epoch is now.
+func NewClock() Clock { return Clock{epoch: time.Now()} }
 
-func (c clock) now() int64 { return int64(time.Since(c.epoch)) }
+// Now returns the nanoseconds since the clock's epoch.
+func (c Clock) Now() int64 { return int64(time.Since(c.epoch)) }
 
-func putHeader(p []byte, sent int64, pub uint32, seq uint64) {
+// PutStamp writes the stamp into the first StampSize bytes of p.
+func PutStamp(p []byte, sent int64, pub uint32, seq uint64) {
 	binary.BigEndian.PutUint64(p[0:8], uint64(sent))
 	binary.BigEndian.PutUint32(p[8:12], pub)
 	binary.BigEndian.PutUint64(p[12:20], seq)
 }
 
-func readHeader(p []byte) (sent int64, pub uint32, seq uint64, ok bool) {
-	if len(p) < payloadHeader {
+// ReadStamp reads the stamp PutStamp wrote; ok is false when p is too short.
+func ReadStamp(p []byte) (sent int64, pub uint32, seq uint64, ok bool) {
+	if len(p) < StampSize {
 		return 0, 0, 0, false
 	}
 	return int64(binary.BigEndian.Uint64(p[0:8])), binary.BigEndian.Uint32(p[8:12]), binary.BigEndian.Uint64(p[12:20]), true
 }
 
-// recordLatency records a latency in nanoseconds into h as microseconds, clamped to the
+// RecordLatency records a latency in nanoseconds into h as microseconds, clamped to the
 // histogram's range.
-func recordLatency(h *hdrhistogram.Histogram, ns int64) {
+func RecordLatency(h *hdrhistogram.Histogram, ns int64) {
 	us := ns / int64(time.Microsecond)
 	if us < histMin {
 		us = histMin
@@ -94,37 +97,4 @@ func recordLatency(h *hdrhistogram.Histogram, ns int64) {
 		us = histMax
 	}
 	_ = h.RecordValue(us)
-}
-
-// Text returns a one-line human-readable account of the run.
-func (s *Summary) Text() string {
-	var parts []string
-	if s.Delivered > 0 {
-		parts = append(parts, fmt.Sprintf("delivered %d in %v (%.0f msg/s)", s.Delivered, s.Elapsed.Round(time.Millisecond), s.MsgsPerSec))
-	}
-	if s.BrokerCPU > 0 {
-		parts = append(parts, fmt.Sprintf("broker CPU %v", s.BrokerCPU))
-	}
-	if s.CPUPerMsgUs > 0 {
-		parts = append(parts, fmt.Sprintf("%.2f us/msg (load generator %.2f)", s.CPUPerMsgUs, s.ClientCPUPerMsgUs))
-	}
-	if s.OutOfOrder > 0 {
-		parts = append(parts, fmt.Sprintf("%d out of order", s.OutOfOrder))
-	}
-	if s.Latency != nil {
-		parts = append(parts, fmt.Sprintf("latency p50 %dus p99 %dus max %dus", s.Latency.P50, s.Latency.P99, s.Latency.Max))
-	}
-	if s.RSSAfter > 0 {
-		parts = append(parts, fmt.Sprintf("RSS %.1f -> %.1f MiB, %.2f KiB/conn", float64(s.RSSBefore)/(1<<20), float64(s.RSSAfter)/(1<<20), s.BytesPerConn/1024))
-	}
-	if s.ConnsPerSec > 0 {
-		parts = append(parts, fmt.Sprintf("%d conns in %v (%.0f/s", s.Connections, s.Elapsed.Round(time.Millisecond), s.ConnsPerSec))
-		if s.CPUPerConnUs > 0 {
-			parts[len(parts)-1] += fmt.Sprintf(", %.1f us CPU each", s.CPUPerConnUs)
-		}
-		parts[len(parts)-1] += fmt.Sprintf(", load generator %.1f)", s.ClientCPUPerConnUs)
-	} else if s.Connections > 0 && s.RSSAfter == 0 {
-		parts = append(parts, fmt.Sprintf("%d connections in %v", s.Connections, s.Elapsed.Round(time.Millisecond)))
-	}
-	return s.Scenario + ": " + strings.Join(parts, ", ")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/mqttx/mqttx/internal/bench"
 	"github.com/mqttx/mqttx/internal/broker/brokertest"
 	"github.com/mqttx/mqttx/internal/packet"
+	"github.com/mqttx/mqttx/tools/harness"
 )
 
 func TestMain(m *testing.M) {
@@ -27,10 +28,10 @@ func TestScenariosAgainstEngine(t *testing.T) {
 		for _, qos := range []byte{0, 1} {
 			for _, sc := range []struct {
 				name string
-				run  func(context.Context, bench.Options) (*bench.Summary, error)
+				run  func(context.Context, harness.Options) (*harness.Summary, error)
 				subs int64
-			}{{"fan-in", bench.FanIn, 1}, {"fan-out", bench.FanOut, 10}} {
-				s, err := sc.run(ctx, bench.Options{Addr: addr, QoS: qos, Messages: 3000, Window: 30, Conn: bench.ConnOptions{Version: v}, Timeout: 30 * time.Second})
+			}{{"fan-in", harness.FanIn, 1}, {"fan-out", harness.FanOut, 10}} {
+				s, err := sc.run(ctx, harness.Options{Addr: addr, QoS: qos, Messages: 3000, Window: 30, Conn: bench.ConnOptions{Version: v}, Timeout: 30 * time.Second})
 				if err != nil {
 					t.Fatalf("%s v%v QoS %d: %v", sc.name, v, qos, err)
 				}
@@ -46,15 +47,15 @@ func TestScenariosAgainstEngine(t *testing.T) {
 			}
 		}
 	}
-	s, err := bench.Latency(ctx, bench.Options{Addr: addr, QoS: 1, Messages: 100, Rate: 2000, Timeout: 30 * time.Second})
+	s, err := harness.Latency(ctx, harness.Options{Addr: addr, QoS: 1, Messages: 100, Rate: 2000, Timeout: 30 * time.Second})
 	if err != nil || s.Delivered != 100 || s.Latency == nil {
 		t.Fatalf("Latency: %v, %+v", err, s)
 	}
-	c, err := bench.ConnectRate(ctx, bench.Options{Addr: addr, Connections: 300, Timeout: 30 * time.Second})
+	c, err := harness.ConnectRate(ctx, harness.Options{Addr: addr, Connections: 300, Timeout: 30 * time.Second})
 	if err != nil || c.Connections != 300 {
 		t.Fatalf("ConnectRate: %v, %+v", err, c)
 	}
-	i, err := bench.IdleConns(ctx, bench.Options{Addr: addr, Connections: 300, Settle: time.Millisecond, Timeout: 30 * time.Second})
+	i, err := harness.IdleConns(ctx, harness.Options{Addr: addr, Connections: 300, Settle: time.Millisecond, Timeout: 30 * time.Second})
 	if err != nil || i.Connections != 300 {
 		t.Fatalf("IdleConns: %v, %+v", err, i)
 	}
@@ -79,7 +80,7 @@ func TestFloorAnswersConnect(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- serve(ln, stop) }()
 			for _, v := range []packet.Version{packet.V31, packet.V311, packet.V5} {
-				c, err := bench.ConnectRate(context.Background(), bench.Options{Addr: ln.Addr().String(), Connections: 50, Conn: bench.ConnOptions{Version: v}, Timeout: 30 * time.Second})
+				c, err := harness.ConnectRate(context.Background(), harness.Options{Addr: ln.Addr().String(), Connections: 50, Conn: bench.ConnOptions{Version: v}, Timeout: 30 * time.Second})
 				if err != nil || c.Connections != 50 {
 					t.Fatalf("ConnectRate v%v against the %s floor: %v, %+v", v, name, err, c)
 				}

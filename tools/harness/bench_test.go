@@ -1,4 +1,4 @@
-package bench
+package harness
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/mqttx/mqttx/internal/bench"
 	"github.com/mqttx/mqttx/internal/mosquittotest"
 	"github.com/mqttx/mqttx/internal/packet"
 )
@@ -64,7 +65,7 @@ func TestFanInFanOut(t *testing.T) {
 	for _, qos := range []byte{0, 1} {
 		for _, v := range []packet.Version{packet.V311, packet.V5} {
 			t.Run("fan-in", func(t *testing.T) {
-				s, err := FanIn(context.Background(), Options{Addr: addr, PID: selfPID(), QoS: qos, Messages: 2000, Window: 20, Conn: ConnOptions{Version: v}, Timeout: 30 * time.Second})
+				s, err := FanIn(context.Background(), Options{Addr: addr, PID: selfPID(), QoS: qos, Messages: 2000, Window: 20, Conn: bench.ConnOptions{Version: v}, Timeout: 30 * time.Second})
 				if err != nil {
 					t.Fatalf("FanIn qos %d v%v: %v", qos, v, err)
 				}
@@ -77,7 +78,7 @@ func TestFanInFanOut(t *testing.T) {
 				}
 			})
 			t.Run("fan-out", func(t *testing.T) {
-				s, err := FanOut(context.Background(), Options{Addr: addr, QoS: qos, Messages: 2000, Conn: ConnOptions{Version: v}, Timeout: 30 * time.Second})
+				s, err := FanOut(context.Background(), Options{Addr: addr, QoS: qos, Messages: 2000, Conn: bench.ConnOptions{Version: v}, Timeout: 30 * time.Second})
 				if err != nil {
 					t.Fatalf("FanOut qos %d v%v: %v", qos, v, err)
 				}
@@ -130,13 +131,13 @@ func TestIdleConnsAndConnectRate(t *testing.T) {
 		var d net.Dialer
 		return d.DialContext(ctx, "tcp", a)
 	}
-	if _, err := ConnectRate(context.Background(), Options{Addr: addr, Connections: 50, Conn: ConnOptions{Dial: dial}, Timeout: 30 * time.Second}); err != nil {
+	if _, err := ConnectRate(context.Background(), Options{Addr: addr, Connections: 50, Conn: bench.ConnOptions{Dial: dial}, Timeout: 30 * time.Second}); err != nil {
 		t.Fatalf("ConnectRate through a Dial function: %v", err)
 	}
 	if dials != 50 {
 		t.Errorf("Dial called %d times, want 50", dials)
 	}
-	if _, err := ConnectRate(context.Background(), Options{Addr: addr, Connections: 50, Conn: ConnOptions{Version: packet.V5}, Timeout: 30 * time.Second}); err != nil {
+	if _, err := ConnectRate(context.Background(), Options{Addr: addr, Connections: 50, Conn: bench.ConnOptions{Version: packet.V5}, Timeout: 30 * time.Second}); err != nil {
 		t.Fatalf("ConnectRate MQTT 5: %v", err)
 	}
 }
@@ -144,11 +145,11 @@ func TestIdleConnsAndConnectRate(t *testing.T) {
 func TestConnectRefused(t *testing.T) {
 	addr := startMosquitto(t, mosquittotest.WithUser("u", "p"))
 	for _, v := range []packet.Version{packet.V311, packet.V5} {
-		_, err := ConnectRate(context.Background(), Options{Addr: addr, Connections: 5, Conn: ConnOptions{Version: v}, Timeout: 10 * time.Second})
+		_, err := ConnectRate(context.Background(), Options{Addr: addr, Connections: 5, Conn: bench.ConnOptions{Version: v}, Timeout: 10 * time.Second})
 		if err == nil || !strings.Contains(err.Error(), "refused") {
 			t.Errorf("ConnectRate v%v without credentials: err %v, want a refused error", v, err)
 		}
-		s, err := ConnectRate(context.Background(), Options{Addr: addr, Connections: 5, Conn: ConnOptions{Version: v, Username: "u", Password: "p"}, Timeout: 10 * time.Second})
+		s, err := ConnectRate(context.Background(), Options{Addr: addr, Connections: 5, Conn: bench.ConnOptions{Version: v, Username: "u", Password: "p"}, Timeout: 10 * time.Second})
 		if err != nil || s.Connections != 5 {
 			t.Errorf("ConnectRate v%v with credentials: %v, %+v", v, err, s)
 		}
@@ -162,7 +163,7 @@ func TestRefusedAndUnreachable(t *testing.T) {
 		t.Fatal("FanIn against a broker requiring a password succeeded, want a refused error")
 	}
 	t.Logf("refused: %v", err)
-	s, err := FanIn(context.Background(), Options{Addr: addr, Messages: 100, Conn: ConnOptions{Username: "u", Password: "p"}, Timeout: 10 * time.Second})
+	s, err := FanIn(context.Background(), Options{Addr: addr, Messages: 100, Conn: bench.ConnOptions{Username: "u", Password: "p"}, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatalf("FanIn with credentials: %v", err)
 	}
@@ -215,16 +216,16 @@ func TestParseProc(t *testing.T) {
 }
 
 func TestSummarize(t *testing.T) {
-	a, b := NewHistogram(), NewHistogram()
+	a, b := bench.NewHistogram(), bench.NewHistogram()
 	for i := int64(1); i <= 100; i++ {
-		recordLatency(a, i*1000) // 1..100 us
+		bench.RecordLatency(a, i*1000) // 1..100 us
 	}
-	recordLatency(b, int64(10*time.Minute)) // clamped to the maximum
-	s := Summarize(a, b)
+	bench.RecordLatency(b, int64(10*time.Minute)) // clamped to the maximum
+	s := bench.Summarize(a, b)
 	if s.Count != 101 || s.P50 < 50 || s.P50 > 51 || s.Max < int64(59*time.Second/time.Microsecond) {
 		t.Errorf("Summarize = %+v", s)
 	}
-	if Summarize(NewHistogram()) != nil {
+	if bench.Summarize(bench.NewHistogram()) != nil {
 		t.Error("Summarize of empty histograms is not nil")
 	}
 }
@@ -234,7 +235,7 @@ func TestSummaryText(t *testing.T) {
 		s    Summary
 		want []string
 	}{
-		{Summary{Scenario: "fan-in", Delivered: 1000, Elapsed: time.Second, MsgsPerSec: 1000, BrokerCPU: 3 * time.Millisecond, CPUPerMsgUs: 3, ClientCPUPerMsgUs: 1, Latency: &LatencySummary{P50: 10, P99: 20, Max: 30}},
+		{Summary{Scenario: "fan-in", Delivered: 1000, Elapsed: time.Second, MsgsPerSec: 1000, BrokerCPU: 3 * time.Millisecond, CPUPerMsgUs: 3, ClientCPUPerMsgUs: 1, Latency: &bench.LatencySummary{P50: 10, P99: 20, Max: 30}},
 			[]string{"fan-in: ", "delivered 1000 in 1s (1000 msg/s)", "3.00 us/msg (load generator 1.00)", "p50 10us p99 20us max 30us"}},
 		{Summary{Scenario: "idle-conns", Connections: 10, RSSBefore: 1 << 20, RSSAfter: 2 << 20, BytesPerConn: 1024},
 			[]string{"RSS 1.0 -> 2.0 MiB, 1.00 KiB/conn"}},

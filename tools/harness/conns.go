@@ -1,4 +1,4 @@
-package bench
+package harness
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mqttx/mqttx/internal/bench"
 )
 
 // IdleConns opens Connections (default 5000) idle connections (keep alive off unless
@@ -23,7 +25,7 @@ func IdleConns(ctx context.Context, o Options) (*Summary, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	sum := &Summary{Scenario: "idle-conns", Addr: o.Addr, Version: o.Conn.version().String(), Connections: o.Connections}
+	sum := &Summary{Scenario: "idle-conns", Addr: o.Addr, Version: o.Conn.ProtocolVersion().String(), Connections: o.Connections}
 	if o.PID > 0 {
 		if err := sleepCtx(ctx, o.Settle); err != nil {
 			return nil, err
@@ -67,7 +69,7 @@ func ConnectRate(ctx context.Context, o Options) (*Summary, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	sum := &Summary{Scenario: "connect-rate", Addr: o.Addr, Version: o.Conn.version().String(), Connections: o.Connections}
+	sum := &Summary{Scenario: "connect-rate", Addr: o.Addr, Version: o.Conn.ProtocolVersion().String(), Connections: o.Connections}
 	cpu := startCPU(o.PID)
 	self := startCPU(os.Getpid())
 	start := time.Now()
@@ -89,15 +91,11 @@ func ConnectRate(ctx context.Context, o Options) (*Summary, error) {
 }
 
 // dialMany opens o.Connections connections with o.Concurrency dialers. On error it
-// returns the connections opened so far with the first error. Plain TCP on Linux goes
-// through rawDialer; anything else through the Dial function.
+// returns the connections opened so far with the first error.
 func dialMany(ctx context.Context, o *Options) ([]io.Closer, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var raw *rawDialer
-	if o.Conn.Dial == nil {
-		raw, _ = newRawDialer(o.Addr)
-	}
+	dialer := bench.NewIdleDialer(o.Addr, o.Conn)
 	conns := make([]io.Closer, o.Connections)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -105,29 +103,13 @@ func dialMany(ctx context.Context, o *Options) ([]io.Closer, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			scratch := make([]byte, 0, 128)
-			buf := make([]byte, 256)
-			co := o.Conn
-			var rd *rawDialer
-			if raw != nil {
-				rd = raw.clone()
-			}
+			d := dialer.Clone()
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(conns) || ctx.Err() != nil {
 					return
 				}
-				co.ClientID = o.clientID("c", i)
-				var c io.Closer
-				var err error
-				if rd != nil {
-					scratch, err = connectPacket(&co).AppendTo(scratch[:0], co.version())
-					if err == nil {
-						c, err = rd.handshake(ctx, o.Addr, scratch, co.version(), buf)
-					}
-				} else {
-					c, err = handshakeOnly(ctx, o.Addr, &co, &scratch)
-				}
+				c, err := d.Dial(ctx, o.clientID("c", i))
 				if err != nil {
 					cancel(fmt.Errorf("connection %d of %d: %w", i+1, len(conns), err))
 					return

@@ -1,4 +1,4 @@
-package bench
+package harness
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/mqttx/mqttx/internal/bench"
 	"github.com/mqttx/mqttx/internal/packet"
 )
 
@@ -57,7 +58,7 @@ const maxAckBatch = 64
 // publisher is one publishing connection and its flow-control state.
 type publisher struct {
 	idx   int
-	conn  *Conn
+	conn  *bench.Conn
 	topic []byte
 	n     int64 // messages to publish
 
@@ -113,7 +114,7 @@ func (p *publisher) notify() {
 
 // subscriber is one subscribing connection and its statistics.
 type subscriber struct {
-	conn       *Conn
+	conn       *bench.Conn
 	expect     int64
 	received   atomic.Int64
 	outOfOrder int64
@@ -125,7 +126,7 @@ type subscriber struct {
 type run struct {
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
-	clock   clock
+	clock   bench.Clock
 	qos     byte
 	pubs    []*publisher
 	subs    []*subscriber
@@ -156,7 +157,7 @@ func runPubSub(parent context.Context, name string, o Options, rate float64) (su
 	if perPub == 0 {
 		return nil, fmt.Errorf("messages %d too few for %d publishers and %d subscribers", o.Messages, o.Publishers, o.Subscribers)
 	}
-	r := &run{ctx: ctx, cancel: cancel, clock: newClock(), qos: o.QoS, done: make(chan struct{})}
+	r := &run{ctx: ctx, cancel: cancel, clock: bench.NewClock(), qos: o.QoS, done: make(chan struct{})}
 	var wg sync.WaitGroup
 	var once sync.Once
 	teardown := func() {
@@ -180,11 +181,11 @@ func runPubSub(parent context.Context, name string, o Options, rate float64) (su
 		co := o.Conn
 		co.ClientID = o.clientID("sub", i)
 		co.ReadBufferSize = max(co.ReadBufferSize, 64<<10)
-		c, err := Dial(ctx, o.Addr, co)
+		c, err := bench.Dial(ctx, o.Addr, co)
 		if err != nil {
 			return nil, err
 		}
-		s := &subscriber{conn: c, expect: perPub * int64(o.Publishers), lastSeq: make([]uint64, o.Publishers), hist: NewHistogram()}
+		s := &subscriber{conn: c, expect: perPub * int64(o.Publishers), lastSeq: make([]uint64, o.Publishers), hist: bench.NewHistogram()}
 		r.subs = append(r.subs, s)
 		if err := c.Subscribe(ctx, o.Topic+"/#", o.QoS); err != nil {
 			return nil, err
@@ -198,7 +199,7 @@ func runPubSub(parent context.Context, name string, o Options, rate float64) (su
 		co := o.Conn
 		co.ClientID = o.clientID("pub", i)
 		co.WriteBufferSize = max(co.WriteBufferSize, 64<<10)
-		c, err := Dial(ctx, o.Addr, co)
+		c, err := bench.Dial(ctx, o.Addr, co)
 		if err != nil {
 			return nil, err
 		}
@@ -269,7 +270,7 @@ func runPubSub(parent context.Context, name string, o Options, rate float64) (su
 	teardown()
 
 	sum = &Summary{
-		Scenario: name, Addr: o.Addr, Version: o.Conn.version().String(), QoS: int(o.QoS),
+		Scenario: name, Addr: o.Addr, Version: o.Conn.ProtocolVersion().String(), QoS: int(o.QoS),
 		Publishers: o.Publishers, Subscribers: o.Subscribers, PayloadSize: o.PayloadSize,
 		Elapsed: elapsed, BrokerCPU: brokerCPU,
 	}
@@ -285,7 +286,7 @@ func runPubSub(parent context.Context, name string, o Options, rate float64) (su
 	for _, s := range r.subs {
 		sum.OutOfOrder += s.outOfOrder
 	}
-	sum.Latency = Summarize(hs...)
+	sum.Latency = bench.Summarize(hs...)
 	if sum.Delivered > 0 && elapsed > 0 {
 		sum.MsgsPerSec = float64(sum.Delivered) / elapsed.Seconds()
 	}
@@ -307,7 +308,7 @@ func runPubSub(parent context.Context, name string, o Options, rate float64) (su
 // publish sends p.n messages, closed loop (rate 0) or paced at rate messages per second.
 func (r *run) publish(p *publisher, size int, rate float64) error {
 	payload := make([]byte, size)
-	for i := payloadHeader; i < size; i++ {
+	for i := bench.StampSize; i < size; i++ {
 		payload[i] = 'a' + byte(i%26)
 	}
 	msg := &packet.Publish{Topic: p.topic, Payload: payload, QoS: r.qos}
@@ -348,7 +349,7 @@ func (r *run) publish(p *publisher, size int, rate float64) error {
 			msg.PacketID = id
 		}
 		p.sent++
-		putHeader(payload, r.clock.now(), uint32(p.idx), uint64(p.sent))
+		bench.PutStamp(payload, r.clock.Now(), uint32(p.idx), uint64(p.sent))
 		if err := p.conn.Publish(msg); err != nil {
 			return r.connErr("publisher", err)
 		}
@@ -383,7 +384,7 @@ func (r *run) readPub(p *publisher) error {
 		}
 		switch h.Type {
 		case packet.PUBACK:
-			if err := ack.DecodeInto(h.First(), body, p.conn.version); err != nil {
+			if err := ack.DecodeInto(h.First(), body, p.conn.Version()); err != nil {
 				return fmt.Errorf("publisher: decode PUBACK: %w", err)
 			}
 			if ack.ReasonCode >= 0x80 {
@@ -427,21 +428,21 @@ func (r *run) readSub(s *subscriber) error {
 			}
 			return fmt.Errorf("subscriber: unexpected %v from the broker", h.Type)
 		}
-		if err := msg.DecodeInto(h.First(), body, c.version); err != nil {
+		if err := msg.DecodeInto(h.First(), body, c.Version()); err != nil {
 			return fmt.Errorf("subscriber: decode PUBLISH: %w", err)
 		}
-		now := r.clock.now()
+		now := r.clock.Now()
 		if msg.QoS > 0 {
 			if err := c.Ack(packet.PUBACK, msg.PacketID); err != nil {
 				return r.connErr("subscriber", err)
 			}
 			unflushed++
 		}
-		sent, pub, seq, ok := readHeader(msg.Payload)
+		sent, pub, seq, ok := bench.ReadStamp(msg.Payload)
 		if !ok || int(pub) >= len(r.pubs) {
 			return fmt.Errorf("subscriber: foreign message on %q (%d bytes): is another client publishing under the bench topic?", msg.Topic, len(msg.Payload))
 		}
-		recordLatency(s.hist, now-sent)
+		bench.RecordLatency(s.hist, now-sent)
 		if seq != s.lastSeq[pub]+1 {
 			s.outOfOrder++
 		}

@@ -1,10 +1,13 @@
-package bench
+package harness
 
 import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/mqttx/mqttx/internal/bench"
 )
 
 // Options configures a scenario run. Zero fields take the scenario's defaults (see each
@@ -17,7 +20,7 @@ type Options struct {
 	PID int
 	// Conn is the template for every connection: protocol version, credentials, keep
 	// alive, dialer. Its ClientID, when set, prefixes the generated client ids.
-	Conn ConnOptions
+	Conn bench.ConnOptions
 
 	QoS byte // 0 or 1
 	// Messages is, for FanIn and FanOut, the delivered messages in total (rounded down to
@@ -66,8 +69,8 @@ func (o Options) withDefaults(pubs, subs, msgs int) (Options, error) {
 	if o.PayloadSize == 0 {
 		o.PayloadSize = 256
 	}
-	if o.PayloadSize < payloadHeader {
-		return o, fmt.Errorf("invalid payload size %d: must be at least %d bytes", o.PayloadSize, payloadHeader)
+	if o.PayloadSize < bench.StampSize {
+		return o, fmt.Errorf("invalid payload size %d: must be at least %d bytes", o.PayloadSize, bench.StampSize)
 	}
 	if o.Window <= 0 {
 		o.Window = 100
@@ -131,9 +134,42 @@ type Summary struct {
 	// generator's cost, to check it is not the bottleneck.
 	ClientCPUPerMsgUs float64 `json:"client_cpu_per_msg_us,omitempty"`
 	// ClientCPUPerConnUs is the same for ConnectRate, per connection.
-	ClientCPUPerConnUs float64         `json:"client_cpu_per_conn_us,omitempty"`
-	RSSBefore          int64           `json:"rss_before_bytes,omitempty"`
-	RSSAfter           int64           `json:"rss_after_bytes,omitempty"`
-	BytesPerConn       float64         `json:"bytes_per_conn,omitempty"`
-	Latency            *LatencySummary `json:"latency,omitempty"`
+	ClientCPUPerConnUs float64               `json:"client_cpu_per_conn_us,omitempty"`
+	RSSBefore          int64                 `json:"rss_before_bytes,omitempty"`
+	RSSAfter           int64                 `json:"rss_after_bytes,omitempty"`
+	BytesPerConn       float64               `json:"bytes_per_conn,omitempty"`
+	Latency            *bench.LatencySummary `json:"latency,omitempty"`
+}
+
+// Text returns a one-line human-readable account of the run.
+func (s *Summary) Text() string {
+	var parts []string
+	if s.Delivered > 0 {
+		parts = append(parts, fmt.Sprintf("delivered %d in %v (%.0f msg/s)", s.Delivered, s.Elapsed.Round(time.Millisecond), s.MsgsPerSec))
+	}
+	if s.BrokerCPU > 0 {
+		parts = append(parts, fmt.Sprintf("broker CPU %v", s.BrokerCPU))
+	}
+	if s.CPUPerMsgUs > 0 {
+		parts = append(parts, fmt.Sprintf("%.2f us/msg (load generator %.2f)", s.CPUPerMsgUs, s.ClientCPUPerMsgUs))
+	}
+	if s.OutOfOrder > 0 {
+		parts = append(parts, fmt.Sprintf("%d out of order", s.OutOfOrder))
+	}
+	if s.Latency != nil {
+		parts = append(parts, fmt.Sprintf("latency p50 %dus p99 %dus max %dus", s.Latency.P50, s.Latency.P99, s.Latency.Max))
+	}
+	if s.RSSAfter > 0 {
+		parts = append(parts, fmt.Sprintf("RSS %.1f -> %.1f MiB, %.2f KiB/conn", float64(s.RSSBefore)/(1<<20), float64(s.RSSAfter)/(1<<20), s.BytesPerConn/1024))
+	}
+	if s.ConnsPerSec > 0 {
+		parts = append(parts, fmt.Sprintf("%d conns in %v (%.0f/s", s.Connections, s.Elapsed.Round(time.Millisecond), s.ConnsPerSec))
+		if s.CPUPerConnUs > 0 {
+			parts[len(parts)-1] += fmt.Sprintf(", %.1f us CPU each", s.CPUPerConnUs)
+		}
+		parts[len(parts)-1] += fmt.Sprintf(", load generator %.1f)", s.ClientCPUPerConnUs)
+	} else if s.Connections > 0 && s.RSSAfter == 0 {
+		parts = append(parts, fmt.Sprintf("%d connections in %v", s.Connections, s.Elapsed.Round(time.Millisecond)))
+	}
+	return s.Scenario + ": " + strings.Join(parts, ", ")
 }

@@ -30,8 +30,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/mqttx/mqttx/internal/bench"
 	"github.com/mqttx/mqttx/internal/mosquittotest"
+	"github.com/mqttx/mqttx/tools/harness"
 )
 
 type config struct {
@@ -126,30 +126,30 @@ func (p *process) stop() {
 type scenario struct {
 	key   string
 	label string
-	run   func(ctx context.Context, o bench.Options) (*bench.Summary, error)
-	opts  func(o *bench.Options)
-	value func(s *bench.Summary) []float64
+	run   func(ctx context.Context, o harness.Options) (*harness.Summary, error)
+	opts  func(o *harness.Options)
+	value func(s *harness.Summary) []float64
 	names []string // one per value
 	lower bool     // lower is better
 }
 
 func scenarios(c config) []scenario {
-	cpu := func(s *bench.Summary) []float64 { return []float64{s.CPUPerMsgUs} }
-	lat := func(s *bench.Summary) []float64 {
+	cpu := func(s *harness.Summary) []float64 { return []float64{s.CPUPerMsgUs} }
+	lat := func(s *harness.Summary) []float64 {
 		if s.Latency == nil {
 			return []float64{0, 0}
 		}
 		return []float64{float64(s.Latency.P50), float64(s.Latency.P99)}
 	}
 	all := []scenario{
-		{key: "fanin-q0", label: "fan-in 10->1 QoS 0", run: bench.FanIn, opts: func(o *bench.Options) { o.QoS, o.Messages = 0, c.qos0Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
-		{key: "fanin-q1", label: "fan-in 10->1 QoS 1", run: bench.FanIn, opts: func(o *bench.Options) { o.QoS, o.Messages = 1, c.qos1Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
-		{key: "fanout-q0", label: "fan-out 1->10 QoS 0", run: bench.FanOut, opts: func(o *bench.Options) { o.QoS, o.Messages = 0, c.qos0Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
-		{key: "fanout-q1", label: "fan-out 1->10 QoS 1", run: bench.FanOut, opts: func(o *bench.Options) { o.QoS, o.Messages = 1, c.qos1Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
-		{key: "latency-q0", label: "latency 1000/s QoS 0", run: bench.Latency, opts: func(o *bench.Options) { o.QoS, o.Messages = 0, c.latencyMsgs }, value: lat, names: []string{"p50 us", "p99 us"}, lower: true},
-		{key: "latency-q1", label: "latency 1000/s QoS 1", run: bench.Latency, opts: func(o *bench.Options) { o.QoS, o.Messages = 1, c.latencyMsgs }, value: lat, names: []string{"p50 us", "p99 us"}, lower: true},
-		{key: "idle", label: fmt.Sprintf("%d idle connections", c.conns), run: bench.IdleConns, opts: func(o *bench.Options) { o.Connections, o.Hold, o.Concurrency = c.conns, c.hold, c.dialers }, value: func(s *bench.Summary) []float64 { return []float64{s.BytesPerConn / 1024} }, names: []string{"KiB/conn"}, lower: true},
-		{key: "connect", label: fmt.Sprintf("%d connects, %d dialers", c.conns, c.dialers), run: bench.ConnectRate, opts: func(o *bench.Options) { o.Connections, o.Concurrency = c.conns, c.dialers }, value: func(s *bench.Summary) []float64 { return []float64{s.ConnsPerSec, s.CPUPerConnUs} }, names: []string{"conns/s", "CPU us/conn"}},
+		{key: "fanin-q0", label: "fan-in 10->1 QoS 0", run: harness.FanIn, opts: func(o *harness.Options) { o.QoS, o.Messages = 0, c.qos0Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
+		{key: "fanin-q1", label: "fan-in 10->1 QoS 1", run: harness.FanIn, opts: func(o *harness.Options) { o.QoS, o.Messages = 1, c.qos1Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
+		{key: "fanout-q0", label: "fan-out 1->10 QoS 0", run: harness.FanOut, opts: func(o *harness.Options) { o.QoS, o.Messages = 0, c.qos0Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
+		{key: "fanout-q1", label: "fan-out 1->10 QoS 1", run: harness.FanOut, opts: func(o *harness.Options) { o.QoS, o.Messages = 1, c.qos1Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
+		{key: "latency-q0", label: "latency 1000/s QoS 0", run: harness.Latency, opts: func(o *harness.Options) { o.QoS, o.Messages = 0, c.latencyMsgs }, value: lat, names: []string{"p50 us", "p99 us"}, lower: true},
+		{key: "latency-q1", label: "latency 1000/s QoS 1", run: harness.Latency, opts: func(o *harness.Options) { o.QoS, o.Messages = 1, c.latencyMsgs }, value: lat, names: []string{"p50 us", "p99 us"}, lower: true},
+		{key: "idle", label: fmt.Sprintf("%d idle connections", c.conns), run: harness.IdleConns, opts: func(o *harness.Options) { o.Connections, o.Hold, o.Concurrency = c.conns, c.hold, c.dialers }, value: func(s *harness.Summary) []float64 { return []float64{s.BytesPerConn / 1024} }, names: []string{"KiB/conn"}, lower: true},
+		{key: "connect", label: fmt.Sprintf("%d connects, %d dialers", c.conns, c.dialers), run: harness.ConnectRate, opts: func(o *harness.Options) { o.Connections, o.Concurrency = c.conns, c.dialers }, value: func(s *harness.Summary) []float64 { return []float64{s.ConnsPerSec, s.CPUPerConnUs} }, names: []string{"conns/s", "CPU us/conn"}},
 	}
 	if c.only == "" {
 		return all
@@ -299,7 +299,7 @@ func run(ctx context.Context, c config) error {
 	return nil
 }
 
-func runOne(ctx context.Context, c config, b broker, sc scenario, dir string) (*bench.Summary, error) {
+func runOne(ctx context.Context, c config, b broker, sc scenario, dir string) (*harness.Summary, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -308,7 +308,7 @@ func runOne(ctx context.Context, c config, b broker, sc scenario, dir string) (*
 		return nil, fmt.Errorf("start: %w", err)
 	}
 	defer p.stop()
-	o := bench.Options{Addr: p.addr, PID: p.pid, Timeout: c.timeout}
+	o := harness.Options{Addr: p.addr, PID: p.pid, Timeout: c.timeout}
 	sc.opts(&o)
 	fmt.Fprintf(os.Stderr, "%s: %s pid %d on %s\n", sc.key, b.name, p.pid, p.addr)
 	s, err := sc.run(ctx, o)

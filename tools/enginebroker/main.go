@@ -3,7 +3,7 @@
 // serve, it prints "Listening on 127.0.0.1:PORT" on stderr; it stops on SIGINT or
 // SIGTERM, writing the CPU profile first when -cpuprofile is given.
 //
-//	go build -o bin/enginebroker ./internal/bench/enginebroker
+//	go build -o bin/enginebroker ./tools/enginebroker
 //	bin/brokerbench -ours "bin/enginebroker -cpuprofile /tmp/cpu.out"
 //
 // With -floor it runs no engine and answers every CONNECT with a fixed CONNACK, to
