@@ -7,41 +7,75 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/mqttx/mqttx/internal/mqttc"
 	"github.com/mqttx/mqttx/internal/packet"
 )
 
-// DialFunc opens the transport to addr. The default dials TCP; mqttx bench may pass a
-// function built on mqttc.Dial for TLS and WebSocket.
+// DialFunc opens the transport to addr. Without one, Dial dials plain TCP itself and
+// reaches TLS and WebSocket through mqttc.Dial, the client commands' dialer.
 type DialFunc func(ctx context.Context, addr string) (net.Conn, error)
-
-func dialTCP(ctx context.Context, addr string) (net.Conn, error) {
-	// No TCP keep-alive: MQTT has its own, and the setsockopt calls would cost the
-	// load generator CPU on every connection.
-	d := net.Dialer{KeepAlive: -1}
-	return d.DialContext(ctx, "tcp", addr)
-}
 
 // ConnOptions configures one load connection.
 type ConnOptions struct {
-	ClientID  string
-	Version   packet.Version // default packet.V311
-	KeepAlive uint16         // seconds; 0 turns keep alive off
-	Username  string
-	Password  string
+	// Client holds the shared connection settings, as the client commands resolve them:
+	// protocol version, credentials, keep alive, clean start, session expiry, will, MQTT
+	// 5 CONNECT properties and the transport (Scheme mqtt, mqtts, ws or wss, with TLS
+	// and WebSocket options). Host and Port are ignored: Dial takes the address. Its
+	// ClientID is the client id unless the caller names one per connection.
+	Client mqttc.Options
+	// LocalAddr, when set, is the source address of plain TCP connections (to open
+	// more connections than one source address has ports).
+	LocalAddr net.IP
 	// ReadBufferSize and WriteBufferSize size the bufio buffers (default 16 KiB each).
 	ReadBufferSize  int
 	WriteBufferSize int
-	Dial            DialFunc // default: TCP
+	Dial            DialFunc // replaces the transport; default: see DialFunc
 }
 
 func (o *ConnOptions) version() packet.Version {
-	if o.Version == 0 {
+	if o.Client.Version == 0 {
 		return packet.V311
 	}
-	return o.Version
+	return o.Client.Version
+}
+
+// plainTCP reports whether the options dial plain TCP without a DialFunc.
+func (o *ConnOptions) plainTCP() bool {
+	switch o.Client.Scheme {
+	case "", "mqtt", "tcp":
+		return o.Dial == nil
+	}
+	return false
+}
+
+// dial opens the transport to addr.
+func (o *ConnOptions) dial(ctx context.Context, addr string) (net.Conn, error) {
+	if o.Dial != nil {
+		return o.Dial(ctx, addr)
+	}
+	if o.plainTCP() {
+		// No TCP keep-alive: MQTT has its own, and the setsockopt calls would cost the
+		// load generator CPU on every connection.
+		d := net.Dialer{KeepAlive: -1}
+		if o.LocalAddr != nil {
+			d.LocalAddr = &net.TCPAddr{IP: o.LocalAddr}
+		}
+		return d.DialContext(ctx, "tcp", addr)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("invalid address %q: %w", addr, err)
+	}
+	co := o.Client
+	co.Host = host
+	if co.Port, err = strconv.Atoi(port); err != nil {
+		return nil, fmt.Errorf("invalid port in %q", addr)
+	}
+	return mqttc.Dial(ctx, &co)
 }
 
 // Conn is a lean MQTT client connection for load generation: raw packets from
@@ -62,13 +96,9 @@ type Conn struct {
 }
 
 // Dial connects to addr and completes the CONNECT/CONNACK handshake. A refused CONNACK
-// is an error naming the reason code.
+// is a *mqttc.RefusedError, as from the client commands.
 func Dial(ctx context.Context, addr string, o ConnOptions) (*Conn, error) {
-	dial := o.Dial
-	if dial == nil {
-		dial = dialTCP
-	}
-	nc, err := dial(ctx, addr)
+	nc, err := o.dial(ctx, addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", addr, err)
 	}
@@ -89,27 +119,127 @@ func Dial(ctx context.Context, addr string, o ConnOptions) (*Conn, error) {
 	}
 	if err := c.handshake(ctx, &o); err != nil {
 		nc.Close()
+		var refused *mqttc.RefusedError
+		if errors.As(err, &refused) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("connect %s: %w", addr, err)
 	}
 	return c, nil
 }
 
 func connectPacket(o *ConnOptions) *packet.Connect {
+	c := &o.Client
 	p := &packet.Connect{
 		Version:    o.version(),
-		CleanStart: true,
-		KeepAlive:  o.KeepAlive,
-		ClientID:   o.ClientID,
+		CleanStart: c.CleanStart,
+		KeepAlive:  c.KeepAlive,
+		ClientID:   c.ClientID,
 	}
-	if o.Username != "" {
+	if c.Username != "" {
 		p.UsernameFlag = true
-		p.Username = o.Username
+		p.Username = c.Username
 	}
-	if o.Password != "" {
+	if c.Password != "" || c.HasPassword {
 		p.PasswordFlag = true
-		p.Password = []byte(o.Password)
+		p.Password = []byte(c.Password)
+	}
+	if w := c.Will; w != nil {
+		p.WillFlag, p.WillQoS, p.WillRetain = true, w.QoS, w.Retain
+		p.WillTopic, p.WillPayload = w.Topic, w.Payload
+	}
+	if p.Version != packet.V5 {
+		return p
+	}
+	pp := &p.Properties
+	if c.SessionExpiry != nil {
+		pp.SessionExpiry = *c.SessionExpiry
+		pp.Set(packet.PropSessionExpiryInterval)
+	}
+	if c.ReceiveMaximum != nil {
+		pp.ReceiveMaximum = *c.ReceiveMaximum
+		pp.Set(packet.PropReceiveMaximum)
+	}
+	if c.MaximumPacketSize != nil {
+		pp.MaximumPacketSize = *c.MaximumPacketSize
+		pp.Set(packet.PropMaximumPacketSize)
+	}
+	if c.TopicAliasMaximum != nil {
+		pp.TopicAliasMaximum = *c.TopicAliasMaximum
+		pp.Set(packet.PropTopicAliasMaximum)
+	}
+	if c.RequestResponseInfo {
+		pp.RequestResponseInfo = 1
+		pp.Set(packet.PropRequestResponseInformation)
+	}
+	if c.RequestProblemInfo != nil && !*c.RequestProblemInfo {
+		pp.RequestProblemInfo = 0
+		pp.Set(packet.PropRequestProblemInformation)
+	}
+	pp.User = userProps(c.UserProperties)
+	if c.AuthenticationMethod != "" {
+		pp.AuthMethod = []byte(c.AuthenticationMethod)
+		pp.Set(packet.PropAuthenticationMethod)
+	}
+	if c.AuthenticationData != nil {
+		pp.AuthData = c.AuthenticationData
+		pp.Set(packet.PropAuthenticationData)
+	}
+	if w := c.Will; w != nil {
+		wp := &p.WillProperties
+		if w.DelayInterval != nil {
+			wp.WillDelay = *w.DelayInterval
+			wp.Set(packet.PropWillDelayInterval)
+		}
+		if w.MessageExpiry != nil {
+			wp.MessageExpiry = *w.MessageExpiry
+			wp.Set(packet.PropMessageExpiryInterval)
+		}
+		if w.PayloadFormat != nil {
+			wp.PayloadFormat = *w.PayloadFormat
+			wp.Set(packet.PropPayloadFormatIndicator)
+		}
+		if w.ContentType != "" {
+			wp.ContentType = []byte(w.ContentType)
+			wp.Set(packet.PropContentType)
+		}
+		if w.ResponseTopic != "" {
+			wp.ResponseTopic = []byte(w.ResponseTopic)
+			wp.Set(packet.PropResponseTopic)
+		}
+		if w.CorrelationData != nil {
+			wp.CorrelationData = w.CorrelationData
+			wp.Set(packet.PropCorrelationData)
+		}
+		wp.User = userProps(w.UserProperties)
 	}
 	return p
+}
+
+func userProps(in []mqttc.UserProperty) []packet.UserProperty {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]packet.UserProperty, len(in))
+	for i, u := range in {
+		out[i] = packet.UserProperty{Key: []byte(u.Key), Value: []byte(u.Value)}
+	}
+	return out
+}
+
+// refused returns the client commands' error for a refused CONNACK.
+func refused(ca *packet.Connack, v packet.Version) error {
+	code := byte(ca.ReasonCode)
+	reason := ""
+	if v == packet.V5 {
+		reason = string(ca.Properties.ReasonString)
+		if reason == "" {
+			reason = mqttc.ReasonText(code)
+		}
+	} else {
+		reason = mqttc.ReturnCodeText(code)
+	}
+	return &mqttc.RefusedError{Op: "connect", Code: code, Reason: reason}
 }
 
 // handshake sends CONNECT and waits for CONNACK, honouring ctx's deadline.
@@ -144,7 +274,7 @@ func readConnack(r *bufio.Reader, v packet.Version, buf *[]byte) error {
 		return fmt.Errorf("decode CONNACK: %w", err)
 	}
 	if ca.ReasonCode != 0 {
-		return fmt.Errorf("connection refused by the broker: reason code 0x%02x", byte(ca.ReasonCode))
+		return refused(&ca, v)
 	}
 	return nil
 }
@@ -232,7 +362,11 @@ func (c *Conn) Subscribe(ctx context.Context, filter string, qos byte) error {
 			return fmt.Errorf("subscribe %q: unexpected SUBACK (id %d, %d codes)", filter, sa.PacketID, len(sa.ReasonCodes))
 		}
 		if rc := sa.ReasonCodes[0]; rc >= 0x80 {
-			return fmt.Errorf("subscribe %q refused by the broker: reason code 0x%02x", filter, byte(rc))
+			reason := "failure for " + strconv.Quote(filter)
+			if c.version == packet.V5 {
+				reason = mqttc.ReasonText(byte(rc)) + " for " + strconv.Quote(filter)
+			}
+			return &mqttc.RefusedError{Op: "subscribe", Code: byte(rc), Reason: reason}
 		}
 		return nil
 	}
@@ -259,11 +393,7 @@ func (c *Conn) Close() error { return c.nc.Close() }
 // handshakeOnly dials addr, completes CONNECT/CONNACK with minimal buffers and returns
 // the bare socket: the cheapest way to hold many idle connections.
 func handshakeOnly(ctx context.Context, addr string, o *ConnOptions, scratch *[]byte) (net.Conn, error) {
-	dial := o.Dial
-	if dial == nil {
-		dial = dialTCP
-	}
-	nc, err := dial(ctx, addr)
+	nc, err := o.dial(ctx, addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", addr, err)
 	}
@@ -283,6 +413,10 @@ func handshakeOnly(ctx context.Context, addr string, o *ConnOptions, scratch *[]
 	r := bufio.NewReaderSize(nc, 16)
 	if err := readConnack(r, o.version(), scratch); err != nil {
 		nc.Close()
+		var refused *mqttc.RefusedError
+		if errors.As(err, &refused) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("connect %s: %w", addr, err)
 	}
 	_ = nc.SetDeadline(time.Time{})

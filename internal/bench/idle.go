@@ -2,8 +2,27 @@ package bench
 
 import (
 	"context"
-	"io"
+	"net"
+
+	"github.com/mqttx/mqttx/internal/packet"
 )
+
+// IdleConn is a connection opened by IdleDialer.
+type IdleConn interface {
+	// Ping writes a PINGREQ, keeping the connection alive when keep alive is on. The
+	// PINGRESP is never read: two bytes per ping wait in the socket's receive buffer.
+	Ping() error
+	Close() error
+}
+
+var pingreq = []byte{byte(packet.PINGREQ) << 4, 0}
+
+type netIdle struct{ net.Conn }
+
+func (c netIdle) Ping() error {
+	_, err := c.Write(pingreq)
+	return err
+}
 
 // IdleDialer opens connections that only hold: CONNECT, CONNACK, then the bare socket
 // with no goroutine or buffer, the cheapest way to keep many connections open. Plain
@@ -21,8 +40,8 @@ type IdleDialer struct {
 // NewIdleDialer returns a dialer for addr with o as the template of every connection.
 func NewIdleDialer(addr string, o ConnOptions) *IdleDialer {
 	d := &IdleDialer{addr: addr, o: o, scratch: make([]byte, 0, 128), buf: make([]byte, 256)}
-	if o.Dial == nil {
-		d.raw, _ = newRawDialer(addr)
+	if o.plainTCP() {
+		d.raw, _ = newRawDialer(addr, o.LocalAddr)
 	}
 	return d
 }
@@ -37,11 +56,17 @@ func (d *IdleDialer) Clone() *IdleDialer {
 }
 
 // Dial opens one connection as clientID. A refused CONNACK is a *mqttc.RefusedError.
-func (d *IdleDialer) Dial(ctx context.Context, clientID string) (io.Closer, error) {
+// The connection needs no keep alive traffic only when ConnOptions.Client.KeepAlive
+// is 0; otherwise the broker closes it after one and a half keep alive periods.
+func (d *IdleDialer) Dial(ctx context.Context, clientID string) (IdleConn, error) {
 	co := d.o
-	co.ClientID = clientID
+	co.Client.ClientID = clientID
 	if d.raw == nil {
-		return handshakeOnly(ctx, d.addr, &co, &d.scratch)
+		nc, err := handshakeOnly(ctx, d.addr, &co, &d.scratch)
+		if err != nil {
+			return nil, err
+		}
+		return netIdle{nc}, nil
 	}
 	var err error
 	d.scratch, err = connectPacket(&co).AppendTo(d.scratch[:0], co.version())

@@ -20,9 +20,30 @@ import (
 type rawDialer struct {
 	sa     syscall.Sockaddr
 	family int
+	local  syscall.Sockaddr // source address to bind, or nil
 }
 
-func newRawDialer(addr string) (*rawDialer, bool) {
+func newRawDialer(addr string, local net.IP) (*rawDialer, bool) {
+	d, ok := newRawDialerTo(addr)
+	if !ok || local == nil {
+		return d, ok
+	}
+	if ip4 := local.To4(); ip4 != nil && d.family == syscall.AF_INET {
+		sa := &syscall.SockaddrInet4{}
+		copy(sa.Addr[:], ip4)
+		d.local = sa
+		return d, true
+	}
+	if ip6 := local.To16(); ip6 != nil && d.family == syscall.AF_INET6 {
+		sa := &syscall.SockaddrInet6{}
+		copy(sa.Addr[:], ip6)
+		d.local = sa
+		return d, true
+	}
+	return nil, false
+}
+
+func newRawDialerTo(addr string) (*rawDialer, bool) {
 	ta, err := net.ResolveTCPAddr("tcp", addr)
 	if err != nil {
 		return nil, false
@@ -44,6 +65,14 @@ func newRawDialer(addr string) (*rawDialer, bool) {
 // inside the Sockaddr, so dialers must not share one.
 func (d *rawDialer) clone() *rawDialer {
 	c := *d
+	switch sa := d.local.(type) {
+	case *syscall.SockaddrInet4:
+		cp := *sa
+		c.local = &cp
+	case *syscall.SockaddrInet6:
+		cp := *sa
+		c.local = &cp
+	}
 	switch sa := d.sa.(type) {
 	case *syscall.SockaddrInet4:
 		cp := *sa
@@ -59,12 +88,25 @@ type fdConn int
 
 func (f fdConn) Close() error { return syscall.Close(int(f)) }
 
-func (d *rawDialer) handshake(ctx context.Context, addr string, connect []byte, v packet.Version, buf []byte) (io.Closer, error) {
+func (f fdConn) Ping() error {
+	for {
+		n, err := syscall.Write(int(f), pingreq)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err == nil && n != len(pingreq) {
+			err = io.ErrShortWrite
+		}
+		return err
+	}
+}
+
+func (d *rawDialer) handshake(ctx context.Context, addr string, connect []byte, v packet.Version, buf []byte) (IdleConn, error) {
 	fd, err := syscall.Socket(d.family, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: socket: %w", addr, err)
 	}
-	fail := func(step string, err error) (io.Closer, error) {
+	fail := func(step string, err error) (IdleConn, error) {
 		syscall.Close(fd)
 		return nil, fmt.Errorf("connect %s: %s: %w", addr, step, err)
 	}
@@ -79,6 +121,11 @@ func (d *rawDialer) handshake(ctx context.Context, addr string, connect []byte, 
 	}
 	if err := syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv); err != nil {
 		return fail("setsockopt", err)
+	}
+	if d.local != nil {
+		if err := syscall.Bind(fd, d.local); err != nil {
+			return fail("bind", err)
+		}
 	}
 	if err := d.connect(fd, timeout); err != nil {
 		return fail("connect", err)
@@ -134,7 +181,8 @@ func (d *rawDialer) handshake(ctx context.Context, addr string, connect []byte, 
 			return fail("decode CONNACK", err)
 		}
 		if ca.ReasonCode != 0 {
-			return fail("CONNACK", fmt.Errorf("connection refused by the broker: reason code 0x%02x", byte(ca.ReasonCode)))
+			syscall.Close(fd)
+			return nil, refused(&ca, v)
 		}
 		return fdConn(fd), nil
 	}

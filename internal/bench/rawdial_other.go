@@ -4,17 +4,17 @@ package bench
 
 import (
 	"context"
-	"io"
+	"net"
 
 	"github.com/mqttx/mqttx/internal/packet"
 )
 
 type rawDialer struct{}
 
-func newRawDialer(string) (*rawDialer, bool) { return nil, false }
+func newRawDialer(string, net.IP) (*rawDialer, bool) { return nil, false }
 
 func (d *rawDialer) clone() *rawDialer { return d }
 
-func (*rawDialer) handshake(context.Context, string, []byte, packet.Version, []byte) (io.Closer, error) {
+func (*rawDialer) handshake(context.Context, string, []byte, packet.Version, []byte) (IdleConn, error) {
 	panic("unreachable")
 }

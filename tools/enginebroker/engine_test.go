@@ -11,6 +11,7 @@ import (
 
 	"github.com/mqttx/mqttx/internal/bench"
 	"github.com/mqttx/mqttx/internal/broker/brokertest"
+	"github.com/mqttx/mqttx/internal/mqttc"
 	"github.com/mqttx/mqttx/internal/packet"
 	"github.com/mqttx/mqttx/tools/harness"
 )
@@ -31,7 +32,7 @@ func TestScenariosAgainstEngine(t *testing.T) {
 				run  func(context.Context, harness.Options) (*harness.Summary, error)
 				subs int64
 			}{{"fan-in", harness.FanIn, 1}, {"fan-out", harness.FanOut, 10}} {
-				s, err := sc.run(ctx, harness.Options{Addr: addr, QoS: qos, Messages: 3000, Window: 30, Conn: bench.ConnOptions{Version: v}, Timeout: 30 * time.Second})
+				s, err := sc.run(ctx, harness.Options{Addr: addr, QoS: qos, Messages: 3000, Window: 30, Conn: bench.ConnOptions{Client: mqttc.Options{Version: v}}, Timeout: 30 * time.Second})
 				if err != nil {
 					t.Fatalf("%s v%v QoS %d: %v", sc.name, v, qos, err)
 				}
@@ -80,7 +81,7 @@ func TestFloorAnswersConnect(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- serve(ln, stop) }()
 			for _, v := range []packet.Version{packet.V31, packet.V311, packet.V5} {
-				c, err := harness.ConnectRate(context.Background(), harness.Options{Addr: ln.Addr().String(), Connections: 50, Conn: bench.ConnOptions{Version: v}, Timeout: 30 * time.Second})
+				c, err := harness.ConnectRate(context.Background(), harness.Options{Addr: ln.Addr().String(), Connections: 50, Conn: bench.ConnOptions{Client: mqttc.Options{Version: v}}, Timeout: 30 * time.Second})
 				if err != nil || c.Connections != 50 {
 					t.Fatalf("ConnectRate v%v against the %s floor: %v, %+v", v, name, err, c)
 				}

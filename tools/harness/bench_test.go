@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/mqttx/mqttx/internal/bench"
 	"github.com/mqttx/mqttx/internal/mosquittotest"
+	"github.com/mqttx/mqttx/internal/mqttc"
 	"github.com/mqttx/mqttx/internal/packet"
 )
 
@@ -65,7 +67,7 @@ func TestFanInFanOut(t *testing.T) {
 	for _, qos := range []byte{0, 1} {
 		for _, v := range []packet.Version{packet.V311, packet.V5} {
 			t.Run("fan-in", func(t *testing.T) {
-				s, err := FanIn(context.Background(), Options{Addr: addr, PID: selfPID(), QoS: qos, Messages: 2000, Window: 20, Conn: bench.ConnOptions{Version: v}, Timeout: 30 * time.Second})
+				s, err := FanIn(context.Background(), Options{Addr: addr, PID: selfPID(), QoS: qos, Messages: 2000, Window: 20, Conn: bench.ConnOptions{Client: mqttc.Options{Version: v}}, Timeout: 30 * time.Second})
 				if err != nil {
 					t.Fatalf("FanIn qos %d v%v: %v", qos, v, err)
 				}
@@ -78,7 +80,7 @@ func TestFanInFanOut(t *testing.T) {
 				}
 			})
 			t.Run("fan-out", func(t *testing.T) {
-				s, err := FanOut(context.Background(), Options{Addr: addr, QoS: qos, Messages: 2000, Conn: bench.ConnOptions{Version: v}, Timeout: 30 * time.Second})
+				s, err := FanOut(context.Background(), Options{Addr: addr, QoS: qos, Messages: 2000, Conn: bench.ConnOptions{Client: mqttc.Options{Version: v}}, Timeout: 30 * time.Second})
 				if err != nil {
 					t.Fatalf("FanOut qos %d v%v: %v", qos, v, err)
 				}
@@ -137,7 +139,7 @@ func TestIdleConnsAndConnectRate(t *testing.T) {
 	if dials != 50 {
 		t.Errorf("Dial called %d times, want 50", dials)
 	}
-	if _, err := ConnectRate(context.Background(), Options{Addr: addr, Connections: 50, Conn: bench.ConnOptions{Version: packet.V5}, Timeout: 30 * time.Second}); err != nil {
+	if _, err := ConnectRate(context.Background(), Options{Addr: addr, Connections: 50, Conn: bench.ConnOptions{Client: mqttc.Options{Version: packet.V5}}, Timeout: 30 * time.Second}); err != nil {
 		t.Fatalf("ConnectRate MQTT 5: %v", err)
 	}
 }
@@ -145,11 +147,12 @@ func TestIdleConnsAndConnectRate(t *testing.T) {
 func TestConnectRefused(t *testing.T) {
 	addr := startMosquitto(t, mosquittotest.WithUser("u", "p"))
 	for _, v := range []packet.Version{packet.V311, packet.V5} {
-		_, err := ConnectRate(context.Background(), Options{Addr: addr, Connections: 5, Conn: bench.ConnOptions{Version: v}, Timeout: 10 * time.Second})
-		if err == nil || !strings.Contains(err.Error(), "refused") {
-			t.Errorf("ConnectRate v%v without credentials: err %v, want a refused error", v, err)
+		_, err := ConnectRate(context.Background(), Options{Addr: addr, Connections: 5, Conn: bench.ConnOptions{Client: mqttc.Options{Version: v}}, Timeout: 10 * time.Second})
+		var refused *mqttc.RefusedError
+		if !errors.As(err, &refused) || refused.Op != "connect" {
+			t.Errorf("ConnectRate v%v without credentials: err %v, want a *mqttc.RefusedError", v, err)
 		}
-		s, err := ConnectRate(context.Background(), Options{Addr: addr, Connections: 5, Conn: bench.ConnOptions{Version: v, Username: "u", Password: "p"}, Timeout: 10 * time.Second})
+		s, err := ConnectRate(context.Background(), Options{Addr: addr, Connections: 5, Conn: bench.ConnOptions{Client: mqttc.Options{Version: v, Username: "u", Password: "p"}}, Timeout: 10 * time.Second})
 		if err != nil || s.Connections != 5 {
 			t.Errorf("ConnectRate v%v with credentials: %v, %+v", v, err, s)
 		}
@@ -159,11 +162,12 @@ func TestConnectRefused(t *testing.T) {
 func TestRefusedAndUnreachable(t *testing.T) {
 	addr := startMosquitto(t, mosquittotest.WithUser("u", "p"))
 	_, err := FanIn(context.Background(), Options{Addr: addr, Messages: 100, Timeout: 10 * time.Second})
-	if err == nil {
-		t.Fatal("FanIn against a broker requiring a password succeeded, want a refused error")
+	var refused *mqttc.RefusedError
+	if !errors.As(err, &refused) {
+		t.Fatalf("FanIn against a broker requiring a password: %v, want a *mqttc.RefusedError", err)
 	}
 	t.Logf("refused: %v", err)
-	s, err := FanIn(context.Background(), Options{Addr: addr, Messages: 100, Conn: bench.ConnOptions{Username: "u", Password: "p"}, Timeout: 10 * time.Second})
+	s, err := FanIn(context.Background(), Options{Addr: addr, Messages: 100, Conn: bench.ConnOptions{Client: mqttc.Options{Username: "u", Password: "p"}}, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatalf("FanIn with credentials: %v", err)
 	}

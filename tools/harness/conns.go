@@ -14,7 +14,7 @@ import (
 )
 
 // IdleConns opens Connections (default 5000) idle connections (keep alive off unless
-// Conn.KeepAlive is set) with Concurrency dialers and reports the broker's resident
+// Conn.Client.KeepAlive is set) with Concurrency dialers and reports the broker's resident
 // memory growth per connection: VmRSS of Options.PID sampled after Settle before the
 // first connection and after Settle once all are connected. Without a PID it still
 // opens and counts the connections.

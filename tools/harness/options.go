@@ -93,16 +93,18 @@ func (o Options) withDefaults(pubs, subs, msgs int) (Options, error) {
 	if o.Topic == "" {
 		o.Topic = "bench"
 	}
-	if o.Conn.ClientID == "" {
+	// Every run starts from fresh sessions.
+	o.Conn.Client.CleanStart = true
+	if o.Conn.Client.ClientID == "" {
 		var b [4]byte
 		_, _ = rand.Read(b[:])
-		o.Conn.ClientID = "mqttx-bench-" + hex.EncodeToString(b[:])
+		o.Conn.Client.ClientID = "mqttx-bench-" + hex.EncodeToString(b[:])
 	}
 	return o, nil
 }
 
 func (o *Options) clientID(role string, i int) string {
-	return fmt.Sprintf("%s-%s%d", o.Conn.ClientID, role, i)
+	return fmt.Sprintf("%s-%s%d", o.Conn.Client.ClientID, role, i)
 }
 
 // Summary is the outcome of one scenario run. Rates and per-unit costs are zero when not

@@ -179,7 +179,7 @@ func runPubSub(parent context.Context, name string, o Options, rate float64) (su
 	// Connect subscribers first so no message is published before they listen.
 	for i := 0; i < o.Subscribers; i++ {
 		co := o.Conn
-		co.ClientID = o.clientID("sub", i)
+		co.Client.ClientID = o.clientID("sub", i)
 		co.ReadBufferSize = max(co.ReadBufferSize, 64<<10)
 		c, err := bench.Dial(ctx, o.Addr, co)
 		if err != nil {
@@ -197,7 +197,7 @@ func runPubSub(parent context.Context, name string, o Options, rate float64) (su
 	}
 	for i := 0; i < o.Publishers; i++ {
 		co := o.Conn
-		co.ClientID = o.clientID("pub", i)
+		co.Client.ClientID = o.clientID("pub", i)
 		co.WriteBufferSize = max(co.WriteBufferSize, 64<<10)
 		c, err := bench.Dial(ctx, o.Addr, co)
 		if err != nil {
