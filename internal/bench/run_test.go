@@ -1,0 +1,239 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/mqttx/mqttx/internal/broker/brokertest"
+	"github.com/mqttx/mqttx/internal/mosquittotest"
+	"github.com/mqttx/mqttx/internal/mqttc"
+	"github.com/mqttx/mqttx/internal/packet"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// brokers are the two brokers every run is checked against.
+func brokers(t *testing.T) map[string]string {
+	return map[string]string{
+		"serve":     brokertest.Start(t),
+		"mosquitto": mosquittotest.Start(t, mosquittotest.WithConfig("max_queued_messages 100000")),
+	}
+}
+
+func cfg(cmd, addr string, v packet.Version) Config {
+	return Config{
+		Parameters: Parameters{Command: cmd, Broker: addr, Count: 1, ClientID: fmt.Sprintf("bt-%s-%d-", cmd, time.Now().UnixNano()%1e6)},
+		Conn:       ConnOptions{Client: mqttc.Options{Version: v, CleanStart: true}},
+	}
+}
+
+func TestPubWithSubscribers(t *testing.T) {
+	for name, addr := range brokers(t) {
+		for _, v := range []packet.Version{packet.V311, packet.V5} {
+			for qos := range 3 {
+				t.Run(fmt.Sprintf("%s/v%v/qos%d", name, v, qos), func(t *testing.T) {
+					c := cfg("pub", addr, v)
+					c.Count, c.Subscribers, c.Limit, c.Size, c.QoS, c.Inflight = 3, 2, 300, 64, qos, 10
+					c.Topic = fmt.Sprintf("bt/%s/%d/%d/%%i/%%s", name, v, qos)
+					s, err := Run(context.Background(), c)
+					if err != nil {
+						t.Fatalf("Run: %v", err)
+					}
+					if s.Published != 300 || s.Received != 600 || s.Stamped != 600 {
+						t.Errorf("published %d received %d stamped %d, want 300, 600, 600", s.Published, s.Received, s.Stamped)
+					}
+					if want := int64(0); qos > 0 {
+						want = 300
+						if s.Acked != want {
+							t.Errorf("acked %d, want %d", s.Acked, want)
+						}
+					}
+					if s.Lost != 0 || s.Duplicates != 0 || s.OutOfOrder != 0 {
+						t.Errorf("lost %d duplicates %d out of order %d, want none", s.Lost, s.Duplicates, s.OutOfOrder)
+					}
+					if s.Latency == nil || s.Latency.Count != 600 || s.Latency.P50 > s.Latency.P99 || s.Latency.P99 > s.Latency.Max {
+						t.Errorf("latency %+v, want 600 ordered samples", s.Latency)
+					}
+					if s.Connections.Connected != 5 || s.Connections.Latency == nil || s.Connections.Latency.Count != 5 {
+						t.Errorf("connections %+v, want 5 with latency", s.Connections)
+					}
+					if s.Parameters.Version != v.String() || len(s.Errors) != 0 {
+						t.Errorf("version %q errors %v", s.Parameters.Version, s.Errors)
+					}
+				})
+			}
+		}
+	}
+}
+
+// untilProgress returns an OnProgress that cancels the run once done says so.
+func untilProgress(cancel context.CancelFunc, done func(Progress) bool) func(Progress) {
+	var once sync.Once
+	return func(p Progress) {
+		if done(p) {
+			once.Do(cancel)
+		}
+	}
+}
+
+func TestConnHoldsUntilCancelled(t *testing.T) {
+	for name, addr := range brokers(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			run, stop := context.WithCancel(ctx)
+			defer stop()
+			c := cfg("conn", addr, packet.V5)
+			c.Count, c.ConnectRate = 40, 2000
+			c.Conn.Client.KeepAlive = 1 // the pinger keeps them open past 1.5s
+			c.ProgressEvery = 10 * time.Millisecond
+			pings := 0
+			c.OnProgress = untilProgress(stop, func(p Progress) bool {
+				if p.Connected == 40 {
+					pings++
+				}
+				return pings > 200 // >2s held: longer than 1.5 keep alive periods
+			})
+			s, err := Run(run, c)
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if s.Connections.Connected != 40 || s.Connections.Failed != 0 || len(s.Errors) != 0 {
+				t.Errorf("connections %+v errors %v, want 40 held", s.Connections, s.Errors)
+			}
+		})
+	}
+}
+
+func TestRefusedStopsWithRefusedError(t *testing.T) {
+	addr := mosquittotest.Start(t, mosquittotest.WithUser("u", "p"))
+	for _, cmd := range []string{"conn", "pub", "sub"} {
+		for _, v := range []packet.Version{packet.V311, packet.V5} {
+			t.Run(fmt.Sprintf("%s/v%v", cmd, v), func(t *testing.T) {
+				c := cfg(cmd, addr, v)
+				c.Count, c.Topic, c.Topics, c.Limit = 20, "t", []string{"t"}, 10
+				s, err := Run(context.Background(), c)
+				var refused *mqttc.RefusedError
+				if !errors.As(err, &refused) || refused.Op != "connect" {
+					t.Fatalf("Run without credentials: %v, want a *mqttc.RefusedError", err)
+				}
+				// It stops at the first refusal instead of trying every connection.
+				if s == nil || s.Connections.Connected != 0 || s.Connections.Attempted >= 20 {
+					t.Errorf("summary %+v, want no connection and fewer than 20 attempts", s)
+				}
+				c.Conn.Client.Username, c.Conn.Client.Password = "u", "p"
+				if cmd != "pub" {
+					c.Duration = 50 * time.Millisecond // only the connect phase matters
+				}
+				s, err = Run(context.Background(), c)
+				if cmd == "pub" && (err != nil || s.Published != 10) {
+					t.Errorf("with credentials: %v, published %d", err, s.Published)
+				}
+			})
+		}
+	}
+}
+
+func TestSharedSubscription(t *testing.T) {
+	for name, addr := range brokers(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			subCtx, stopSub := context.WithCancel(ctx)
+			sc := cfg("sub", addr, packet.V5)
+			sc.Count, sc.Topics, sc.Share, sc.QoS = 3, []string{"bs/" + name + "/+"}, "g", 1
+			sc.ProgressEvery = 10 * time.Millisecond
+			subscribed := make(chan struct{})
+			var once sync.Once
+			sc.OnProgress = func(p Progress) {
+				if p.Connected == 3 {
+					once.Do(func() { close(subscribed) })
+				}
+				if p.Received >= 200 {
+					stopSub()
+				}
+			}
+			type result struct {
+				s   *Summary
+				err error
+			}
+			res := make(chan result, 1)
+			go func() {
+				s, err := Run(subCtx, sc)
+				res <- result{s, err}
+			}()
+			select {
+			case <-subscribed:
+			case <-ctx.Done():
+				t.Fatal("subscribers did not connect")
+			}
+			pc := cfg("pub", addr, packet.V5)
+			pc.Count, pc.Limit, pc.QoS, pc.Topic = 2, 200, 1, "bs/"+name+"/%i"
+			ps, err := Run(ctx, pc)
+			if err != nil || ps.Published != 200 || ps.Acked != 200 {
+				t.Fatalf("pub: %v, %+v", err, ps)
+			}
+			r := <-res
+			if r.err != nil {
+				t.Fatalf("sub: %v", r.err)
+			}
+			if r.s.Received != 200 || r.s.Lost != 0 || r.s.Duplicates != 0 {
+				t.Errorf("shared group received %d, lost %d, duplicates %d; want 200, 0, 0", r.s.Received, r.s.Lost, r.s.Duplicates)
+			}
+		})
+	}
+}
+
+func TestWebSocketThroughSharedDialer(t *testing.T) {
+	// mosquitto 2.0's WebSocket listener does not resume a subscriber's queue when its
+	// inflight window frees, so the window must hold the whole run.
+	b := mosquittotest.StartBroker(t, mosquittotest.WithWebSocket(), mosquittotest.WithConfig("max_inflight_messages 1000"))
+	c := cfg("pub", b.WSAddr, packet.V311)
+	c.Conn.Client.Scheme = "ws"
+	c.Count, c.Subscribers, c.Limit, c.QoS, c.Topic = 2, 1, 100, 2, "ws/%i"
+	s, err := Run(context.Background(), c)
+	if err != nil {
+		t.Fatalf("Run over ws: %v", err)
+	}
+	if s.Received != 100 || s.Acked != 100 || s.Lost != 0 {
+		t.Errorf("over ws: received %d acked %d lost %d, want 100, 100, 0", s.Received, s.Acked, s.Lost)
+	}
+}
+
+func TestRateLimitsPublishing(t *testing.T) {
+	addr := brokertest.Start(t)
+	c := cfg("pub", addr, packet.V5)
+	c.Count, c.Rate, c.Limit, c.Topic = 2, 400, 100, "rate/%i"
+	start := time.Now()
+	s, err := Run(context.Background(), c)
+	if err != nil || s.Published != 100 {
+		t.Fatalf("Run: %v, published %d", err, s.Published)
+	}
+	// 100 messages at 400/s cannot go out in less than about 250ms: the pacing holds.
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Errorf("100 messages at 400/s took %v", d)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, c := range []Config{
+		{Parameters: Parameters{Command: "x", Broker: "a:1", Count: 1, ClientID: "c"}},
+		{Parameters: Parameters{Command: "pub", Broker: "a:1", Count: 1, ClientID: "c"}},
+		{Parameters: Parameters{Command: "sub", Broker: "a:1", Count: 1, ClientID: "c"}},
+		{Parameters: Parameters{Command: "conn", Broker: "a:1", Count: 0, ClientID: "c"}},
+		{Parameters: Parameters{Command: "pub", Broker: "a:1", Count: 1, ClientID: "c", Topic: "t", QoS: 3}},
+		{Parameters: Parameters{Command: "sub", Broker: "a:1", Count: 1, ClientID: "c", Topics: []string{"t/%s"}}},
+	} {
+		if _, err := Run(context.Background(), c); err == nil {
+			t.Errorf("Run(%+v) succeeded, want an error", c.Parameters)
+		}
+	}
+}
