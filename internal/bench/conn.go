@@ -93,6 +93,8 @@ type Conn struct {
 	w    *bufio.Writer
 	wbuf []byte
 	ack  packet.Ack
+
+	receiveMax uint16
 }
 
 // Dial connects to addr and completes the CONNECT/CONNACK handshake. A refused CONNACK
@@ -254,29 +256,41 @@ func (c *Conn) handshake(ctx context.Context, o *ConnOptions) error {
 	if err := c.Flush(); err != nil {
 		return err
 	}
-	return readConnack(c.r, c.version, &c.rbuf)
+	ca, err := readConnack(c.r, c.version, &c.rbuf)
+	if err != nil {
+		return err
+	}
+	c.receiveMax = 65535
+	if ca.Properties.Has(packet.PropReceiveMaximum) && ca.Properties.ReceiveMaximum > 0 {
+		c.receiveMax = ca.Properties.ReceiveMaximum
+	}
+	return nil
 }
 
-func readConnack(r *bufio.Reader, v packet.Version, buf *[]byte) error {
+// ReceiveMaximum is how many QoS 1 and 2 messages the broker accepts in flight from
+// this connection (its CONNACK's Receive Maximum; 65535 when it sets none).
+func (c *Conn) ReceiveMaximum() int { return int(c.receiveMax) }
+
+func readConnack(r *bufio.Reader, v packet.Version, buf *[]byte) (*packet.Connack, error) {
 	h, body, nb, err := packet.ReadRaw(r, 0, *buf)
 	*buf = nb
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			return errors.New("broker closed the connection before CONNACK")
+			return nil, errors.New("broker closed the connection before CONNACK")
 		}
-		return fmt.Errorf("read CONNACK: %w", err)
+		return nil, fmt.Errorf("read CONNACK: %w", err)
 	}
 	if h.Type != packet.CONNACK {
-		return fmt.Errorf("expected CONNACK, got %v", h.Type)
+		return nil, fmt.Errorf("expected CONNACK, got %v", h.Type)
 	}
 	var ca packet.Connack
 	if err := ca.DecodeInto(h.First(), body, v); err != nil {
-		return fmt.Errorf("decode CONNACK: %w", err)
+		return nil, fmt.Errorf("decode CONNACK: %w", err)
 	}
 	if ca.ReasonCode != 0 {
-		return refused(&ca, v)
+		return nil, refused(&ca, v)
 	}
-	return nil
+	return &ca, nil
 }
 
 // Version returns the connection's protocol version.
@@ -411,7 +425,7 @@ func handshakeOnly(ctx context.Context, addr string, o *ConnOptions, scratch *[]
 		return nil, fmt.Errorf("connect %s: %w", addr, err)
 	}
 	r := bufio.NewReaderSize(nc, 16)
-	if err := readConnack(r, o.version(), scratch); err != nil {
+	if _, err := readConnack(r, o.version(), scratch); err != nil {
 		nc.Close()
 		var refused *mqttc.RefusedError
 		if errors.As(err, &refused) {

@@ -89,10 +89,10 @@ func (cfg *Config) check() error {
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = time.Second
 	}
-	if p.Inflight <= 0 {
+	if p.Command == "pub" && p.Inflight <= 0 {
 		p.Inflight = 100
 	}
-	if p.Size <= 0 && cfg.Payload == nil {
+	if p.Command == "pub" && p.Size <= 0 && cfg.Payload == nil {
 		p.Size = 256
 	}
 	if p.ClientID == "" {

@@ -106,7 +106,8 @@ func (r *runner) publish(p *publisher) {
 		msg.Topic = bound.Append(nil, 0, nil)
 	}
 	perRate := r.rate()
-	window := int64(cfg.Inflight)
+	// The broker's Receive Maximum caps the window: more in flight is a protocol error.
+	window := int64(min(cfg.Inflight, p.conn.ReceiveMaximum()))
 	var budget int64
 	var id uint16
 	var seq uint64

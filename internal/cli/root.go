@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mqttx/mqttx/internal/build"
+	"github.com/mqttx/mqttx/internal/cli/bench"
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/cli/conn"
 	"github.com/mqttx/mqttx/internal/cli/pub"
@@ -98,6 +99,7 @@ over TCP, TLS and WebSocket.
 		pub.NewCmd(f, nil),
 		sub.NewCmd(f, nil),
 		serve.NewCmd(f, nil),
+		bench.NewCmd(f, nil),
 	)
 	for _, c := range root.Commands() {
 		if c.Long == "" {
