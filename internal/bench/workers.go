@@ -38,12 +38,12 @@ func (p *publisher) notify() {
 	}
 }
 
-// waitRoom blocks until fewer than window messages are in flight; false when the run
+// waitRoom blocks until fewer than limit messages are in flight; false when the run
 // or the connection ended meanwhile.
-func (p *publisher) waitRoom(ctx context.Context, window int64) bool {
-	for p.inflight.Load() >= window {
+func (p *publisher) waitRoom(ctx context.Context, limit int64) bool {
+	for p.inflight.Load() >= limit {
 		p.waiting.Store(true)
-		if p.inflight.Load() < window {
+		if p.inflight.Load() < limit {
 			p.waiting.Store(false)
 			break
 		}
@@ -108,6 +108,7 @@ func (r *runner) publish(p *publisher) {
 	perRate := r.rate()
 	// The broker's Receive Maximum caps the window: more in flight is a protocol error.
 	window := int64(min(cfg.Inflight, p.conn.ReceiveMaximum()))
+	resume := window - max(1, window/4) + 1 // waitRoom returns once inflight < resume
 	var budget int64
 	var id uint16
 	var seq uint64
@@ -121,8 +122,10 @@ func (r *runner) publish(p *publisher) {
 			due := int64(time.Since(t0).Seconds()*perRate) + 1
 			n = due - int64(seq)
 			if n <= 0 {
+				// Sleep at least a millisecond: at high rates, each wake-up then sends a
+				// batch in one write instead of one message per system call.
 				next := t0.Add(time.Duration(float64(seq) / perRate * float64(time.Second)))
-				timer.Reset(time.Until(next))
+				timer.Reset(max(time.Until(next), time.Millisecond))
 				select {
 				case <-timer.C:
 				case <-r.ctx.Done():
@@ -139,7 +142,9 @@ func (r *runner) publish(p *publisher) {
 				}
 			}
 			if cfg.QoS > 0 && p.inflight.Load() >= window {
-				if p.conn.Flush() != nil || !p.waitRoom(r.ctx, window) {
+				// A full window waits for a quarter of it to drain, so that the next
+				// messages go out in one write rather than one per acknowledgement.
+				if p.conn.Flush() != nil || !p.waitRoom(r.ctx, resume) {
 					return
 				}
 			}
