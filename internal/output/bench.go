@@ -195,7 +195,12 @@ func BenchSummaryText(s *bench.Summary) string {
 		}
 		b.WriteString("\n")
 	}
-	return b.String()
+	// Empty cells leave trailing blanks.
+	lines := strings.Split(b.String(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
 }
 
 // benchCount formats n with thousands separators.
