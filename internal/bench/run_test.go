@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/mqttx/mqttx/internal/broker/brokertest"
+	"github.com/mqttx/mqttx/internal/broker/listener/listenertest"
 	"github.com/mqttx/mqttx/internal/mosquittotest"
 	"github.com/mqttx/mqttx/internal/mqttc"
 	"github.com/mqttx/mqttx/internal/packet"
@@ -236,4 +240,78 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("Run(%+v) succeeded, want an error", c.Parameters)
 		}
 	}
+}
+
+func TestSourceAddresses(t *testing.T) {
+	b := mosquittotest.StartBroker(t)
+	for _, cmd := range []string{"conn", "pub"} {
+		t.Run(cmd, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c := cfg(cmd, b.Addr, packet.V311)
+			c.Count, c.Topic, c.Limit = 4, "src/%i", 4
+			c.LocalAddrs = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(127, 0, 0, 2)}
+			c.ProgressEvery = 10 * time.Millisecond
+			c.OnProgress = untilProgress(cancel, func(p Progress) bool { return p.Connected == 4 })
+			s, err := Run(ctx, c)
+			if err != nil || s.Connections.Connected != 4 {
+				t.Fatalf("Run: %v, %+v", err, s)
+			}
+		})
+	}
+	log, err := os.ReadFile(b.LogFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 127.0.0.1 also carries mosquittotest's readiness probe.
+	if n := strings.Count(string(log), "New connection from 127.0.0.2:"); n != 4 {
+		t.Errorf("%d connections from 127.0.0.2, want 4 (2 per run)", n)
+	}
+	if n := strings.Count(string(log), "New connection from 127.0.0.1:"); n < 4 {
+		t.Errorf("%d connections from 127.0.0.1, want at least 4", n)
+	}
+}
+
+// TestTLSThroughSharedDialer runs pub, sub and the idle connections of conn over mqtts
+// with the CA given as the client commands take it.
+func TestTLSThroughSharedDialer(t *testing.T) {
+	pki := listenertest.New(t)
+	b := mosquittotest.StartBroker(t, mosquittotest.WithTLS(mosquittotest.TLSListener{CertFile: pki.ServerCert, KeyFile: pki.ServerKey}))
+	for _, cmd := range []string{"pub", "conn"} {
+		t.Run(cmd, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c := cfg(cmd, b.TLSAddr, packet.V5)
+			c.Conn.Client.Scheme, c.Conn.Client.TLS.CAFile = "mqtts", pki.CAFile
+			c.Count, c.Subscribers, c.Limit, c.QoS, c.Topic = 2, 1, 100, 1, "tls/%i"
+			if cmd == "conn" {
+				c.ProgressEvery = 10 * time.Millisecond
+				c.OnProgress = untilProgress(cancel, func(p Progress) bool { return p.Connected == 2 })
+			}
+			s, err := Run(ctx, c)
+			if err != nil {
+				t.Fatalf("Run over mqtts: %v", err)
+			}
+			if cmd == "pub" && (s.Received != 100 || s.Acked != 100 || s.Lost != 0) {
+				t.Errorf("over mqtts: received %d acked %d lost %d, want 100, 100, 0", s.Received, s.Acked, s.Lost)
+			}
+			if s.Connections.Connected != int64(c.Count+c.Subscribers*btoi(cmd == "pub")) {
+				t.Errorf("connected %d", s.Connections.Connected)
+			}
+		})
+	}
+	// Without the CA, verification fails: counted by reason, and the run fails.
+	c := cfg("conn", b.TLSAddr, packet.V5)
+	c.Conn.Client.Scheme = "mqtts"
+	s, err := Run(context.Background(), c)
+	if err == nil || s.Connections.Failed != 1 || len(s.Errors) != 1 {
+		t.Errorf("mqtts without the CA: %v, %+v", err, s)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
