@@ -713,12 +713,17 @@ func (r *runner) summary(elapsed, cpu time.Duration) *Summary {
 	}
 	r.mu.Unlock()
 
+	// What this run's publishers sent, by index, to count what never arrived; only
+	// stamped payloads say who sent them.
 	sent := map[uint32]uint64{}
+	stamped := r.cfg.Payload == nil && r.cfg.Size >= StampSize
 	for _, p := range r.snapshotPubs() {
 		n := p.sent.Load()
 		s.Published += n
 		s.Acked += p.acked.Load()
-		sent[uint32(p.index)] = uint64(n)
+		if stamped {
+			sent[uint32(p.index)] = uint64(n)
+		}
 	}
 	lat := NewHistogram()
 	for _, sh := range r.shards {
