@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,4 +222,38 @@ func BenchmarkReceivePath(b *testing.B) {
 		seq++
 		tr.add(seq)
 	}
+}
+
+// FuzzParseTemplate checks that a template without placeholders expands to itself,
+// that its filter keeps the topic's levels, and that a message's expansion only
+// differs from another's where %s and %rand_N are.
+func FuzzParseTemplate(f *testing.F) {
+	for _, s := range []string{"a/b", "t/%i/%c/%u", "t/%s/%rand_10", "50%", "%rand_", "%%i", "x/%rand_3y/z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tp, err := ParseTemplate(s)
+		if err != nil {
+			if !strings.Contains(s, "%rand_") {
+				t.Fatalf("ParseTemplate(%q) failed without %%rand_: %v", s, err)
+			}
+			return
+		}
+		if tp.String() != s {
+			t.Fatalf("String() = %q, want %q", tp.String(), s)
+		}
+		if got, want := strings.Count(tp.Filter(), "/"), strings.Count(s, "/"); got != want {
+			t.Fatalf("Filter() %q has %d levels, %q has %d", tp.Filter(), got+1, s, want+1)
+		}
+		b := tp.Bind(3, "cid", "user")
+		one := string(b.Append(nil, 7, nil))
+		if !tp.PerMessage() {
+			if two := string(b.Append(nil, 8, rand.New(rand.NewPCG(1, 2)))); two != one {
+				t.Fatalf("%q expands to %q and %q for two messages", s, one, two)
+			}
+		}
+		if !strings.Contains(s, "%") && one != s {
+			t.Fatalf("%q expands to %q", s, one)
+		}
+	})
 }
