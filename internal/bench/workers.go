@@ -182,16 +182,37 @@ func (r *runner) lost(err error) {
 	}
 }
 
-// flushAcks sends buffered acknowledgements before a read that may block: when fewer
-// bytes are buffered than the last packet's size, the next packet may need the socket.
-// Packets rarely end exactly at the buffer's end, so "nothing buffered" would not do.
-// The batch is capped so that the broker's inflight window keeps moving.
-func flushAcks(c *Conn, unflushed *int, last int) error {
-	if *unflushed > 0 && (c.Buffered() < last || *unflushed >= maxAckBatch) {
-		*unflushed = 0
-		return c.Flush()
+// reader reads one connection's packets and batches the acknowledgements it writes.
+type reader struct {
+	c         *Conn
+	unflushed int // acknowledgements written since the last flush
+	last      int // size of the last packet read
+}
+
+// next flushes the acknowledgements when the read may block and returns the next
+// packet. Flushing when fewer bytes are buffered than the last packet's size: the next
+// packet may need the socket (packets rarely end exactly at the buffer's end, so
+// "nothing buffered" would not do). The batch is capped so that the broker's inflight
+// window keeps moving.
+func (rd *reader) next() (packet.FixedHeader, []byte, error) {
+	c := rd.c
+	if rd.unflushed > 0 && (c.Buffered() < rd.last || rd.unflushed >= maxAckBatch) {
+		rd.unflushed = 0
+		if err := c.Flush(); err != nil {
+			return packet.FixedHeader{}, nil, err
+		}
 	}
-	return nil
+	h, body, err := c.ReadRaw()
+	if err == nil {
+		rd.last = h.PacketSize()
+	}
+	return h, body, err
+}
+
+// ack writes an acknowledgement into the write buffer.
+func (rd *reader) ack(t packet.Type, id uint16) error {
+	rd.unflushed++
+	return rd.c.Ack(t, id)
 }
 
 // readPub reads a publisher's acknowledgements and answers PUBREC with PUBREL.
@@ -204,18 +225,13 @@ func (r *runner) readPub(p *publisher) {
 		c.Close()
 	}()
 	var ack packet.Ack
-	unflushed, last := 0, 0
+	rd := reader{c: c}
 	for {
-		if err := flushAcks(c, &unflushed, last); err != nil {
-			r.lost(err)
-			return
-		}
-		h, body, err := c.ReadRaw()
+		h, body, err := rd.next()
 		if err != nil {
 			r.lost(err)
 			return
 		}
-		last = h.PacketSize()
 		switch h.Type {
 		case packet.PUBACK, packet.PUBREC, packet.PUBCOMP:
 			if err := ack.DecodeInto(h.First(), body, c.version); err != nil {
@@ -229,11 +245,10 @@ func (r *runner) readPub(p *publisher) {
 				continue
 			}
 			if h.Type == packet.PUBREC {
-				if err := c.Ack(packet.PUBREL, ack.PacketID); err != nil {
+				if err := rd.ack(packet.PUBREL, ack.PacketID); err != nil {
 					r.lost(err)
 					return
 				}
-				unflushed++
 				continue
 			}
 			p.acked.Add(1)
@@ -289,18 +304,13 @@ func (r *runner) readSub(s *subscriber) {
 	defer c.Close()
 	var msg packet.Publish
 	var ack packet.Ack
-	unflushed, last := 0, 0
+	rd := reader{c: c}
 	for {
-		if err := flushAcks(c, &unflushed, last); err != nil {
-			r.lost(err)
-			return
-		}
-		h, body, err := c.ReadRaw()
+		h, body, err := rd.next()
 		if err != nil {
 			r.lost(err)
 			return
 		}
-		last = h.PacketSize()
 		switch h.Type {
 		case packet.PUBLISH:
 			if err := msg.DecodeInto(h.First(), body, c.version); err != nil {
@@ -310,11 +320,9 @@ func (r *runner) readSub(s *subscriber) {
 			now := time.Now().UnixNano()
 			switch msg.QoS {
 			case 1:
-				err = c.Ack(packet.PUBACK, msg.PacketID)
-				unflushed++
+				err = rd.ack(packet.PUBACK, msg.PacketID)
 			case 2:
-				err = c.Ack(packet.PUBREC, msg.PacketID)
-				unflushed++
+				err = rd.ack(packet.PUBREC, msg.PacketID)
 			}
 			if err != nil {
 				r.lost(err)
@@ -342,11 +350,10 @@ func (r *runner) readSub(s *subscriber) {
 				r.countErr("malformed PUBREL from the broker")
 				return
 			}
-			if err := c.Ack(packet.PUBCOMP, ack.PacketID); err != nil {
+			if err := rd.ack(packet.PUBCOMP, ack.PacketID); err != nil {
 				r.lost(err)
 				return
 			}
-			unflushed++
 		case packet.PINGRESP:
 		default:
 			r.countErr("unexpected " + h.Type.String() + " from the broker")
