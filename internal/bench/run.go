@@ -503,7 +503,11 @@ func (r *runner) openSub(s *dialSlot, index int) error {
 	if r.cfg.Command == "pub" {
 		o.Client.ClientID += subSuffix
 	}
-	o.ReadBufferSize, o.WriteBufferSize = 64<<10, 4<<10
+	n := r.cfg.Count
+	if r.cfg.Command == "pub" {
+		n = r.cfg.Subscribers
+	}
+	o.ReadBufferSize, o.WriteBufferSize = bufSize(n), 4<<10
 	c, err := Dial(s.ctx, r.cfg.Broker, o)
 	if err != nil {
 		return err
@@ -533,7 +537,7 @@ func (r *runner) openSub(s *dialSlot, index int) error {
 }
 
 func (r *runner) openPub(s *dialSlot, index int) error {
-	c, err := r.dial(s, index, 4<<10, 64<<10)
+	c, err := r.dial(s, index, 4<<10, bufSize(r.cfg.Count))
 	if err != nil {
 		if r.pubsLeft.Add(-1) == 0 {
 			close(r.pubsDone)
@@ -558,6 +562,19 @@ func (r *runner) openPub(s *dialSlot, index int) error {
 		}
 	}()
 	return nil
+}
+
+// bufSize is the size of the busy side's buffer (a publisher's writes, a subscriber's
+// reads) for n such connections: large buffers batch more per system call, but
+// thousands of connections cannot each have 64 KiB.
+func bufSize(n int) int {
+	switch {
+	case n <= 64:
+		return 64 << 10
+	case n <= 1000:
+		return 16 << 10
+	}
+	return 4 << 10
 }
 
 // keepAlive sends PINGREQ on every connection each three quarters of the keep alive
