@@ -18,6 +18,7 @@ import (
 	"github.com/mqttx/mqttx/internal/cli/conn"
 	"github.com/mqttx/mqttx/internal/cli/pub"
 	"github.com/mqttx/mqttx/internal/cli/serve"
+	"github.com/mqttx/mqttx/internal/cli/simulate"
 	"github.com/mqttx/mqttx/internal/cli/sub"
 	"github.com/mqttx/mqttx/internal/output"
 )
@@ -98,6 +99,7 @@ over TCP, TLS and WebSocket.
 		pub.NewCmd(f, nil),
 		sub.NewCmd(f, nil),
 		serve.NewCmd(f, nil),
+		simulate.NewCmd(f, nil),
 	)
 	for _, c := range root.Commands() {
 		if c.Long == "" {

@@ -1,0 +1,272 @@
+package simulate
+
+import (
+	"bytes"
+	"math"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// DeviceConfig identifies one simulated device.
+type DeviceConfig struct {
+	Index    int    // 1..N
+	ClientID string // MQTT client id, also {{.client_id}}
+	Seed     uint64 // random source of this device; same seed, same data
+	// Topic, when set, replaces the scenario's topic template; %i, %c, %u and %sc have
+	// already been substituted (see ExpandTopic).
+	Topic string
+}
+
+// Device generates one device's messages. It is not safe for concurrent use.
+type Device struct {
+	sc     *Scenario
+	cfg    DeviceConfig
+	fn     *funcs
+	data   map[string]any
+	state  []valueState
+	topic  *template.Template // nil when static
+	static string
+	pay    *template.Template
+	now    time.Time
+	seq    Num
+	buf    bytes.Buffer
+	tbuf   bytes.Buffer
+}
+
+// valueState is the running state of one values entry.
+type valueState struct {
+	spec   *valueSpec
+	num    Num     // walk, cycle, counter: printed by templates through a *Num
+	offset float64 // cycle: this device's spread
+	enum   int     // enum: current choice
+	boxed  []any   // enum: the choices, boxed once
+}
+
+// Message is one generated message. Payload is valid until the device's next Next.
+type Message struct {
+	Device   int
+	ClientID string
+	Topic    string
+	Payload  []byte
+	Time     time.Time
+}
+
+// NewDevice makes device cfg.Index of the scenario: it seeds the device's random
+// sources, renders the device fields and sets the values to their starting points.
+func (sc *Scenario) NewDevice(cfg DeviceConfig) (*Device, error) {
+	d := &Device{sc: sc, cfg: cfg, fn: newFuncs(cfg.Seed)}
+	fm := d.fn.Map()
+	d.data = make(map[string]any, len(reserved)+len(sc.device)+len(sc.values))
+	d.data[keyDevice] = cfg.Index
+	d.data[keyClientID] = cfg.ClientID
+	d.data[keyScenario] = sc.Name
+	d.seq.D = 0
+	d.data[keySeq] = &d.seq
+	d.data[keyTime] = &d.now
+	for _, f := range sc.device {
+		t, err := f.tmpl.Clone()
+		if err != nil {
+			return nil, err
+		}
+		d.buf.Reset()
+		if err := t.Funcs(fm).Execute(&d.buf, d.data); err != nil {
+			return nil, sc.execError("device."+f.name, f.line, false, err)
+		}
+		d.data[f.name] = d.buf.String()
+	}
+	d.state = make([]valueState, len(sc.values))
+	r := d.fn.r
+	uniform := func(lo, hi float64) float64 { return lo + r.Float64()*(hi-lo) }
+	for i := range sc.values {
+		vs := &sc.values[i]
+		st := &d.state[i]
+		st.spec = vs
+		st.num.D = vs.decimals
+		switch vs.kind {
+		case kindWalk, kindCounter:
+			st.num.V = uniform(vs.start[0], vs.start[1])
+			d.data[vs.name] = &st.num
+		case kindCycle:
+			st.offset = uniform(-vs.spread, vs.spread)
+			d.data[vs.name] = &st.num
+		case kindEnum:
+			st.boxed = make([]any, len(vs.choices))
+			for j, c := range vs.choices {
+				st.boxed[j] = c
+			}
+			st.enum = d.pickEnum(vs)
+			d.data[vs.name] = st.boxed[st.enum]
+		case kindEvent:
+			d.data[vs.name] = false
+		}
+	}
+	if cfg.Topic != "" {
+		d.static = cfg.Topic
+	} else if !strings.Contains(sc.topicText, "{{") {
+		d.static = sc.topicText
+	} else {
+		t, err := sc.topic.Clone()
+		if err != nil {
+			return nil, err
+		}
+		d.topic = t.Funcs(fm)
+	}
+	t, err := sc.payload.Clone()
+	if err != nil {
+		return nil, err
+	}
+	d.pay = t.Funcs(fm)
+	return d, nil
+}
+
+func (d *Device) pickEnum(vs *valueSpec) int {
+	x := d.fn.r.Float64() * vs.weights[len(vs.weights)-1]
+	for j, w := range vs.weights {
+		if x < w {
+			return j
+		}
+	}
+	return len(vs.weights) - 1
+}
+
+// step advances every value to the message at now.
+func (d *Device) step(now time.Time) {
+	r := d.fn.r
+	for i := range d.state {
+		st := &d.state[i]
+		vs := st.spec
+		switch vs.kind {
+		case kindWalk:
+			v := st.num.V + (r.Float64()*2-1)*vs.step[1]
+			// Reflect at the bounds so the walk stays inside without sticking to them.
+			if v > vs.max {
+				v = 2*vs.max - v
+			}
+			if v < vs.min {
+				v = 2*vs.min - v
+			}
+			st.num.V = math.Min(math.Max(v, vs.min), vs.max)
+		case kindCycle:
+			mid, amp := (vs.min+vs.max)/2, (vs.max-vs.min)/2
+			since := timeOfPeriod(now, vs.period) - vs.peak
+			v := mid + amp*math.Cos(2*math.Pi*float64(since)/float64(vs.period)) + st.offset
+			if vs.noise > 0 {
+				v += (r.Float64()*2 - 1) * vs.noise
+			}
+			st.num.V = math.Min(math.Max(v, vs.min), vs.max)
+		case kindCounter:
+			if d.seq.V > 1 {
+				st.num.V += vs.step[0] + r.Float64()*(vs.step[1]-vs.step[0])
+			}
+		case kindEnum:
+			if vs.stay == 0 || r.Float64() >= vs.stay {
+				st.enum = d.pickEnum(vs)
+			}
+			d.data[vs.name] = st.boxed[st.enum]
+		case kindEvent:
+			d.data[vs.name] = r.Float64() < vs.p
+		}
+	}
+}
+
+// timeOfPeriod is how far now is into its period, counted from local midnight for a
+// daily cycle.
+func timeOfPeriod(now time.Time, period time.Duration) time.Duration {
+	y, m, day := now.Date()
+	midnight := time.Date(y, m, day, 0, 0, 0, 0, now.Location())
+	since := now.Sub(midnight)
+	if period != 24*time.Hour {
+		since = time.Duration(now.UnixNano() % int64(period))
+	}
+	return since
+}
+
+// Next generates the device's next message, as at now.
+func (d *Device) Next(now time.Time) (Message, error) {
+	d.now = now
+	d.seq.V++
+	d.step(now)
+	topic := d.static
+	if d.topic != nil {
+		d.tbuf.Reset()
+		if err := d.topic.Execute(&d.tbuf, d.data); err != nil {
+			return Message{}, d.sc.execError("topic", d.sc.topicLine, false, err)
+		}
+		topic = d.tbuf.String()
+	}
+	d.buf.Reset()
+	if err := d.pay.Execute(&d.buf, d.data); err != nil {
+		return Message{}, d.sc.execError("payload", d.sc.payloadLine, d.sc.payloadLiteral, err)
+	}
+	payload := d.buf.Bytes()
+	if d.sc.JSON {
+		payload = joinLines(payload)
+	}
+	return Message{Device: d.cfg.Index, ClientID: d.cfg.ClientID, Topic: topic, Payload: payload, Time: now}, nil
+}
+
+// joinLines removes, in place, every line break with the spaces around it, so a JSON
+// payload written over many lines in the scenario goes out on one. A raw line break
+// cannot be inside a JSON string, so this never changes a valid document's meaning.
+func joinLines(b []byte) []byte {
+	if bytes.IndexByte(b, '\n') < 0 {
+		return b
+	}
+	w := 0
+	for r := 0; r < len(b); r++ {
+		c := b[r]
+		if c != '\n' && c != '\r' {
+			b[w] = c
+			w++
+			continue
+		}
+		for w > 0 && (b[w-1] == ' ' || b[w-1] == '\t') {
+			w--
+		}
+		for r+1 < len(b) && (b[r+1] == ' ' || b[r+1] == '\t' || b[r+1] == '\n' || b[r+1] == '\r') {
+			r++
+		}
+	}
+	return b[:w]
+}
+
+// Seq returns how many messages the device has generated.
+func (d *Device) Seq() int64 { return int64(d.seq.V) }
+
+// ExpandTopic substitutes -t's placeholders: %i device number, %c client id, %u user
+// name, %sc scenario name, %% a percent sign.
+func ExpandTopic(pattern string, index int, clientID, username, scenario string) string {
+	if !strings.Contains(pattern, "%") {
+		return pattern
+	}
+	var b strings.Builder
+	for i := 0; i < len(pattern); i++ {
+		c := pattern[i]
+		if c != '%' || i+1 == len(pattern) {
+			b.WriteByte(c)
+			continue
+		}
+		switch {
+		case strings.HasPrefix(pattern[i+1:], "sc"):
+			b.WriteString(scenario)
+			i += 2
+		case pattern[i+1] == 'i':
+			b.WriteString(strconv.Itoa(index))
+			i++
+		case pattern[i+1] == 'c':
+			b.WriteString(clientID)
+			i++
+		case pattern[i+1] == 'u':
+			b.WriteString(username)
+			i++
+		case pattern[i+1] == '%':
+			b.WriteByte('%')
+			i++
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
