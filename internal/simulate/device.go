@@ -131,14 +131,19 @@ func (d *Device) pickEnum(vs *valueSpec) int {
 	return len(vs.weights) - 1
 }
 
-// step advances every value to the message at now.
+// step advances every value to the message at now. The first message shows the
+// starting values of walks, counters and enums.
 func (d *Device) step(now time.Time) {
 	r := d.fn.r
+	later := d.seq.V > 1
 	for i := range d.state {
 		st := &d.state[i]
 		vs := st.spec
 		switch vs.kind {
 		case kindWalk:
+			if !later {
+				continue
+			}
 			v := st.num.V + (r.Float64()*2-1)*vs.step[1]
 			// Reflect at the bounds so the walk stays inside without sticking to them.
 			if v > vs.max {
@@ -157,11 +162,11 @@ func (d *Device) step(now time.Time) {
 			}
 			st.num.V = math.Min(math.Max(v, vs.min), vs.max)
 		case kindCounter:
-			if d.seq.V > 1 {
+			if later {
 				st.num.V += vs.step[0] + r.Float64()*(vs.step[1]-vs.step[0])
 			}
 		case kindEnum:
-			if vs.stay == 0 || r.Float64() >= vs.stay {
+			if later && (vs.stay == 0 || r.Float64() >= vs.stay) {
 				st.enum = d.pickEnum(vs)
 			}
 			d.data[vs.name] = st.boxed[st.enum]

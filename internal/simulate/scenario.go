@@ -340,10 +340,10 @@ func (l *loader) templateError(name string, err error, n *yaml.Node) error {
 	fix := "check the {{ }} pairs and quoting"
 	if m := undefFuncRE.FindStringSubmatch(msg); m != nil {
 		msg = fmt.Sprintf("unknown function %q%s", m[1], suggest(m[1], FuncNames()))
-		fix = "see `mqttx simulate --help` or scenarios/README.md for the functions"
+		fix = "the functions are listed in `mqttx simulate --help` and scenarios/README.md"
 	} else if strings.Contains(msg, "map has no entry for key") {
 		fix = "use a name defined under device or values, or a built-in: " + strings.Join(reserved, ", ")
-	} else if strings.Contains(msg, "error calling") || strings.Contains(msg, "wrong type") || strings.Contains(msg, "wrong number of args") {
+	} else if strings.Contains(msg, "error calling") || strings.Contains(msg, "wrong type") || strings.Contains(msg, "wrong number of args") || strings.HasPrefix(msg, "<") && strings.Contains(msg, ": expected ") {
 		fix = "check the function's arguments in scenarios/README.md"
 	}
 	return &Error{File: l.file, Line: line, Msg: fmt.Sprintf("%s: %s: %s", name, oneLine(msg), fix)}
@@ -716,23 +716,28 @@ func editDistance(a, b string) int {
 	if len(a) > 64 || len(b) > 64 {
 		return 99
 	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	// Optimal string alignment: a swap of two neighbours counts as one edit.
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
+			c := 1
+			if a[i-1] == b[j-1] {
+				c = 0
 			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+c)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }
 
 // ErrNotFound is returned by Find for a name that is neither built in nor in the

@@ -84,7 +84,10 @@ message per device.
 
 -t overrides the scenario's topic: %i is the device number, %c its client id, %u the
 user name, %sc the scenario name. -I is the interval: a duration (500ms, 2s) or plain
-milliseconds as in MQTTX.`,
+milliseconds as in MQTTX.
+
+Template functions (arguments and examples in scenarios/README.md):
+` + funcList(),
 		Example: `  $ mqttx simulate -sc tesla -c 10
   $ mqttx simulate -sc sensor -c 3 -L 30 -h broker.example.com
   $ mqttx simulate -f fleet.yaml -c 1000 -I 1s -d 5m -q 1
@@ -127,6 +130,21 @@ milliseconds as in MQTTX.`,
 	cmdutil.AddOutputFlags(fs, &opts.Output, "text")
 	cmd.AddCommand(newLsCmd(f), newShowCmd(f))
 	return cmd
+}
+
+// funcList wraps the template function names into indented lines.
+func funcList() string {
+	var b strings.Builder
+	line := " "
+	for _, f := range simulate.FuncNames() {
+		if len(line)+len(f)+1 > 80 {
+			b.WriteString(line + "\n")
+			line = " "
+		}
+		line += " " + f
+	}
+	b.WriteString(line)
+	return b.String()
 }
 
 // addConnFlags registers the shared connection flags simulate supports, without the -i
