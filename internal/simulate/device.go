@@ -33,6 +33,13 @@ type Device struct {
 	seq    Num
 	buf    bytes.Buffer
 	tbuf   bytes.Buffer
+
+	// The fast path (see fast.go): the values in slots, and whether the map that
+	// text/template reads must be kept current too.
+	env     env
+	out     []byte
+	topicB  []byte
+	mapLive bool
 }
 
 // valueState is the running state of one values entry.
@@ -42,6 +49,7 @@ type valueState struct {
 	offset float64 // cycle: this device's spread
 	enum   int     // enum: current choice
 	boxed  []any   // enum: the choices, boxed once
+	slot   int     // index in the device's slots
 }
 
 // Message is one generated message. Payload is valid until the device's next Next.
@@ -76,6 +84,20 @@ func (sc *Scenario) NewDevice(cfg DeviceConfig) (*Device, error) {
 		}
 		d.data[f.name] = d.buf.String()
 	}
+	d.env.fns = bindFast(d.fn)
+	d.env.slots = make([]value, len(sc.slots))
+	for name, sl := range sc.slots {
+		switch v := d.data[name].(type) {
+		case string:
+			d.env.slots[sl.i] = str(v)
+		case int:
+			d.env.slots[sl.i] = value{k: kInt, i: int64(v)}
+		}
+		if sl.k == kTime {
+			d.env.slots[sl.i] = value{k: kTime}
+		}
+	}
+	d.mapLive = sc.fastPayload == nil || (sc.fastTopic == nil && cfg.Topic == "" && strings.Contains(sc.topicText, "{{"))
 	d.state = make([]valueState, len(sc.values))
 	r := d.fn.r
 	uniform := func(lo, hi float64) float64 { return lo + r.Float64()*(hi-lo) }
@@ -83,6 +105,7 @@ func (sc *Scenario) NewDevice(cfg DeviceConfig) (*Device, error) {
 		vs := &sc.values[i]
 		st := &d.state[i]
 		st.spec = vs
+		st.slot = sc.slots[vs.name].i
 		st.num.D = vs.decimals
 		switch vs.kind {
 		case kindWalk, kindCounter:
@@ -141,18 +164,17 @@ func (d *Device) step(now time.Time) {
 		vs := st.spec
 		switch vs.kind {
 		case kindWalk:
-			if !later {
-				continue
+			if later {
+				v := st.num.V + (r.Float64()*2-1)*vs.step[1]
+				// Reflect at the bounds so the walk stays inside without sticking to them.
+				if v > vs.max {
+					v = 2*vs.max - v
+				}
+				if v < vs.min {
+					v = 2*vs.min - v
+				}
+				st.num.V = math.Min(math.Max(v, vs.min), vs.max)
 			}
-			v := st.num.V + (r.Float64()*2-1)*vs.step[1]
-			// Reflect at the bounds so the walk stays inside without sticking to them.
-			if v > vs.max {
-				v = 2*vs.max - v
-			}
-			if v < vs.min {
-				v = 2*vs.min - v
-			}
-			st.num.V = math.Min(math.Max(v, vs.min), vs.max)
 		case kindCycle:
 			mid, amp := (vs.min+vs.max)/2, (vs.max-vs.min)/2
 			since := timeOfPeriod(now, vs.period) - vs.peak
@@ -169,10 +191,20 @@ func (d *Device) step(now time.Time) {
 			if later && (vs.stay == 0 || r.Float64() >= vs.stay) {
 				st.enum = d.pickEnum(vs)
 			}
-			d.data[vs.name] = st.boxed[st.enum]
+			d.env.slots[st.slot] = str(vs.choices[st.enum])
+			if d.mapLive {
+				d.data[vs.name] = st.boxed[st.enum]
+			}
+			continue
 		case kindEvent:
-			d.data[vs.name] = r.Float64() < vs.p
+			b := r.Float64() < vs.p
+			d.env.slots[st.slot] = value{k: kBool, b: b}
+			if d.mapLive {
+				d.data[vs.name] = b
+			}
+			continue
 		}
+		d.env.slots[st.slot] = value{k: kNum, f: st.num.V, d: st.num.D}
 	}
 }
 
@@ -192,20 +224,39 @@ func timeOfPeriod(now time.Time, period time.Duration) time.Duration {
 func (d *Device) Next(now time.Time) (Message, error) {
 	d.now = now
 	d.seq.V++
+	d.env.slots[3] = value{k: kNum, f: d.seq.V}
+	d.env.slots[4] = value{k: kTime, t: now}
 	d.step(now)
 	topic := d.static
-	if d.topic != nil {
+	if d.topic != nil && d.sc.fastTopic != nil {
+		b, err := d.sc.fastTopic.exec(&d.env, d.topicB[:0])
+		d.topicB = b
+		if err != nil {
+			return d.slowNext(now)
+		}
+		topic = string(b)
+	} else if d.topic != nil {
 		d.tbuf.Reset()
 		if err := d.topic.Execute(&d.tbuf, d.data); err != nil {
 			return Message{}, d.sc.execError("topic", d.sc.topicLine, false, err)
 		}
 		topic = d.tbuf.String()
 	}
-	d.buf.Reset()
-	if err := d.pay.Execute(&d.buf, d.data); err != nil {
-		return Message{}, d.sc.execError("payload", d.sc.payloadLine, d.sc.payloadLiteral, err)
+	var payload []byte
+	if d.sc.fastPayload != nil {
+		b, err := d.sc.fastPayload.exec(&d.env, d.out[:0])
+		d.out = b
+		if err != nil {
+			return d.slowNext(now)
+		}
+		payload = b
+	} else {
+		d.buf.Reset()
+		if err := d.pay.Execute(&d.buf, d.data); err != nil {
+			return Message{}, d.sc.execError("payload", d.sc.payloadLine, d.sc.payloadLiteral, err)
+		}
+		payload = d.buf.Bytes()
 	}
-	payload := d.buf.Bytes()
 	if d.sc.JSON {
 		payload = joinLines(payload)
 	}
@@ -235,6 +286,42 @@ func joinLines(b []byte) []byte {
 		}
 	}
 	return b[:w]
+}
+
+// slowNext renders the current message with text/template after the fast path failed:
+// its error names the line and the fix.
+func (d *Device) slowNext(now time.Time) (Message, error) {
+	d.syncMap()
+	topic := d.static
+	if d.topic != nil {
+		d.tbuf.Reset()
+		if err := d.topic.Execute(&d.tbuf, d.data); err != nil {
+			return Message{}, d.sc.execError("topic", d.sc.topicLine, false, err)
+		}
+		topic = d.tbuf.String()
+	}
+	d.buf.Reset()
+	if err := d.pay.Execute(&d.buf, d.data); err != nil {
+		return Message{}, d.sc.execError("payload", d.sc.payloadLine, d.sc.payloadLiteral, err)
+	}
+	payload := d.buf.Bytes()
+	if d.sc.JSON {
+		payload = joinLines(payload)
+	}
+	return Message{Device: d.cfg.Index, ClientID: d.cfg.ClientID, Topic: topic, Payload: payload, Time: now}, nil
+}
+
+// syncMap brings the map text/template reads up to date with the slots.
+func (d *Device) syncMap() {
+	for i := range d.state {
+		st := &d.state[i]
+		switch st.spec.kind {
+		case kindEnum:
+			d.data[st.spec.name] = st.boxed[st.enum]
+		case kindEvent:
+			d.data[st.spec.name] = d.env.slots[st.slot].b
+		}
+	}
 }
 
 // Seq returns how many messages the device has generated.

@@ -13,7 +13,8 @@ import (
 // FuzzLoad feeds the loader arbitrary files. Properties: it never panics; every error
 // is an *Error of one line that starts with the file name; a scenario that loads
 // generates messages for two devices, with non-empty topics, whose errors are *Error
-// too, and the same seed gives the same bytes.
+// too, the same seed gives the same bytes, and the compiled fast path prints exactly
+// what text/template prints.
 func FuzzLoad(f *testing.F) {
 	names, _ := fs.Glob(scenarios.FS, "*.yaml")
 	for _, n := range names {
@@ -64,6 +65,11 @@ func FuzzLoad(f *testing.F) {
 		}
 		if a, b := run(), run(); a != b {
 			t.Fatalf("same seed, different data:\n%q\n%q", a, b)
+		}
+		slow, _ := render(t, data, false, 4)
+		fast, _ := render(t, data, true, 4)
+		if slow != fast {
+			t.Fatalf("fast path differs from text/template:\nslow %q\nfast %q", slow, fast)
 		}
 	})
 }

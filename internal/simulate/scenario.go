@@ -34,6 +34,11 @@ type Scenario struct {
 	device    []deviceField
 	values    []valueSpec
 
+	// fastTopic and fastPayload are the compiled templates (nil: text/template only);
+	// slots maps the names templates read to their place in a device's slots.
+	fastTopic, fastPayload node
+	slots                  map[string]slotExpr
+
 	topicLine, payloadLine int
 	payloadLiteral         bool
 }
@@ -74,6 +79,9 @@ var topFields = []string{"name", "description", "interval", "format", "topic", "
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// noFast turns the compiled fast path off, so tests can compare it with text/template.
+var noFast = false
 
 // DefaultTopic is the topic template of a scenario that names none.
 const DefaultTopic = "mqttx/simulate/{{.scenario}}/{{.client_id}}"
@@ -213,6 +221,26 @@ func Load(file string, data []byte) (*Scenario, error) {
 		return nil, err
 	}
 	sc.payloadLine = payloadNode.Line
+	sc.slots = map[string]slotExpr{
+		keyDevice: {0, kInt}, keyClientID: {1, kStr}, keyScenario: {2, kStr}, keySeq: {3, kNum}, keyTime: {4, kTime},
+	}
+	for _, f := range sc.device {
+		sc.slots[f.name] = slotExpr{len(sc.slots), kStr}
+	}
+	for _, v := range sc.values {
+		k := kNum
+		switch v.kind {
+		case kindEnum:
+			k = kStr
+		case kindEvent:
+			k = kBool
+		}
+		sc.slots[v.name] = slotExpr{len(sc.slots), k}
+	}
+	if !noFast {
+		sc.fastTopic = compileFast(sc.topic.Tree, sc.slots)
+		sc.fastPayload = compileFast(sc.payload.Tree, sc.slots)
+	}
 	sc.payloadLiteral = payloadNode.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0
 	if err := sc.trial(l, payloadNode, topicNode); err != nil {
 		return nil, err

@@ -219,9 +219,9 @@ func TestBadScenarioFile(t *testing.T) {
 
 func TestFlags(t *testing.T) {
 	tests := []struct {
-		name string
-		args []string
-		want string // usage error, or "" for success
+		name  string
+		args  []string
+		want  string // usage error, or "" for success
 		check func(*testing.T, *options)
 	}{
 		{"-sc as in MQTTX", []string{"-sc", "tesla"}, "", func(t *testing.T, o *options) {
@@ -265,4 +265,3 @@ func TestFlags(t *testing.T) {
 		})
 	}
 }
-
