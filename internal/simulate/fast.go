@@ -109,7 +109,7 @@ type fastFunc struct {
 	bind     func(fs *funcs) func(args []value) (value, error)
 }
 
-func str(s string) value     { return value{k: kStr, s: s} }
+func str(s string) value         { return value{k: kStr, s: s} }
 func num(f float64, d int) value { return value{k: kNum, f: f, d: d} }
 
 func strFn(get func(fs *funcs) func() string) fastFunc {

@@ -42,6 +42,7 @@ type options struct {
 	Retain   bool
 	Seed     uint64
 	DryRun   bool
+	Start    string
 
 	set map[string]bool
 }
@@ -79,8 +80,8 @@ messages, after -d, or on Ctrl-C, and prints a summary.
 
 --seed N makes the data repeatable: the same seed gives the same values (and, without
 --client-id, the same client ids). --dry-run prints the messages as JSON Lines without
-a broker, on a virtual clock that does not wait; without -L or -d it prints one
-message per device.
+a broker, on a virtual clock that does not wait (from --start, else now); without
+-L or -d it prints one message per device.
 
 -t overrides the scenario's topic: %i is the device number, %c its client id, %u the
 user name, %sc the scenario name. -I is the interval: a duration (500ms, 2s) or plain
@@ -91,7 +92,7 @@ Template functions (arguments and examples in scenarios/README.md):
 		Example: `  $ mqttx simulate -sc tesla -c 10
   $ mqttx simulate -sc sensor -c 3 -L 30 -h broker.example.com
   $ mqttx simulate -f fleet.yaml -c 1000 -I 1s -d 5m -q 1
-  $ mqttx simulate -sc weather -c 2 --seed 7 --dry-run -L 4
+  $ mqttx simulate -sc weather -c 2 --seed 7 --dry-run -L 4 --start 2026-06-01T12:00:00Z
   $ mqttx simulate -sc smart_home -t 'home/%i/state' -o json
   $ mqttx simulate ls
   $ mqttx simulate show tesla > my-car.yaml`,
@@ -126,6 +127,7 @@ Template functions (arguments and examples in scenarios/README.md):
 	fs.BoolVarP(&opts.Retain, "retain", "r", false, "ask the broker to retain the messages")
 	fs.Uint64Var(&opts.Seed, "seed", 0, "seed for repeatable data (default: random, printed in the summary)")
 	fs.BoolVar(&opts.DryRun, "dry-run", false, "print the messages as JSON Lines instead of connecting")
+	fs.StringVar(&opts.Start, "start", "", "with --dry-run: start the virtual clock at this RFC 3339 `time` (default: now)")
 	addConnFlags(fs)
 	cmdutil.AddOutputFlags(fs, &opts.Output, "text")
 	cmd.AddCommand(newLsCmd(f), newShowCmd(f))
@@ -209,6 +211,14 @@ func (o *options) validate() error {
 		probe := simulate.ExpandTopic(o.Topic, 1, "id", "user", "sc")
 		if err := cmdutil.ValidateTopicName(probe); err != nil {
 			return err
+		}
+	}
+	if o.set["start"] {
+		if !o.DryRun {
+			return errors.New("--start needs --dry-run: a live run uses the clock")
+		}
+		if _, err := time.Parse(time.RFC3339, o.Start); err != nil {
+			return fmt.Errorf("invalid --start %q: use RFC 3339, e.g. 2026-06-01T12:00:00Z", o.Start)
 		}
 	}
 	return o.Output.Validate()
@@ -315,6 +325,10 @@ func run(ctx context.Context, o *options) error {
 		so.Interval, _ = parseInterval(o.Interval)
 	}
 	if o.DryRun {
+		if o.set["start"] {
+			start, _ := time.Parse(time.RFC3339, o.Start)
+			so.Now = func() time.Time { return start }
+		}
 		_, err := simulate.DryRun(so, func(m simulate.Message) error {
 			return sp.DryRunMessage(m, so.QoS, so.Retain)
 		})

@@ -254,6 +254,8 @@ func TestFlags(t *testing.T) {
 		{"topic wildcard", []string{"-sc", "tesla", "-t", "a/+/%i"}, "cannot contain wildcards", nil},
 		{"will not offered", []string{"-sc", "tesla", "--will-topic", "x"}, "unknown flag: --will-topic", nil},
 		{"output", []string{"-sc", "tesla", "-o", "xml"}, "invalid --output xml", nil},
+		{"start without dry run", []string{"-sc", "tesla", "--start", "2026-01-01T00:00:00Z"}, "--start needs --dry-run", nil},
+		{"bad start", []string{"-sc", "tesla", "--dry-run", "--start", "noon"}, `invalid --start "noon"`, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
