@@ -128,3 +128,7 @@ func BenchmarkGenerateTemplate(b *testing.B) {
 		})
 	}
 }
+
+func fixedTime(i int) time.Time {
+	return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)
+}
