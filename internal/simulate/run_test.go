@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -65,6 +66,30 @@ func subscribe(t *testing.T, addr, filter string) <-chan received {
 	return ch
 }
 
+// noDeviceGoroutines fails t if a goroutine of this package's runner or transport
+// (or the bench client under it) outlives Run.
+func noDeviceGoroutines(t *testing.T) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		var leaked []string
+		for _, g := range strings.Split(stacks, "\n\n") {
+			if strings.Contains(g, "internal/simulate.") && !strings.Contains(g, "simulate_test.") || strings.Contains(g, "internal/bench.(*Conn)") && !strings.Contains(g, "simulate_test.subscribe") {
+				leaked = append(leaked, g)
+			}
+		}
+		if len(leaked) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines outlive Run:\n%s", len(leaked), strings.Join(leaked, "\n\n"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func transport(t *testing.T, addr string, v mqttc.Version) simulate.Transport {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -91,6 +116,7 @@ func TestBuiltinsAgainstBroker(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			s, err := simulate.Run(ctx, simulate.Options{
+				OnProgress: func(simulate.Progress) {},
 				Scenario:  builtin(t, name),
 				Devices:   devices,
 				Interval:  20 * time.Millisecond,
@@ -106,6 +132,9 @@ func TestBuiltinsAgainstBroker(t *testing.T) {
 			if s.Published != limit || s.Failed != 0 {
 				t.Fatalf("summary %+v, want %d published, none failed", s, limit)
 			}
+			// Every device's goroutines are gone once Run returns (the in-process broker's
+			// own may take a moment longer, and are not the concern here).
+			noDeviceGoroutines(t)
 			if qos > 0 && s.Acked != limit {
 				t.Errorf("acked %d at QoS %d, want %d", s.Acked, qos, limit)
 			}
