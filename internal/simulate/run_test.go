@@ -117,14 +117,14 @@ func TestBuiltinsAgainstBroker(t *testing.T) {
 			defer cancel()
 			s, err := simulate.Run(ctx, simulate.Options{
 				OnProgress: func(simulate.Progress) {},
-				Scenario:  builtin(t, name),
-				Devices:   devices,
-				Interval:  20 * time.Millisecond,
-				Limit:     limit,
-				QoS:       qos,
-				Seed:      1,
-				ClientID:  "sim",
-				Transport: transport(t, addr, versions[i%3]),
+				Scenario:   builtin(t, name),
+				Devices:    devices,
+				Interval:   20 * time.Millisecond,
+				Limit:      limit,
+				QoS:        qos,
+				Seed:       1,
+				ClientID:   "sim",
+				Transport:  transport(t, addr, versions[i%3]),
 			})
 			if err != nil {
 				t.Fatal(err)
