@@ -46,15 +46,18 @@ type Options struct {
 
 // Progress is a snapshot of a running simulation.
 type Progress struct {
-	Elapsed    time.Duration `json:"elapsed_ns"`
-	Devices    int           `json:"devices"`
-	Connected  int64         `json:"connected"`
-	Published  int64         `json:"published"`
-	Acked      int64         `json:"acked,omitempty"`
-	Failed     int64         `json:"failed,omitempty"`
-	Skipped    int64         `json:"skipped,omitempty"`
-	Reconnects int64         `json:"reconnects,omitempty"`
-	Bytes      int64         `json:"bytes"`
+	Elapsed   time.Duration `json:"elapsed_ns"`
+	Devices   int           `json:"devices"`
+	Connected int64         `json:"connected"`
+	Published int64         `json:"published"`
+	Acked     int64         `json:"acked,omitempty"`
+	// Failed counts messages whose write failed or that the broker refused.
+	Failed int64 `json:"failed,omitempty"`
+	// Skipped counts messages not sent: due while their device was reconnecting, or
+	// while its window of unacknowledged QoS 1/2 messages was full.
+	Skipped    int64 `json:"skipped,omitempty"`
+	Reconnects int64 `json:"reconnects,omitempty"`
+	Bytes      int64 `json:"bytes"`
 	// Rate is messages per second over the last report interval.
 	Rate float64 `json:"msgs_per_sec"`
 }
@@ -297,19 +300,46 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	} else {
 		close(progressDone)
 	}
+	runs := make([]*deviceRun, len(devs))
+	for i, d := range devs {
+		runs[i] = &deviceRun{o: &o, d: d, c: &c, next: t0.Add(o.offset(i))}
+		runs[i].link.Store(&linkBox{links[i]})
+	}
+	// Each device keeps a goroutine that waits for its connection to drop, reconnects
+	// and pings when idle; publishing is done by a few shards, each waking once for all
+	// its devices that are due together, so a large fleet costs few wake-ups.
+	// The watchers outlive the shards, so no device disconnects under a publish.
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	for _, r := range runs {
+		wg.Add(1)
+		go func(r *deviceRun) {
+			defer wg.Done()
+			r.watch(watchCtx)
+		}(r)
+	}
 	var loopErr error
 	var loopErrOnce sync.Once
-	for i, d := range devs {
-		wg.Add(1)
-		go func(i int, d *Device) {
-			defer wg.Done()
-			r := &deviceRun{o: &o, d: d, link: links[i], c: &c, issued: &issued, stop: stop}
-			if err := r.loop(runCtx, t0.Add(o.offset(i))); err != nil {
+	shards := shardCount(len(runs))
+	var swg sync.WaitGroup
+	for s := 0; s < shards; s++ {
+		var mine []*deviceRun
+		for i := s; i < len(runs); i += shards {
+			mine = append(mine, runs[i])
+		}
+		swg.Add(1)
+		go func(mine []*deviceRun) {
+			defer swg.Done()
+			sh := &shard{o: &o, runs: mine, c: &c, issued: &issued, stop: stop}
+			if err := sh.loop(runCtx); err != nil {
 				loopErrOnce.Do(func() { loopErr = err })
 				stop()
 			}
-		}(i, d)
+		}(mine)
 	}
+	swg.Wait()
+	stop()
+	stopWatch()
 	wg.Wait()
 	stop()
 	<-progressDone
@@ -327,26 +357,107 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	return s, loopErr
 }
 
-// deviceRun is one device's publishing loop.
+// shardCount is how many publishing goroutines drive n devices: one per 250 devices,
+// at least one, at most 64.
+func shardCount(n int) int {
+	return min(max(1, (n+249)/250), 64)
+}
+
+// batch is how close together due messages are sent in one wake-up.
+const batch = 2 * time.Millisecond
+
+// linkBox lets the link be swapped atomically (nil while reconnecting).
+type linkBox struct{ l Link }
+
+// deviceRun is one device's connection and schedule.
 type deviceRun struct {
+	o    *Options
+	d    *Device
+	c    *counters
+	link atomic.Pointer[linkBox]
+	next time.Time // when the next message is due; owned by the device's shard
+}
+
+// shard publishes for its devices, each on its own schedule.
+type shard struct {
 	o      *Options
-	d      *Device
-	link   Link
+	runs   []*deviceRun
 	c      *counters
 	issued *atomic.Int64
 	stop   context.CancelFunc
 }
 
-func (r *deviceRun) loop(ctx context.Context, next time.Time) error {
+func (sh *shard) loop(ctx context.Context) error {
+	o := sh.o
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		// The earliest due device says when to wake.
+		due := sh.runs[0].next
+		for _, r := range sh.runs[1:] {
+			if r.next.Before(due) {
+				due = r.next
+			}
+		}
+		if wait := time.Until(due); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-timer.C:
+			}
+		} else if ctx.Err() != nil {
+			return nil
+		}
+		now := time.Now()
+		horizon := now.Add(batch)
+		for _, r := range sh.runs {
+			if r.next.After(horizon) {
+				continue
+			}
+			if o.Limit > 0 && sh.issued.Add(1) > o.Limit {
+				sh.stop()
+				return nil
+			}
+			box := r.link.Load()
+			if box == nil || box.l == nil {
+				sh.c.skipped.Add(1) // offline: the device is reconnecting
+			} else {
+				m, err := r.d.Next(time.Now())
+				if err != nil {
+					return err
+				}
+				if err := box.l.Publish(m.Topic, m.Payload, o.QoS, o.Retain); errors.Is(err, ErrInflight) {
+					sh.c.skipped.Add(1)
+				} else if err != nil {
+					sh.c.failed.Add(1)
+				} else {
+					sh.c.published.Add(1)
+					sh.c.bytes.Add(int64(len(m.Payload)))
+				}
+			}
+			if o.Limit > 0 && sh.issued.Load() >= o.Limit {
+				sh.stop()
+				return nil
+			}
+			r.next = r.next.Add(o.Interval)
+			if r.next.Before(now) {
+				r.next = now // behind: send at once, but never in a burst
+			}
+		}
+	}
+}
+
+// watch holds the device's connection: it reconnects when it drops, pings when the
+// interval is longer than half the keep alive, and disconnects when ctx ends.
+func (r *deviceRun) watch(ctx context.Context) {
 	o := r.o
 	defer func() {
-		if r.link != nil {
-			_ = r.link.Disconnect()
+		if box := r.link.Swap(nil); box != nil && box.l != nil {
+			_ = box.l.Disconnect()
 			r.c.connected.Add(-1)
 		}
 	}()
-	timer := time.NewTimer(time.Until(next))
-	defer timer.Stop()
 	var pingC <-chan time.Time
 	if o.KeepAlive > 0 && o.Interval > o.KeepAlive/2 {
 		t := time.NewTicker(o.KeepAlive / 2)
@@ -354,50 +465,20 @@ func (r *deviceRun) loop(ctx context.Context, next time.Time) error {
 		pingC = t.C
 	}
 	for {
+		l := r.link.Load().l
 		select {
 		case <-ctx.Done():
-			return nil
-		case <-r.link.Done():
-			r.lost(r.link.Err())
-			if !r.reconnect(ctx) {
-				return nil
-			}
-			// Resume on the schedule, skipping what fell due while offline.
-			now := time.Now()
-			for !next.After(now) {
-				next = next.Add(o.Interval)
-				r.c.skipped.Add(1)
-			}
-			timer.Reset(time.Until(next))
+			return
 		case <-pingC:
-			_ = r.link.Ping()
-		case <-timer.C:
-			if o.Limit > 0 {
-				n := r.issued.Add(1)
-				if n > o.Limit {
-					r.stop()
-					return nil
-				}
+			_ = l.Ping()
+		case <-l.Done():
+			r.lost(l.Err())
+			r.link.Store(&linkBox{})
+			nl, ok := r.reconnect(ctx)
+			if !ok {
+				return
 			}
-			m, err := r.d.Next(time.Now())
-			if err != nil {
-				return err
-			}
-			if err := r.link.Publish(m.Topic, m.Payload, o.QoS, o.Retain); err != nil {
-				r.c.failed.Add(1)
-			} else {
-				r.c.published.Add(1)
-				r.c.bytes.Add(int64(len(m.Payload)))
-			}
-			if o.Limit > 0 && r.issued.Load() >= o.Limit {
-				r.stop()
-				return nil
-			}
-			next = next.Add(o.Interval)
-			if now := time.Now(); next.Before(now) {
-				next = now // behind: send at once, but never in a burst
-			}
-			timer.Reset(time.Until(next))
+			r.link.Store(&linkBox{nl})
 		}
 	}
 }
@@ -411,8 +492,7 @@ func (r *deviceRun) lost(err error) {
 
 // reconnect retries with exponential backoff and jitter (250ms doubling to 10s) until
 // it connects or ctx ends.
-func (r *deviceRun) reconnect(ctx context.Context) bool {
-	r.link = nil
+func (r *deviceRun) reconnect(ctx context.Context) (Link, bool) {
 	backoff := 250 * time.Millisecond
 	for {
 		wait := backoff/2 + time.Duration(rand.Int64N(int64(backoff)))
@@ -420,18 +500,17 @@ func (r *deviceRun) reconnect(ctx context.Context) bool {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return false
+			return nil, false
 		case <-t.C:
 		}
 		l, err := r.o.Transport.Connect(ctx, r.d.cfg.ClientID, r.c.onAck)
 		if err == nil {
-			r.link = l
 			r.c.connected.Add(1)
 			r.c.reconnects.Add(1)
 			if r.o.OnEvent != nil {
 				r.o.OnEvent(Event{Type: "reconnected", Device: r.d.cfg.Index, ClientID: r.d.cfg.ClientID})
 			}
-			return true
+			return l, true
 		}
 		if backoff < 10*time.Second {
 			backoff *= 2

@@ -26,8 +26,9 @@ type Transport interface {
 // Link is one device's connection. Publish and Ping are called from the device's
 // goroutine only; Done and Err from any.
 type Link interface {
-	// Publish sends one message; for QoS 1 and 2 it may wait, while too many earlier
-	// messages are unacknowledged, until the link drops.
+	// Publish sends one message without waiting for the broker: at QoS 1 and 2, when
+	// too many earlier messages are unacknowledged, it returns ErrInflight at once, so
+	// one slow device never holds up the others.
 	Publish(topic string, payload []byte, qos byte, retain bool) error
 	// Ping sends PINGREQ, to keep an idle connection alive.
 	Ping() error
@@ -106,6 +107,10 @@ func refused(err error) error {
 	return &mqttc.RefusedError{Op: "connect", Code: code, Reason: packet.ReasonCode(code).String()}
 }
 
+// ErrInflight says a QoS 1/2 message was not sent: the device's window of
+// unacknowledged messages is full.
+var ErrInflight = errors.New("too many unacknowledged messages")
+
 type benchLink struct {
 	c     *bench.Conn
 	onAck func(bool)
@@ -151,6 +156,8 @@ func (l *benchLink) Publish(topic string, payload []byte, qos byte, retain bool)
 		case l.sem <- struct{}{}:
 		case <-l.done:
 			return l.lost()
+		default:
+			return ErrInflight
 		}
 		l.nextID++
 		if l.nextID == 0 {
