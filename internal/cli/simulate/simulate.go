@@ -171,8 +171,8 @@ func addConnFlags(fs *pflag.FlagSet) {
 // back into the scenario name; other arguments are usage errors.
 func (o *options) fixScenarioShorthand(args []string) error {
 	switch {
-	case o.Scenario == "c" && len(args) == 1:
-		o.Scenario, args = args[0], nil
+	case o.Scenario == "c" && len(args) >= 1:
+		o.Scenario, args = args[0], args[1:]
 	case strings.HasPrefix(o.Scenario, "c=") && len(o.Scenario) > 2:
 		o.Scenario = o.Scenario[2:]
 	}

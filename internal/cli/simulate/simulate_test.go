@@ -245,6 +245,7 @@ func TestFlags(t *testing.T) {
 		{"client id and url are long only", []string{"-sc", "sensor", "--client-id", "x", "--url", "mqtt://h:1"}, "", nil},
 		{"missing scenario", nil, "missing scenario: give -sc NAME", nil},
 		{"both", []string{"-sc", "tesla", "-f", "x.yaml"}, "conflicting --scenario and --file", nil},
+		{"argument after -sc NAME", []string{"-sc", "tesla", "extra"}, `unexpected argument "extra": simulate takes flags only`, nil},
 		{"stray argument", []string{"tesla"}, `unexpected argument "tesla": give the scenario as -sc tesla`, nil},
 		{"count", []string{"-sc", "tesla", "-c", "0"}, "invalid --count 0", nil},
 		{"interval", []string{"-sc", "tesla", "-I", "soon"}, `invalid --interval "soon"`, nil},
