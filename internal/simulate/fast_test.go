@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brianvoe/gofakeit/v7"
+
 	"github.com/mqttx/mqttx/scenarios"
 )
 
@@ -131,4 +133,16 @@ func BenchmarkGenerateTemplate(b *testing.B) {
 
 func fixedTime(i int) time.Time {
 	return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)
+}
+
+// BenchmarkGofakeitTemplate renders the sensor payload with gofakeit's own Template(),
+// which parses the template on every call: the peer the generators are compared with.
+func BenchmarkGofakeitTemplate(b *testing.B) {
+	f := gofakeit.New(1)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := f.Template(`{"msg":"{{ Float64Range 15 25 }}"}`, &gofakeit.TemplateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
