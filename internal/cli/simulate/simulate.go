@@ -75,8 +75,10 @@ scenario format and its template functions are documented in scenarios/README.md
 
 Every device keeps its own state (ids, names, values that drift, counters that only
 grow) and publishes every interval; the first messages are spread over one interval.
-Devices reconnect with backoff when the broker goes away. The run ends after -L
-messages, after -d, or on Ctrl-C, and prints a summary.
+Devices reconnect with backoff when the broker goes away; a message that falls due
+while its device is offline, or while 32 of its QoS 1/2 messages await acknowledgement,
+is skipped and counted. The run ends after -L messages, after -d, or on Ctrl-C, and
+prints a summary. With more than 10 devices, -v prints each device's reconnects.
 
 --seed N makes the data repeatable: the same seed gives the same values (and, without
 --client-id, the same client ids). --dry-run prints the messages as JSON Lines without
