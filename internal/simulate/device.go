@@ -21,18 +21,20 @@ type DeviceConfig struct {
 
 // Device generates one device's messages. It is not safe for concurrent use.
 type Device struct {
-	sc     *Scenario
-	cfg    DeviceConfig
-	fn     *funcs
-	data   map[string]any
-	state  []valueState
-	topic  *template.Template // nil when static
-	static string
-	pay    *template.Template
-	now    time.Time
-	seq    Num
-	buf    bytes.Buffer
-	tbuf   bytes.Buffer
+	sc       *Scenario
+	cfg      DeviceConfig
+	fn       *funcs
+	data     map[string]any
+	state    []valueState
+	topic    *template.Template // text/template's copies, made when needed
+	dynTopic bool               // the topic is a template (else static)
+	fm       template.FuncMap
+	static   string
+	pay      *template.Template
+	now      time.Time
+	seq      Num
+	buf      bytes.Buffer
+	tbuf     bytes.Buffer
 
 	// The fast path (see fast.go): the values in slots, and whether the map that
 	// text/template reads must be kept current too.
@@ -65,7 +67,6 @@ type Message struct {
 // sources, renders the device fields and sets the values to their starting points.
 func (sc *Scenario) NewDevice(cfg DeviceConfig) (*Device, error) {
 	d := &Device{sc: sc, cfg: cfg, fn: newFuncs(cfg.Seed)}
-	fm := d.fn.Map()
 	d.data = make(map[string]any, len(reserved)+len(sc.device)+len(sc.values))
 	d.data[keyDevice] = cfg.Index
 	d.data[keyClientID] = cfg.ClientID
@@ -73,29 +74,20 @@ func (sc *Scenario) NewDevice(cfg DeviceConfig) (*Device, error) {
 	d.seq.D = 0
 	d.data[keySeq] = &d.seq
 	d.data[keyTime] = &d.now
+	d.env.fns = bindFast(d.fn)
+	d.env.slots = make([]value, len(sc.slots))
+	d.env.slots[0] = value{k: kInt, i: int64(cfg.Index)}
+	d.env.slots[1] = str(cfg.ClientID)
+	d.env.slots[2] = str(sc.Name)
+	d.env.slots[3] = value{k: kNum}
+	d.env.slots[4] = value{k: kTime}
 	for _, f := range sc.device {
-		t, err := f.tmpl.Clone()
+		text, err := d.deviceField(&f)
 		if err != nil {
 			return nil, err
 		}
-		d.buf.Reset()
-		if err := t.Funcs(fm).Execute(&d.buf, d.data); err != nil {
-			return nil, sc.execError("device."+f.name, f.line, false, err)
-		}
-		d.data[f.name] = d.buf.String()
-	}
-	d.env.fns = bindFast(d.fn)
-	d.env.slots = make([]value, len(sc.slots))
-	for name, sl := range sc.slots {
-		switch v := d.data[name].(type) {
-		case string:
-			d.env.slots[sl.i] = str(v)
-		case int:
-			d.env.slots[sl.i] = value{k: kInt, i: int64(v)}
-		}
-		if sl.k == kTime {
-			d.env.slots[sl.i] = value{k: kTime}
-		}
+		d.data[f.name] = text
+		d.env.slots[sc.slots[f.name].i] = str(text)
 	}
 	d.mapLive = sc.fastPayload == nil || (sc.fastTopic == nil && cfg.Topic == "" && strings.Contains(sc.topicText, "{{"))
 	d.state = make([]valueState, len(sc.values))
@@ -125,23 +117,69 @@ func (sc *Scenario) NewDevice(cfg DeviceConfig) (*Device, error) {
 			d.data[vs.name] = false
 		}
 	}
-	if cfg.Topic != "" {
+	switch {
+	case cfg.Topic != "":
 		d.static = cfg.Topic
-	} else if !strings.Contains(sc.topicText, "{{") {
+	case !strings.Contains(sc.topicText, "{{"):
 		d.static = sc.topicText
-	} else {
-		t, err := sc.topic.Clone()
-		if err != nil {
+	default:
+		d.dynTopic = true
+	}
+	if sc.fastPayload == nil || (d.dynTopic && sc.fastTopic == nil) {
+		if err := d.slowTemplates(); err != nil {
 			return nil, err
 		}
-		d.topic = t.Funcs(fm)
 	}
-	t, err := sc.payload.Clone()
-	if err != nil {
-		return nil, err
-	}
-	d.pay = t.Funcs(fm)
 	return d, nil
+}
+
+// deviceField renders one device field, on the fast path when it compiled.
+func (d *Device) deviceField(f *deviceField) (string, error) {
+	if f.fast != nil {
+		b, err := f.fast.exec(&d.env, d.out[:0])
+		d.out = b
+		if err == nil {
+			return string(b), nil
+		}
+	}
+	t, err := f.tmpl.Clone()
+	if err != nil {
+		return "", err
+	}
+	d.buf.Reset()
+	if err := t.Funcs(d.funcMap()).Execute(&d.buf, d.data); err != nil {
+		return "", d.sc.execError("device."+f.name, f.line, false, err)
+	}
+	return d.buf.String(), nil
+}
+
+// funcMap returns the device's text/template functions, made on first use.
+func (d *Device) funcMap() template.FuncMap {
+	if d.fm == nil {
+		d.fm = d.fn.Map()
+	}
+	return d.fm
+}
+
+// slowTemplates clones the topic and payload templates for this device's functions,
+// once, for text/template to run them.
+func (d *Device) slowTemplates() error {
+	if d.pay != nil {
+		return nil
+	}
+	if d.dynTopic {
+		t, err := d.sc.topic.Clone()
+		if err != nil {
+			return err
+		}
+		d.topic = t.Funcs(d.funcMap())
+	}
+	t, err := d.sc.payload.Clone()
+	if err != nil {
+		return err
+	}
+	d.pay = t.Funcs(d.funcMap())
+	return nil
 }
 
 func (d *Device) pickEnum(vs *valueSpec) int {
@@ -228,14 +266,14 @@ func (d *Device) Next(now time.Time) (Message, error) {
 	d.env.slots[4] = value{k: kTime, t: now}
 	d.step(now)
 	topic := d.static
-	if d.topic != nil && d.sc.fastTopic != nil {
+	if d.dynTopic && d.sc.fastTopic != nil {
 		b, err := d.sc.fastTopic.exec(&d.env, d.topicB[:0])
 		d.topicB = b
 		if err != nil {
 			return d.slowNext(now)
 		}
 		topic = string(b)
-	} else if d.topic != nil {
+	} else if d.dynTopic {
 		d.tbuf.Reset()
 		if err := d.topic.Execute(&d.tbuf, d.data); err != nil {
 			return Message{}, d.sc.execError("topic", d.sc.topicLine, false, err)
@@ -291,9 +329,12 @@ func joinLines(b []byte) []byte {
 // slowNext renders the current message with text/template after the fast path failed:
 // its error names the line and the fix.
 func (d *Device) slowNext(now time.Time) (Message, error) {
+	if err := d.slowTemplates(); err != nil {
+		return Message{}, err
+	}
 	d.syncMap()
 	topic := d.static
-	if d.topic != nil {
+	if d.dynTopic {
 		d.tbuf.Reset()
 		if err := d.topic.Execute(&d.tbuf, d.data); err != nil {
 			return Message{}, d.sc.execError("topic", d.sc.topicLine, false, err)

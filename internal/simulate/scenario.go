@@ -48,6 +48,7 @@ type deviceField struct {
 	name string
 	line int
 	tmpl *template.Template
+	fast node // compiled, or nil
 }
 
 // Error is a problem in a scenario file, at a line. Its message names the fix.
@@ -224,7 +225,12 @@ func Load(file string, data []byte) (*Scenario, error) {
 	sc.slots = map[string]slotExpr{
 		keyDevice: {0, kInt}, keyClientID: {1, kStr}, keyScenario: {2, kStr}, keySeq: {3, kNum}, keyTime: {4, kTime},
 	}
-	for _, f := range sc.device {
+	for i := range sc.device {
+		f := &sc.device[i]
+		if !noFast {
+			// A device field sees the built-ins and the fields above it.
+			f.fast = compileFast(f.tmpl.Tree, sc.slots)
+		}
 		sc.slots[f.name] = slotExpr{len(sc.slots), kStr}
 	}
 	for _, v := range sc.values {
