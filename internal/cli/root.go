@@ -19,6 +19,7 @@ import (
 	"github.com/mqttx/mqttx/internal/cli/conn"
 	"github.com/mqttx/mqttx/internal/cli/pub"
 	"github.com/mqttx/mqttx/internal/cli/serve"
+	"github.com/mqttx/mqttx/internal/cli/simulate"
 	"github.com/mqttx/mqttx/internal/cli/sub"
 	"github.com/mqttx/mqttx/internal/output"
 )
@@ -100,6 +101,7 @@ over TCP, TLS and WebSocket.
 		sub.NewCmd(f, nil),
 		serve.NewCmd(f, nil),
 		bench.NewCmd(f, nil),
+		simulate.NewCmd(f, nil),
 	)
 	for _, c := range root.Commands() {
 		if c.Long == "" {
