@@ -32,3 +32,12 @@ fmt:
 .PHONY: demo
 demo: build
 	MQTTX=$(BIN) scripts/demo.sh
+
+# Shell completion scripts, committed; TestCompletionsFresh fails when they are stale.
+.PHONY: completions
+completions:
+	@mkdir -p completions
+	$(GO) run ./cmd/mqttx completion bash > completions/mqttx.bash
+	$(GO) run ./cmd/mqttx completion zsh > completions/mqttx.zsh
+	$(GO) run ./cmd/mqttx completion fish > completions/mqttx.fish
+	$(GO) run ./cmd/mqttx completion powershell > completions/mqttx.ps1
