@@ -5,7 +5,7 @@ LDFLAGS := -s -w -X github.com/mqttx/mqttx/internal/build.Version=$(VERSION)
 
 export CGO_ENABLED ?= 0
 
-.PHONY: build test lint fmt
+.PHONY: build test lint fmt snapshot
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mqttx
@@ -41,3 +41,12 @@ completions:
 	$(GO) run ./cmd/mqttx completion zsh > completions/mqttx.zsh
 	$(GO) run ./cmd/mqttx completion fish > completions/mqttx.fish
 	$(GO) run ./cmd/mqttx completion powershell > completions/mqttx.ps1
+
+# Man pages, one per command, into man/ (not committed; the release generates them).
+.PHONY: man
+man:
+	$(GO) run ./tools/mangen man
+
+# Every release archive, package and the Homebrew cask into dist/, without publishing.
+snapshot:
+	$(GO) tool goreleaser release --snapshot --clean
