@@ -21,16 +21,15 @@ The release archives, the deb and rpm packages and the Homebrew cask install the
 scripts already (they are in the archive's completions/ folder). To enable completion
 for a binary you built or installed with go install:
 
-  bash (needs the bash-completion package):
-    $ echo 'source <(mqttx completion bash)' >> ~/.bashrc
-  zsh:
-    $ echo 'autoload -U compinit && compinit' >> ~/.zshrc   # once, if not there yet
-    $ echo 'source <(mqttx completion zsh)' >> ~/.zshrc
-  fish:
-    $ mqttx completion fish > ~/.config/fish/completions/mqttx.fish
-  powershell:
-    PS> mqttx completion powershell | Out-String | Invoke-Expression
-    (add that line to $PROFILE to keep it)
+    bash (needs the bash-completion package):
+      $ echo 'source <(mqttx completion bash)' >> ~/.bashrc
+    zsh:
+      $ echo 'autoload -U compinit && compinit' >> ~/.zshrc   # once
+      $ echo 'source <(mqttx completion zsh)' >> ~/.zshrc
+    fish:
+      $ mqttx completion fish > ~/.config/fish/completions/mqttx.fish
+    powershell (add the line to $PROFILE to keep it):
+      PS> mqttx completion powershell | Out-String | Invoke-Expression
 
 Then start a new shell.`
 
