@@ -55,12 +55,17 @@ grep -Eq '^mqttx v[0-9]+\.[0-9]+\.[0-9]+' <<<"$version" || fail "--version has n
 grep -Eq '^commit [0-9a-f]{40}$' <<<"$version" || fail "--version has no commit"
 grep -Eq '^built [0-9]{4}-[0-9]{2}-[0-9]{2}T' <<<"$version" || fail "--version has no build date"
 
-# Completion through bash as Tab would call it: source the installed script, then call its
+# Completion through bash as Tab would call it: load bash-completion (the scripts need it,
+# as every distribution's bash setup has it), source the installed script, then call its
 # completion function with the words typed so far and read COMPREPLY.
+bash_completion=/usr/share/bash-completion/bash_completion
+[ -f "$bash_completion" ] || fail "$bash_completion missing: install the bash-completion package"
 complete_words() {
 	bash --norc --noprofile -c '
+		source '"$bash_completion"'
 		script=$1; shift
 		source "$script"
+		compopt() { :; } # outside a real completion, bash refuses it
 		complete -p mqttx >/dev/null || exit 1
 		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
 		COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
