@@ -124,15 +124,19 @@ var flagValues = map[string][]cobra.Completion{
 func addCompletions(root *cobra.Command, f *cmdutil.Factory) {
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newCompletionCmd())
-	walk(root, func(c *cobra.Command) {
-		for name, values := range flagValues {
-			register(c, name, func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-				return withPrefix(values, toComplete), cobra.ShellCompDirectiveNoFileComp
-			})
+	funcs := make(map[string]cobra.CompletionFunc, len(flagValues)+1)
+	for name, values := range flagValues {
+		funcs[name] = func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			return withPrefix(values, toComplete), cobra.ShellCompDirectiveNoFileComp
 		}
-		register(c, "profile", func(c *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-			return profileNames(c, f, toComplete), cobra.ShellCompDirectiveNoFileComp
-		})
+	}
+	funcs["profile"] = func(c *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return profileNames(c, f, toComplete), cobra.ShellCompDirectiveNoFileComp
+	}
+	walk(root, func(c *cobra.Command) {
+		for name, fn := range funcs {
+			register(c, name, fn)
+		}
 	})
 }
 
