@@ -42,10 +42,13 @@ completions:
 	$(GO) run ./cmd/mqttx completion fish > completions/mqttx.fish
 	$(GO) run ./cmd/mqttx completion powershell > completions/mqttx.ps1
 
-# Man pages, one per command, into man/ (not committed; the release generates them).
+# Man pages, one per command, into man/ (not committed; the release generates them), and
+# gzipped copies for the deb and rpm packages, as Debian policy asks.
 .PHONY: man
 man:
+	rm -rf man
 	$(GO) run ./tools/mangen man
+	gzip -9nkf man/*.1
 
 # Every release archive, package and the Homebrew cask into dist/, without publishing.
 snapshot:
