@@ -5,7 +5,7 @@ LDFLAGS := -s -w -X github.com/mqttx/mqttx/internal/build.Version=$(VERSION)
 
 export CGO_ENABLED ?= 0
 
-.PHONY: build test lint fmt
+.PHONY: build test lint fmt snapshot
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mqttx
@@ -32,3 +32,24 @@ fmt:
 .PHONY: demo
 demo: build
 	MQTTX=$(BIN) scripts/demo.sh
+
+# Shell completion scripts, committed; TestCompletionsFresh fails when they are stale.
+.PHONY: completions
+completions:
+	@mkdir -p completions
+	$(GO) run ./cmd/mqttx completion bash > completions/mqttx.bash
+	$(GO) run ./cmd/mqttx completion zsh > completions/mqttx.zsh
+	$(GO) run ./cmd/mqttx completion fish > completions/mqttx.fish
+	$(GO) run ./cmd/mqttx completion powershell > completions/mqttx.ps1
+
+# Man pages, one per command, into man/ (not committed; the release generates them), and
+# gzipped copies for the deb and rpm packages, as Debian policy asks.
+.PHONY: man
+man:
+	rm -rf man
+	$(GO) run ./tools/mangen man
+	gzip -9nkf man/*.1
+
+# Every release archive, package and the Homebrew cask into dist/, without publishing.
+snapshot:
+	$(GO) tool goreleaser release --snapshot --clean

@@ -75,7 +75,7 @@ over TCP, TLS and WebSocket.
 		Example: `  $ mqttx sub -t 'sensor/+/temperature' -h broker.example.com
   $ mqttx pub -t sensor/1/temperature -m 21.5 -q 1
   $ mqttx conn -h localhost -V 3.1.1`,
-		Version:       build.VersionString(),
+		Version:       build.Current().String(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args:          cobra.ArbitraryArgs,
@@ -85,7 +85,6 @@ over TCP, TLS and WebSocket.
 			}
 			return cmd.Help()
 		},
-		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
 	}
 	// --help has no shorthand so that -h can be the host, as in mosquitto and MQTTX.
 	root.PersistentFlags().Bool("help", false, "show help for a command")
@@ -109,6 +108,7 @@ over TCP, TLS and WebSocket.
 		}
 		c.Long += "\n\n" + exitCodeHelp
 	}
+	addCompletions(root, f)
 	return root
 }
 

@@ -120,6 +120,20 @@ Template functions (arguments and examples in scenarios/README.md):
 	// followed by NAME, which fixScenarioShorthand puts back together.
 	fs.StringVarP(&opts.Scenario, "scenario", "s", "", "built-in or user scenario `NAME` (-sc NAME, as in MQTTX; see 'mqttx simulate ls')")
 	fs.StringVarP(&opts.File, "file", "f", "", "scenario `FILE` (YAML)")
+	_ = cmd.RegisterFlagCompletionFunc("scenario", func(c *cobra.Command, _ []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		list, err := catalog(c.Flags(), f.Getenv).List()
+		if err != nil {
+			cobra.CompDebugln(fmt.Sprintf("scenario names: %v", err), false)
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []cobra.Completion
+		for _, e := range list {
+			if strings.HasPrefix(e.Name, prefix) {
+				names = append(names, cobra.CompletionWithDesc(e.Name, e.Description))
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	})
 	fs.IntVarP(&opts.Count, "count", "c", 1, "number of devices, each with its own connection")
 	fs.StringVarP(&opts.Interval, "interval", "I", "", "time between two messages of one device: 500ms, 2s, or plain milliseconds (default: the scenario's)")
 	fs.Int64VarP(&opts.Limit, "limit", "L", 0, "stop after `N` messages in all (0: no limit)")
