@@ -126,8 +126,7 @@ func (c *conn) accept(cp *packet.Connect, ack *packet.Connack) []byte {
 		c.refuse(packet.BadAuthenticationMethod, v, "enhanced authentication not supported")
 		return nil
 	}
-	if srv.opts.Authenticate != nil && !srv.opts.Authenticate(c.clientID, cp.Username, cp.Password, cp.PasswordFlag) {
-		c.refuse(packet.BadUserNameOrPassword, v, "bad user name or password")
+	if srv.opts.Authorizer != nil && !c.admit(cp) {
 		return nil
 	}
 
@@ -153,7 +152,7 @@ func (c *conn) accept(cp *packet.Connect, ack *packet.Connack) []byte {
 	if cp.WillFlag && !c.setWill(cp) {
 		return nil
 	}
-	return c.attachAndAck(cp.CleanStart, expiry, ack)
+	return c.attachAndAckAs(cp.Username, cp.CleanStart, expiry, ack)
 }
 
 // assignID returns a client identifier for a client that sent none.
@@ -249,6 +248,17 @@ func (c *conn) setWill(cp *packet.Connect) bool {
 //
 //go:noinline
 func (c *conn) attachAndAck(clean bool, expiry uint32, ack *packet.Connack) []byte {
+	// Only the event loop's hand-over comes here, and the loop hands every
+	// CONNECT over before it runs when there is an Authorizer: without one,
+	// sessions have no owner.
+	return c.attachAndAckAs("", clean, expiry, ack)
+}
+
+// attachAndAckAs is attachAndAck for a client logged in as user, who owns
+// the session it creates.
+//
+//go:noinline
+func (c *conn) attachAndAckAs(user string, clean bool, expiry uint32, ack *packet.Connack) []byte {
 	srv := c.srv
 	v := c.version
 	if old := srv.sessions.Get(c.clientID); old != nil {
@@ -273,7 +283,16 @@ func (c *conn) attachAndAck(clean bool, expiry uint32, ack *packet.Connack) []by
 	c.writing = true
 	c.qmu.Unlock()
 	srv.connMu.Lock()
+	if srv.ownedByOther(c.clientID, user) {
+		srv.connMu.Unlock()
+		c.qmu.Lock()
+		c.writing = false
+		c.qmu.Unlock()
+		c.refuse(packet.ClientIdentifierNotValid, v, "client id in use by another user")
+		return nil
+	}
 	x, present, oldConn, oldWill := srv.attach(c, clean, expiry)
+	x.user = user
 	if v != packet.V31 {
 		ack.SessionPresent = present
 	}

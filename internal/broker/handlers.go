@@ -62,6 +62,11 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 		}
 		return nil
 	}
+	allowed := srv.mayPublish(c.sess, topic)
+	if !allowed && c.version == packet.V5 && p.QoS > 0 {
+		c.refusePublish(p.QoS, pid)
+		return nil
+	}
 	if p.QoS == 2 {
 		x := c.sess
 		x.mu.Lock()
@@ -83,6 +88,11 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 			c.reply(ackItem(packet.PUBREC, pid, packet.Success, c.version))
 			return nil
 		}
+	}
+	if !allowed {
+		// MQTT 3 has no way to say no: acknowledged and dropped, as in mosquitto.
+		c.ackPublish(p.QoS, pid)
+		return nil
 	}
 	m := &message{
 		topic:  topic,
@@ -214,6 +224,10 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 		if group != "" && s.NoLocal {
 			return protoErr{packet.ProtocolError} // [MQTT-3.8.3-4]
 		}
+		if !srv.maySubscribe(x, filter) {
+			codes[i] = packet.NotAuthorized // written as 0x80 for 3.x
+			continue
+		}
 		sub := &subscription{
 			sess:        x,
 			filter:      s.Filter,
@@ -240,7 +254,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 		// Retained messages: not for shared subscriptions; retain
 		// handling 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11].
 		if group == "" && (sub.retainHandl == 0 || (sub.retainHandl == 1 && !existed)) {
-			if msgs := srv.retained.match(filter, now); len(msgs) > 0 {
+			if msgs := srv.readable(x, srv.retained.match(filter, now)); len(msgs) > 0 {
 				toSend = append(toSend, retainedFor{sub, msgs})
 			}
 		}
@@ -341,6 +355,9 @@ func (s *Server) routeAt(m *message, now int64) {
 		if sub.noLocal && sub.sess.id == m.origin {
 			continue // [MQTT-3.8.3-3]
 		}
+		if s.opts.Authorizer != nil && !s.mayRead(sub.sess, m.topic) {
+			continue
+		}
 		i := -1
 		if useMap {
 			if j, ok := r.idx[sub.sess]; ok {
@@ -374,6 +391,9 @@ func (s *Server) routeAt(m *message, now int64) {
 		a.sess.deliver(d, r, now, false)
 	}
 	for _, sub := range r.mt.shared {
+		if s.opts.Authorizer != nil && !s.mayRead(sub.sess, m.topic) {
+			continue
+		}
 		d := delivery{msg: m, qos: min(m.qos, sub.qos), retain: m.retain && sub.retainAsPub}
 		if sub.id != 0 {
 			d.subIDs = []uint32{sub.id}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mqttx/mqttx/internal/broker/auth"
 	"github.com/mqttx/mqttx/internal/packet"
 )
 
@@ -49,8 +50,11 @@ type Options struct {
 	// ConnectTimeout is how long a new connection may take to send
 	// CONNECT; default 10s.
 	ConnectTimeout time.Duration
-	// Authenticate decides whether a client may connect; nil allows all.
-	Authenticate func(clientID, username string, password []byte, hasPassword bool) bool
+	// Authorizer decides who may connect and what each client may publish,
+	// subscribe to and receive; nil allows everything. With one, CONNECT is
+	// handled off the event loop, and at most GOMAXPROCS password checks run
+	// at once (see authorize.go).
+	Authorizer auth.Authorizer
 	// OnEvent receives client events; it must not block. nil is fine.
 	OnEvent func(Event)
 	// Logger receives internal errors; nil discards them.
@@ -101,8 +105,9 @@ type Server struct {
 	done      chan struct{}
 	wg        sync.WaitGroup
 
-	nextID atomic.Uint64
-	log    *slog.Logger
+	nextID  atomic.Uint64
+	log     *slog.Logger
+	authSem chan struct{} // password checks running; see authorize.go
 }
 
 // New returns a Server with opts, defaults filled in.
@@ -132,6 +137,7 @@ func New(opts Options) *Server {
 		listeners: make(map[net.Listener]struct{}),
 		done:      make(chan struct{}),
 		log:       log,
+		authSem:   newAuthSem(opts.Authorizer),
 	}
 }
 

@@ -29,8 +29,9 @@ type inflight struct {
 // both directions of QoS 1/2 flows, the ordered queue of messages not yet
 // sent and a delayed will.
 type session struct {
-	id  string
-	srv *Server
+	id   string
+	srv  *Server
+	user string // the username that created it (see ownedByOther)
 
 	mu     sync.Mutex
 	conn   *conn // current connection, nil when offline

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mqttx/mqttx/internal/broker"
+	"github.com/mqttx/mqttx/internal/broker/auth"
 	"github.com/mqttx/mqttx/internal/broker/listener"
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/mqttc"
@@ -188,6 +189,18 @@ func (o *options) validate() error {
 	return nil
 }
 
+// authorizer loads the users file; nil when everyone may connect and do anything.
+func (o *options) authorizer() (auth.Authorizer, error) {
+	if o.UsersFile == "" {
+		return nil, nil
+	}
+	u, err := auth.LoadUsers(o.UsersFile)
+	if err != nil {
+		return nil, err
+	}
+	return &auth.Policy{Users: u}, nil
+}
+
 // boundListener is one open listener and how to describe it.
 type boundListener struct {
 	ln   net.Listener
@@ -257,15 +270,11 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	var auth func(clientID, username string, password []byte, hasPassword bool) bool
-	if o.UsersFile != "" {
-		u, err := loadUsers(o.UsersFile)
-		if err != nil {
-			return err
-		}
-		auth = u.authenticate
+	authz, err := o.authorizer()
+	if err != nil {
+		return err
 	}
-	if auth == nil && !isLoopback(o.Host) {
+	if authz == nil && !isLoopback(o.Host) {
 		_ = printer.Status(statusEvent(format, "warning",
 			"Warning: anyone who can reach "+o.Host+" may connect without a password; use --users to require logins",
 			map[string]any{"warning": "anonymous access on a non-loopback address", "host": o.Host}))
@@ -283,7 +292,7 @@ func run(ctx context.Context, o *options) error {
 		MaxOfflineQueue:   o.MaxOffline,
 		MaxPacketSize:     o.MaxPacketSize,
 		TopicAliasMaximum: o.MaxTopicAlias,
-		Authenticate:      auth,
+		Authorizer:        authz,
 	}
 	if o.Output.Verbose {
 		bopts.OnEvent = ev.push

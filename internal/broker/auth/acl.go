@@ -1,0 +1,350 @@
+package auth
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/mqttx/mqttx/internal/packet"
+)
+
+// Access is what an ACL rule grants.
+type Access uint8
+
+// Access kinds of mosquitto's acl_file; a deny rule has none.
+const (
+	Read      Access = 1
+	Write     Access = 2
+	ReadWrite        = Read | Write
+)
+
+// rule is one topic or pattern line.
+type rule struct {
+	filter  string
+	access  Access // 0: deny
+	pattern bool   // %c and %u are substituted
+	hasUser bool   // pattern mentions %u: skipped for anonymous clients
+}
+
+// ACL is a parsed acl_file in mosquitto's syntax:
+//
+//	# anonymous clients (topic lines before the first user line)
+//	topic read public/#
+//	user alice
+//	topic readwrite alice/#
+//	topic deny alice/secret
+//	pattern write devices/%c/state
+//	pattern read users/%u/#
+//
+// As in mosquitto, deny rules come first within each list, a client's own list
+// (its user section, or the anonymous lines) is checked before the patterns,
+// and whatever no rule allows is denied.
+type ACL struct {
+	anon     []rule
+	users    map[string][]rule
+	patterns []rule
+}
+
+// LoadACL reads an acl_file.
+func LoadACL(name string) (*ACL, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("acl file %s: %v", name, pathErr(err))
+	}
+	a, err := ParseACL(b)
+	if err != nil {
+		return nil, fmt.Errorf("acl file %s: %w", name, err)
+	}
+	return a, nil
+}
+
+// ParseACL parses the contents of an acl_file.
+func ParseACL(b []byte) (*ACL, error) {
+	a := &ACL{users: map[string][]rule{}}
+	sections := map[string]*[]rule{}
+	list := &a.anon
+	n := 0
+	for line := range strings.Lines(string(b)) {
+		n++
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		var kw, rest string
+		if i := strings.IndexAny(line, " \t"); i >= 0 {
+			kw, rest = line[:i], strings.TrimSpace(line[i+1:])
+		} else {
+			kw, rest = line, ""
+		}
+		switch kw {
+		case "user":
+			if rest == "" {
+				return nil, fmt.Errorf("line %d: user without a name; write: user NAME", n)
+			}
+			if sections[rest] == nil {
+				sections[rest] = new([]rule)
+			}
+			list = sections[rest]
+		case "topic", "pattern":
+			r, err := parseRule(rest)
+			if err != nil {
+				return nil, fmt.Errorf("line %d: %v", n, err)
+			}
+			if kw == "pattern" {
+				r.pattern = true
+				r.hasUser = strings.Contains(r.filter, "%u")
+				a.patterns = addRule(a.patterns, r)
+			} else {
+				*list = addRule(*list, r)
+			}
+		default:
+			return nil, fmt.Errorf("line %d: unknown keyword %q; want topic, pattern or user", n, kw)
+		}
+	}
+	for name, l := range sections {
+		a.users[name] = *l
+	}
+	return a, nil
+}
+
+// parseRule reads "[read|write|readwrite|deny] FILTER".
+func parseRule(s string) (rule, error) {
+	if s == "" {
+		return rule{}, fmt.Errorf("empty topic; write: topic [read|write|readwrite|deny] FILTER")
+	}
+	r := rule{filter: s, access: ReadWrite}
+	if i := strings.IndexAny(s, " \t"); i >= 0 {
+		word, f := s[:i], strings.TrimSpace(s[i+1:])
+		switch word {
+		case "read":
+			r.access = Read
+		case "write":
+			r.access = Write
+		case "readwrite":
+			r.access = ReadWrite
+		case "deny":
+			r.access = 0
+		default:
+			return rule{}, fmt.Errorf("unknown access %q; want read, write, readwrite or deny", word)
+		}
+		r.filter = f
+	}
+	if !packet.ValidTopicFilter(r.filter) {
+		return rule{}, fmt.Errorf("invalid topic filter %q", r.filter)
+	}
+	return r, nil
+}
+
+// addRule appends r, or puts it in front when it denies.
+func addRule(l []rule, r rule) []rule {
+	if r.access == 0 {
+		return append([]rule{r}, l...)
+	}
+	return append(l, r)
+}
+
+// Allowed reports whether the client may publish (Write) or receive (Read) on
+// topic. username "" is an anonymous client.
+func (a *ACL) Allowed(clientID, username, topic string, want Access) bool {
+	list := a.anon
+	if username != "" {
+		list = a.users[username]
+	}
+	for i := range list {
+		r := &list[i]
+		if packet.MatchTopic(r.filter, topic) {
+			if r.access == 0 {
+				break // denied here; patterns may still allow, as in mosquitto
+			}
+			if r.access&want != 0 {
+				return true
+			}
+		}
+	}
+	if len(a.patterns) == 0 || !substitutable(clientID) || !substitutable(username) {
+		return false
+	}
+	for i := range a.patterns {
+		r := &a.patterns[i]
+		if r.hasUser && username == "" {
+			continue
+		}
+		if matchPattern(r.filter, topic, clientID, username) {
+			if r.access == 0 {
+				return false
+			}
+			if r.access&want != 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// MaySubscribe reports whether filter can match a topic the client may read:
+// some read rule overlaps it and no deny rule covers it. Messages on topics it
+// may not read are still held back on delivery.
+func (a *ACL) MaySubscribe(clientID, username, filter string) bool {
+	list := a.anon
+	if username != "" {
+		list = a.users[username]
+	}
+	ok := false
+	for _, r := range list {
+		if r.access == 0 && covers(r.filter, filter) {
+			return false
+		}
+		if r.access&Read != 0 && overlaps(r.filter, filter) {
+			ok = true
+		}
+	}
+	if ok || !substitutable(clientID) || !substitutable(username) {
+		return ok
+	}
+	for _, r := range a.patterns {
+		if r.hasUser && username == "" {
+			continue
+		}
+		f, good := expand(r.filter, clientID, username)
+		if !good {
+			continue
+		}
+		if r.access == 0 && covers(f, filter) {
+			return false
+		}
+		if r.access&Read != 0 && overlaps(f, filter) {
+			return true
+		}
+	}
+	return false
+}
+
+// substitutable reports whether a client id or username may replace %c or %u:
+// a wildcard in it would widen the pattern, so mosquitto denies such clients.
+func substitutable(s string) bool { return !strings.ContainsAny(s, "+#") }
+
+// expand substitutes %c and %u in a pattern; false when a value would add a
+// topic level.
+func expand(p, clientID, username string) (string, bool) {
+	if strings.Contains(clientID, "/") && strings.Contains(p, "%c") ||
+		strings.Contains(username, "/") && strings.Contains(p, "%u") {
+		return "", false
+	}
+	return strings.NewReplacer("%c", clientID, "%u", username).Replace(p), true
+}
+
+// matchPattern is packet.MatchTopic(expand(p, c, u), topic) without building
+// the expanded filter: it runs on every delivery.
+func matchPattern(p, topic, clientID, username string) bool {
+	if len(topic) > 0 && topic[0] == '$' && len(p) > 0 && (p[0] == '+' || p[0] == '#') {
+		return false
+	}
+	for {
+		if p == "#" {
+			return true
+		}
+		pl, prest, pmore := strings.Cut(p, "/")
+		tl, trest, tmore := strings.Cut(topic, "/")
+		if pl != "+" && !levelEqual(pl, tl, clientID, username) {
+			return false
+		}
+		if !pmore && !tmore {
+			return true
+		}
+		if !pmore {
+			return false
+		}
+		if !tmore {
+			return prest == "#"
+		}
+		p, topic = prest, trest
+	}
+}
+
+// levelEqual compares one pattern level, with %c and %u substituted, to a topic level.
+func levelEqual(pl, tl, clientID, username string) bool {
+	for len(pl) > 0 {
+		i := strings.IndexByte(pl, '%')
+		if i < 0 || i+1 >= len(pl) || (pl[i+1] != 'c' && pl[i+1] != 'u') {
+			if i < 0 || i+1 >= len(pl) {
+				return pl == tl
+			}
+			// A % that is not %c or %u stands for itself.
+			if !strings.HasPrefix(tl, pl[:i+1]) {
+				return false
+			}
+			pl, tl = pl[i+1:], tl[i+1:]
+			continue
+		}
+		if !strings.HasPrefix(tl, pl[:i]) {
+			return false
+		}
+		tl = tl[i:]
+		v := clientID
+		if pl[i+1] == 'u' {
+			v = username
+		}
+		if strings.Contains(v, "/") || !strings.HasPrefix(tl, v) {
+			return false
+		}
+		pl, tl = pl[i+2:], tl[len(v):]
+	}
+	return tl == ""
+}
+
+// overlaps reports whether some topic matches both filters.
+func overlaps(a, b string) bool {
+	if dollarMismatch(a, b) || dollarMismatch(b, a) {
+		return false
+	}
+	for {
+		if a == "#" || b == "#" {
+			return true
+		}
+		al, arest, amore := strings.Cut(a, "/")
+		bl, brest, bmore := strings.Cut(b, "/")
+		if al != "+" && bl != "+" && al != bl {
+			return false
+		}
+		switch {
+		case !amore && !bmore:
+			return true
+		case !amore:
+			return brest == "#"
+		case !bmore:
+			return arest == "#"
+		}
+		a, b = arest, brest
+	}
+}
+
+// dollarMismatch: a filter starting with a wildcard matches no $ topic.
+func dollarMismatch(a, b string) bool {
+	return len(a) > 0 && (a[0] == '+' || a[0] == '#') && len(b) > 0 && b[0] == '$'
+}
+
+// covers reports whether every topic that f matches is matched by d.
+func covers(d, f string) bool {
+	if dollarMismatch(d, f) {
+		return false
+	}
+	for {
+		if d == "#" {
+			return true
+		}
+		dl, drest, dmore := strings.Cut(d, "/")
+		fl, frest, fmore := strings.Cut(f, "/")
+		if fl == "#" || (dl != "+" && dl != fl) {
+			return false
+		}
+		switch {
+		case !dmore && !fmore:
+			return true
+		case !fmore:
+			return drest == "#"
+		case !dmore:
+			return false
+		}
+		d, f = drest, frest
+	}
+}

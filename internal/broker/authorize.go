@@ -1,0 +1,151 @@
+package broker
+
+import (
+	"runtime"
+	"slices"
+	"strconv"
+
+	"github.com/mqttx/mqttx/internal/broker/auth"
+	"github.com/mqttx/mqttx/internal/packet"
+)
+
+// Access decisions: every one goes through Options.Authorizer; without one
+// everything is allowed and none of this runs.
+//
+// Password hashing is slow on purpose (a bcrypt check takes tens of
+// milliseconds). So with an Authorizer the event loop hands every CONNECT
+// to a goroutine (authOffLoop), and authenticate lets at most GOMAXPROCS
+// checks run at once: a flood of wrong passwords queues up behind them,
+// while connected clients' packets, read on other goroutines, keep being
+// served between them.
+
+// newAuthSem returns the semaphore bounding concurrent password checks.
+func newAuthSem(a auth.Authorizer) chan struct{} {
+	if a == nil {
+		return nil
+	}
+	return make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+}
+
+// authOffLoop reports whether CONNECT must be handled off the event loop.
+func (s *Server) authOffLoop() bool { return s.opts.Authorizer != nil }
+
+// authenticate checks a CONNECT's credentials, waiting for a free slot.
+//
+//go:noinline
+func (c *conn) authenticate(cp *packet.Connect) bool {
+	srv := c.srv
+	if srv.opts.Authorizer == nil {
+		return true
+	}
+	l := auth.Login{
+		ClientID:    c.clientID,
+		Username:    cp.Username,
+		HasUsername: cp.UsernameFlag,
+		Password:    cp.Password,
+		HasPassword: cp.PasswordFlag,
+	}
+	srv.authSem <- struct{}{}
+	ok := srv.opts.Authorizer.Authenticate(&l)
+	<-srv.authSem
+	return ok
+}
+
+// mayPublish reports whether the session's client may publish to topic.
+func (s *Server) mayPublish(x *session, topic string) bool {
+	return s.opts.Authorizer == nil || s.opts.Authorizer.MayPublish(x.id, x.user, topic)
+}
+
+// maySubscribe reports whether the session's client may subscribe to filter
+// (the filter part of a shared subscription).
+func (s *Server) maySubscribe(x *session, filter string) bool {
+	return s.opts.Authorizer == nil || s.opts.Authorizer.MaySubscribe(x.id, x.user, filter)
+}
+
+// mayRead reports whether a message on topic may be delivered to the
+// session: checked on every delivery, so a subscription to # never brings a
+// topic the client may not read.
+func (s *Server) mayRead(x *session, topic string) bool {
+	return s.opts.Authorizer == nil || s.opts.Authorizer.MayRead(x.id, x.user, topic)
+}
+
+// ownedByOther reports whether client id's existing session belongs to
+// another user than user. A session belongs to the user that created it:
+// another user presenting its client id is refused (CONNACK 0x85 Client
+// Identifier not valid, 3.1.1: 0x02 identifier rejected) rather than given
+// its messages or allowed to disconnect its owner. Without an Authorizer
+// usernames are not checked, so sessions have no owner.
+func (s *Server) ownedByOther(id, user string) bool {
+	if s.opts.Authorizer == nil {
+		return false
+	}
+	x := s.sessions.Get(id)
+	if x == nil {
+		return false
+	}
+	x.mu.Lock()
+	other := !x.ended && x.user != user
+	x.mu.Unlock()
+	return other
+}
+
+// admit authenticates a CONNECT, checks that its will may be published and
+// that its client id is not another user's session; it refuses the
+// connection and returns false otherwise.
+//
+//go:noinline
+func (c *conn) admit(cp *packet.Connect) bool {
+	srv := c.srv
+	v := cp.Version
+	if !c.authenticate(cp) {
+		c.refuse(packet.BadUserNameOrPassword, v, "bad user name or password (user "+quoteUser(cp)+")")
+		return false
+	}
+	if cp.WillFlag && !srv.opts.Authorizer.MayPublish(c.clientID, cp.Username, cp.WillTopic) {
+		c.refuse(packet.NotAuthorized, v, "will topic not allowed")
+		return false
+	}
+	if srv.ownedByOther(c.clientID, cp.Username) {
+		c.refuse(packet.ClientIdentifierNotValid, v, "client id in use by another user")
+		return false
+	}
+	return true
+}
+
+// quoteUser names the CONNECT's username for a log line.
+func quoteUser(cp *packet.Connect) string {
+	if !cp.UsernameFlag {
+		return "none"
+	}
+	return strconv.Quote(cp.Username)
+}
+
+// readable drops from msgs (retained messages for a new subscription) those
+// the session may not read.
+func (s *Server) readable(x *session, msgs []*message) []*message {
+	if s.opts.Authorizer == nil {
+		return msgs
+	}
+	return slices.DeleteFunc(msgs, func(m *message) bool { return !s.mayRead(x, m.topic) })
+}
+
+// refusePublish answers an MQTT 5 QoS 1 or 2 PUBLISH the client may not send
+// with 0x87 Not authorized; the message goes nowhere.
+func (c *conn) refusePublish(qos byte, pid uint16) {
+	t := packet.PUBACK
+	if qos == 2 {
+		t = packet.PUBREC
+	}
+	c.reply(ackItem(t, pid, packet.NotAuthorized, c.version))
+}
+
+// ackPublish acknowledges a PUBLISH as if it had been routed (MQTT 3 has no
+// code for a refusal); for QoS 2 the packet id is already held until PUBREL.
+func (c *conn) ackPublish(qos byte, pid uint16) {
+	switch qos {
+	case 1:
+		c.reply(ackItem(packet.PUBACK, pid, packet.Success, c.version))
+	case 2:
+		c.reply(ackItem(packet.PUBREC, pid, packet.Success, c.version))
+	}
+}
