@@ -61,6 +61,8 @@ type options struct {
 	MaxPacketSize    uint32
 	MaxTopicAlias    uint16
 	UsersFile        string
+	AllowAnonymous   bool
+	ACLFile          string
 
 	// onListen, when set, is told each listener's kind and bound address (tests).
 	onListen func(kind, addr string)
@@ -78,9 +80,21 @@ It listens on 127.0.0.1:1883 (loopback only) unless told otherwise; -h 0.0.0.0 o
 it to the network. --tls-port, --ws-port and --wss-port add TLS, WebSocket and secure
 WebSocket listeners on the same host; port 0 picks a free port, and the bound
 addresses are printed on stderr ("Listening on 127.0.0.1:1883"). Without --users every
-client may connect (anonymous access): keep it on loopback or a trusted network. The
-users file maps usernames to bcrypt hashes, one "alice: $2y$10$..." line each; make a
-hash with: htpasswd -nbBC 10 "" PASSWORD | tr -d ':\n'.
+client may connect (anonymous access): keep it on loopback or a trusted network.
+
+--users takes mosquitto's password file as it is ("alice:$7$101$..." lines, written by
+mosquitto_passwd or "mqttx serve passwd"; $7$, $6$ and bcrypt hashes), or a YAML
+mapping of username to hash. Clients must then log in, unless --allow-anonymous admits
+those that give no username. A persistent session belongs to the user that created it:
+another user presenting its client id is refused (CONNACK 0x85, 3.1.1: 0x02).
+
+--acl takes mosquitto's acl_file as it is: "topic [read|write|readwrite|deny] FILTER"
+lines (those before the first "user NAME" line are for anonymous clients), "user NAME"
+sections and "pattern" lines with %c (client id) and %u (username) for everyone; what
+no line allows is denied. A denied SUBSCRIBE gets 0x87 (3.1.1: 0x80) when the filter
+can match no readable topic; otherwise messages on topics the client may not read are
+held back on delivery. A denied PUBLISH is dropped (MQTT 5 QoS 1/2: acknowledged with
+0x87), and a will on a topic the client may not write is refused at CONNECT (0x87).
 
 Offline sessions keep at most --max-offline-messages QoS 1 and 2 messages (QoS 0 is
 not queued); newer ones are dropped. A client that falls behind while online keeps a
@@ -91,7 +105,9 @@ text or, with -o json, as JSON Lines.`,
   $ mqttx serve -p 0 -v
   $ mqttx serve --ws-port 8083 --ws-origin https://app.example.com
   $ mqttx serve --tls-port 8883 --cert server.pem --key server-key.pem --client-ca ca.pem
-  $ mqttx serve -h 0.0.0.0 --users users.yaml -v -o json`,
+  $ mqttx serve passwd -c passwd alice
+  $ mqttx serve --users passwd --acl acl -v
+  $ mqttx serve -h 0.0.0.0 --users /etc/mosquitto/passwd --acl /etc/mosquitto/acl -v -o json`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fs := cmd.Flags()
@@ -125,14 +141,18 @@ text or, with -o json, as JSON Lines.`,
 	fs.IntVar(&opts.MaxOffline, "max-offline-messages", 1000, "keep at most `n` QoS 1/2 messages per offline session")
 	fs.Uint32Var(&opts.MaxPacketSize, "max-packet-size", 0, "largest packet accepted from clients, in `bytes` (0: protocol maximum)")
 	fs.Uint16Var(&opts.MaxTopicAlias, "max-topic-alias", 10, "topic aliases each MQTT 5 client may set (0: none), as mosquitto's max_topic_alias")
-	fs.StringVar(&opts.UsersFile, "users", "", "YAML `file` of \"username: bcrypt-hash\" lines; clients must then log in (no anonymous access)")
+	fs.StringVar(&opts.UsersFile, "users", "", "password `file` (mosquitto's user:hash lines, or YAML); clients must then log in")
+	fs.BoolVar(&opts.AllowAnonymous, "allow-anonymous", false, "with --users, also admit clients that give no username")
+	fs.StringVar(&opts.ACLFile, "acl", "", "`file` in mosquitto's acl_file syntax: what each client may publish and read")
 	cmdutil.AddOutputFlags(fs, &opts.Output, "text")
 	fs.Lookup("verbose").Usage = "print client events (connected, subscribed, disconnected, will)"
 	fs.Lookup("output").Usage = "event format: text or json (JSON Lines)"
 	_ = cmd.MarkFlagFilename("cert", "pem", "crt")
 	_ = cmd.MarkFlagFilename("key", "pem", "key")
 	_ = cmd.MarkFlagFilename("client-ca", "pem", "crt")
-	_ = cmd.MarkFlagFilename("users", "yaml", "yml")
+	_ = cmd.MarkFlagFilename("users")
+	_ = cmd.MarkFlagFilename("acl")
+	cmd.AddCommand(newPasswdCmd(f, nil))
 	fs.SortFlags = false
 	return cmd
 }
@@ -183,22 +203,37 @@ func (o *options) validate() error {
 	if o.WSPath == "" || o.WSPath[0] != '/' {
 		return fmt.Errorf("invalid --ws-path %q: must start with /", o.WSPath)
 	}
+	if o.AllowAnonymous && o.UsersFile == "" {
+		return errors.New("--allow-anonymous needs --users (without it every client may connect)")
+	}
 	if o.MaxOffline < 0 {
 		return fmt.Errorf("invalid --max-offline-messages %d: must be 0 or more", o.MaxOffline)
 	}
 	return nil
 }
 
-// authorizer loads the users file; nil when everyone may connect and do anything.
-func (o *options) authorizer() (auth.Authorizer, error) {
-	if o.UsersFile == "" {
+// authorizer loads the users and ACL files; nil when everyone may connect and
+// do anything.
+func (o *options) authorizer() (*auth.Policy, error) {
+	if o.UsersFile == "" && o.ACLFile == "" {
 		return nil, nil
 	}
-	u, err := auth.LoadUsers(o.UsersFile)
-	if err != nil {
-		return nil, err
+	p := &auth.Policy{AllowAnonymous: o.AllowAnonymous}
+	if o.UsersFile != "" {
+		u, err := auth.LoadUsers(o.UsersFile)
+		if err != nil {
+			return nil, err
+		}
+		p.Users = u
 	}
-	return &auth.Policy{Users: u}, nil
+	if o.ACLFile != "" {
+		a, err := auth.LoadACL(o.ACLFile)
+		if err != nil {
+			return nil, err
+		}
+		p.ACL = a
+	}
+	return p, nil
 }
 
 // boundListener is one open listener and how to describe it.
@@ -270,11 +305,15 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	authz, err := o.authorizer()
+	policy, err := o.authorizer()
 	if err != nil {
 		return err
 	}
-	if authz == nil && !isLoopback(o.Host) {
+	var authz auth.Authorizer
+	if policy != nil {
+		authz = policy
+	}
+	if (policy == nil || policy.Users == nil || policy.AllowAnonymous) && !isLoopback(o.Host) {
 		_ = printer.Status(statusEvent(format, "warning",
 			"Warning: anyone who can reach "+o.Host+" may connect without a password; use --users to require logins",
 			map[string]any{"warning": "anonymous access on a non-loopback address", "host": o.Host}))
