@@ -189,17 +189,16 @@ func (a *ACL) MaySubscribe(clientID, username, filter string) bool {
 	if username != "" {
 		list = a.users[username]
 	}
-	ok := false
 	for _, r := range list {
 		if r.access == 0 && covers(r.filter, filter) {
-			return false
+			break // as in Allowed: patterns may still allow
 		}
 		if r.access&Read != 0 && overlaps(r.filter, filter) {
-			ok = true
+			return true
 		}
 	}
-	if ok || !substitutable(clientID) || !substitutable(username) {
-		return ok
+	if !substitutable(clientID) || !substitutable(username) {
+		return false
 	}
 	for _, r := range a.patterns {
 		if r.hasUser && username == "" {

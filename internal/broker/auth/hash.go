@@ -56,8 +56,8 @@ func parseHash(s string) (*hash, error) {
 		}
 		salt, err1 := decodeB64(f[1])
 		sum, err2 := decodeB64(f[2])
-		if err1 != nil || err2 != nil || len(salt) == 0 || len(sum) == 0 || len(sum) > pbkdf2Len {
-			return nil, errors.New("$7$ hash: salt or hash is not base64")
+		if err1 != nil || err2 != nil || len(salt) == 0 || len(sum) < 16 || len(sum) > pbkdf2Len {
+			return nil, errors.New("$7$ hash: salt or hash is not base64 (or the hash is shorter than 16 bytes)")
 		}
 		return &hash{kind: kindPBKDF2, iter: iter, salt: salt, sum: sum}, nil
 	case strings.HasPrefix(s, "$6$"):

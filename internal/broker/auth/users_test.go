@@ -174,3 +174,35 @@ func TestPolicyAuthenticate(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseUsers checks that the users file parser never panics, reports
+// errors on one line, and that every user it accepts has a hash that checks.
+func FuzzParseUsers(f *testing.F) {
+	f.Add([]byte(mosquittoFile))
+	f.Add([]byte("alice: '$2a$04$abcdefghijklmnopqrstuu8ZrVSZ4XoNWWGnyb7aOb9H3fmgPdbbK'\n"))
+	f.Add([]byte("# c\n\nbob:$6$c2FsdA==$" + strings.Repeat("A", 86) + "==\n"))
+	f.Add([]byte("x:$7$1$YQ$YQ\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		u, err := ParseUsers(b)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error spans lines: %q", err)
+			}
+			return
+		}
+		if u.Len() == 0 {
+			t.Fatal("no users and no error")
+		}
+		for name, h := range u.hashes {
+			if name == "" || h == nil {
+				t.Fatalf("user %q hash %v", name, h)
+			}
+			// Checking costs what the hash says; keep the fuzzer fast.
+			if (h.kind == kindBcrypt && h.cost <= 5) || (h.kind == kindPBKDF2 && h.iter <= 1000) || h.kind == kindSHA512 {
+				if h.verify([]byte("not the password\x00")) && h.verify([]byte("another one")) {
+					t.Fatalf("user %q: two passwords match", name)
+				}
+			}
+		}
+	})
+}
