@@ -254,7 +254,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 		// Retained messages: not for shared subscriptions; retain
 		// handling 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11].
 		if group == "" && (sub.retainHandl == 0 || (sub.retainHandl == 1 && !existed)) {
-			if msgs := srv.readable(x, srv.retained.match(filter, now)); len(msgs) > 0 {
+			if msgs := srv.retained.match(filter, now); len(msgs) > 0 {
 				toSend = append(toSend, retainedFor{sub, msgs})
 			}
 		}
@@ -355,9 +355,6 @@ func (s *Server) routeAt(m *message, now int64) {
 		if sub.noLocal && sub.sess.id == m.origin {
 			continue // [MQTT-3.8.3-3]
 		}
-		if s.opts.Authorizer != nil && !s.mayRead(sub.sess, m.topic) {
-			continue
-		}
 		i := -1
 		if useMap {
 			if j, ok := r.idx[sub.sess]; ok {
@@ -391,9 +388,6 @@ func (s *Server) routeAt(m *message, now int64) {
 		a.sess.deliver(d, r, now, false)
 	}
 	for _, sub := range r.mt.shared {
-		if s.opts.Authorizer != nil && !s.mayRead(sub.sess, m.topic) {
-			continue
-		}
 		d := delivery{msg: m, qos: min(m.qos, sub.qos), retain: m.retain && sub.retainAsPub}
 		if sub.id != 0 {
 			d.subIDs = []uint32{sub.id}
@@ -415,7 +409,7 @@ func (s *Server) routeAt(m *message, now int64) {
 func (x *session) deliver(d delivery, r *router, now int64, own bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.ended {
+	if x.ended || (x.srv.opts.Authorizer != nil && !x.mayReadLocked(d.msg.topic)) {
 		return
 	}
 	c := x.conn

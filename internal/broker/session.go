@@ -52,6 +52,11 @@ type session struct {
 	// Inbound QoS 2 packet identifiers between PUBLISH and PUBREL.
 	qos2in map[uint16]struct{}
 
+	// The last read decision (see mayReadLocked).
+	readTopic    string
+	readOK       bool
+	readTopicSet bool
+
 	// Delayed will and expiry while offline.
 	will      *message
 	willTimer *time.Timer

@@ -40,9 +40,86 @@ type rule struct {
 // (its user section, or the anonymous lines) is checked before the patterns,
 // and whatever no rule allows is denied.
 type ACL struct {
+	// The rules as listed (deny first), for MaySubscribe.
 	anon     []rule
 	users    map[string][]rule
 	patterns []rule
+	// The same rules indexed by first topic level, for Allowed, which runs
+	// on every publish and delivery.
+	anonIdx    ruleIndex
+	usersIdx   map[string]*ruleIndex
+	patternIdx ruleIndex
+}
+
+// ruleIndex holds rules by their filter's first level; a first level that is
+// a wildcard or holds %c/%u puts a rule in any. Deny and allow rules are kept
+// apart: a matching deny rule wins whatever the order, as deny rules come
+// first in mosquitto's lists.
+type ruleIndex struct {
+	deny, allow       map[string][]rule
+	denyAny, allowAny []rule
+}
+
+func (x *ruleIndex) add(r rule) {
+	first, _, _ := strings.Cut(r.filter, "/")
+	dynamic := first == "+" || first == "#" || (r.pattern && strings.Contains(first, "%"))
+	switch {
+	case r.access == 0 && dynamic:
+		x.denyAny = append(x.denyAny, r)
+	case r.access == 0:
+		if x.deny == nil {
+			x.deny = map[string][]rule{}
+		}
+		x.deny[first] = append(x.deny[first], r)
+	case dynamic:
+		x.allowAny = append(x.allowAny, r)
+	default:
+		if x.allow == nil {
+			x.allow = map[string][]rule{}
+		}
+		x.allow[first] = append(x.allow[first], r)
+	}
+}
+
+func (x *ruleIndex) empty() bool {
+	return len(x.deny) == 0 && len(x.allow) == 0 && len(x.denyAny) == 0 && len(x.allowAny) == 0
+}
+
+// decide reports whether a rule allows want on topic and whether one denies it.
+func (x *ruleIndex) decide(first, topic, clientID, username string, want Access) (allow, deny bool) {
+	match := func(r *rule) bool {
+		if r.pattern {
+			return (!r.hasUser || username != "") && matchPattern(r.filter, topic, clientID, username)
+		}
+		return packet.MatchTopic(r.filter, topic)
+	}
+	if x.deny != nil {
+		for _, l := range [...][]rule{x.deny[first], x.denyAny} {
+			for i := range l {
+				if match(&l[i]) {
+					return false, true
+				}
+			}
+		}
+	} else {
+		for i := range x.denyAny {
+			if match(&x.denyAny[i]) {
+				return false, true
+			}
+		}
+	}
+	var byFirst []rule
+	if x.allow != nil {
+		byFirst = x.allow[first]
+	}
+	for _, l := range [...][]rule{byFirst, x.allowAny} {
+		for i := range l {
+			if l[i].access&want != 0 && match(&l[i]) {
+				return true, false
+			}
+		}
+	}
+	return false, false
 }
 
 // LoadACL reads an acl_file.
@@ -101,8 +178,20 @@ func ParseACL(b []byte) (*ACL, error) {
 			return nil, fmt.Errorf("line %d: unknown keyword %q; want topic, pattern or user", n, kw)
 		}
 	}
+	for _, r := range a.anon {
+		a.anonIdx.add(r)
+	}
+	for _, r := range a.patterns {
+		a.patternIdx.add(r)
+	}
+	a.usersIdx = make(map[string]*ruleIndex, len(sections))
 	for name, l := range sections {
 		a.users[name] = *l
+		x := &ruleIndex{}
+		for _, r := range *l {
+			x.add(r)
+		}
+		a.usersIdx[name] = x
 	}
 	return a, nil
 }
@@ -146,39 +235,23 @@ func addRule(l []rule, r rule) []rule {
 // Allowed reports whether the client may publish (Write) or receive (Read) on
 // topic. username "" is an anonymous client.
 func (a *ACL) Allowed(clientID, username, topic string, want Access) bool {
-	list := a.anon
+	first, _, _ := strings.Cut(topic, "/")
+	list := &a.anonIdx
 	if username != "" {
-		list = a.users[username]
+		list = a.usersIdx[username]
 	}
-	for i := range list {
-		r := &list[i]
-		if packet.MatchTopic(r.filter, topic) {
-			if r.access == 0 {
-				break // denied here; patterns may still allow, as in mosquitto
-			}
-			if r.access&want != 0 {
-				return true
-			}
+	if list != nil {
+		// A deny here ends the client's own list; the patterns may still
+		// allow, as in mosquitto.
+		if allow, _ := list.decide(first, topic, clientID, username, want); allow {
+			return true
 		}
 	}
-	if len(a.patterns) == 0 || !substitutable(clientID) || !substitutable(username) {
+	if a.patternIdx.empty() || !substitutable(clientID) || !substitutable(username) {
 		return false
 	}
-	for i := range a.patterns {
-		r := &a.patterns[i]
-		if r.hasUser && username == "" {
-			continue
-		}
-		if matchPattern(r.filter, topic, clientID, username) {
-			if r.access == 0 {
-				return false
-			}
-			if r.access&want != 0 {
-				return true
-			}
-		}
-	}
-	return false
+	allow, _ := a.patternIdx.decide(first, topic, clientID, username, want)
+	return allow
 }
 
 // MaySubscribe reports whether filter can match a topic the client may read:

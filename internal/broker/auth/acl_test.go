@@ -183,3 +183,23 @@ func TestOverlapsAndCovers(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkACLAllowed(b *testing.B) {
+	a, err := ParseACL([]byte(exampleACL + "topic readwrite bench/#\nuser x\ntopic read bench/#\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := &Policy{ACL: a}
+	for _, tt := range []struct{ name, id, user, topic string }{
+		{"anonymous", "sub1", "", "bench/out"},
+		{"user", "sub1", "alice", "alice/x/y"},
+		{"pattern", "d1", "eve", "devices/d1/state"},
+		{"denied", "sub1", "eve", "other/topic/here"},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			for b.Loop() {
+				p.MayRead(tt.id, tt.user, tt.topic)
+			}
+		})
+	}
+}
