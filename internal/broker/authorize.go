@@ -2,7 +2,6 @@ package broker
 
 import (
 	"runtime"
-	"strconv"
 
 	"github.com/mqttx/mqttx/internal/broker/auth"
 	"github.com/mqttx/mqttx/internal/packet"
@@ -105,7 +104,7 @@ func (c *conn) admit(cp *packet.Connect) bool {
 	srv := c.srv
 	v := cp.Version
 	if !c.authenticate(cp) {
-		c.refuse(packet.BadUserNameOrPassword, v, "bad user name or password (user "+quoteUser(cp)+")")
+		c.refuse(packet.BadUserNameOrPassword, v, "bad user name or password ("+loginName(cp)+")")
 		return false
 	}
 	if cp.WillFlag && !srv.opts.Authorizer.MayPublish(c.clientID, cp.Username, cp.WillTopic) {
@@ -119,12 +118,13 @@ func (c *conn) admit(cp *packet.Connect) bool {
 	return true
 }
 
-// quoteUser names the CONNECT's username for a log line.
-func quoteUser(cp *packet.Connect) string {
+// loginName names the CONNECT's username for a log line; the event printer
+// quotes the whole reason when it needs to.
+func loginName(cp *packet.Connect) string {
 	if !cp.UsernameFlag {
-		return "none"
+		return "no username"
 	}
-	return strconv.Quote(cp.Username)
+	return "user " + cp.Username
 }
 
 // refusePublish answers an MQTT 5 QoS 1 or 2 PUBLISH the client may not send
