@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -35,6 +37,7 @@ func writeFile(t *testing.T, content string) string {
 func TestServeUsers(t *testing.T) {
 	o := defaults()
 	o.UsersFile = writeFile(t, "alice: '"+hash(t, "s3cret")+"'\n")
+	o.Output.Verbose = true
 	s := startServe(t, o)
 
 	client(t, "mqtt", s.addrs["mqtt"], "ok5", mqttc.V5, func(o *mqttc.Options) {
@@ -68,6 +71,16 @@ func TestServeUsers(t *testing.T) {
 				t.Fatalf("connect: %v, want a refusal", err)
 			}
 		})
+	}
+
+	// Refused logins are logged with -v, naming the user.
+	want := `client refused id=bad from 127.0.0.1:`
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.out.String(), `reason="bad user name or password (user mallory)"`) || !strings.Contains(s.out.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no refused login event within 10s; stdout:\n%s", s.out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 
 	_, port := hostPort(t, s.addrs["mqtt"])
