@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"crypto/tls"
 	"runtime"
 
 	"github.com/mqttx/mqttx/internal/broker/auth"
@@ -43,9 +44,16 @@ func (c *conn) authenticate(cp *packet.Connect) bool {
 		Password:    cp.Password,
 		HasPassword: cp.PasswordFlag,
 	}
+	if ts, ok := c.nc.(interface{ ConnectionState() tls.ConnectionState }); ok {
+		if st := ts.ConnectionState(); len(st.VerifiedChains) > 0 && len(st.PeerCertificates) > 0 {
+			l.CertCN = st.PeerCertificates[0].Subject.CommonName
+		}
+	}
 	srv.authSem <- struct{}{}
 	ok := srv.opts.Authorizer.Authenticate(&l)
 	<-srv.authSem
+	// From here on the client is who Authenticate says (see auth.Login).
+	cp.Username, cp.UsernameFlag = l.Username, l.HasUsername
 	return ok
 }
 

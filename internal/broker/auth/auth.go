@@ -11,6 +11,9 @@ type Login struct {
 	HasUsername bool
 	Password    []byte
 	HasPassword bool
+	// CertCN is the common name of the client certificate the TLS handshake
+	// verified; "" without one.
+	CertCN string
 }
 
 // Authorizer makes every access decision of the broker engine. Authenticate may
@@ -18,7 +21,9 @@ type Login struct {
 // with bounded concurrency. The May* methods are called on the message paths
 // and must be cheap. username is "" for a client that connected anonymously.
 type Authorizer interface {
-	// Authenticate reports whether the client may connect.
+	// Authenticate reports whether the client may connect. It may set
+	// l.Username and l.HasUsername to the identity the client is known by
+	// from then on (its certificate's CN, say): sessions and ACL use it.
 	Authenticate(l *Login) bool
 	// MayPublish reports whether the client may publish to topic (and set a will on it).
 	MayPublish(clientID, username, topic string) bool
@@ -41,12 +46,20 @@ type Policy struct {
 	// ACL, when not nil, decides what each client may publish and read;
 	// nil allows everything.
 	ACL *ACL
+	// CertCNAsUsername admits a client that presented a verified
+	// certificate as the user named by its CN, whatever username and
+	// password CONNECT holds (mosquitto's use_identity_as_username).
+	CertCNAsUsername bool
 }
 
 // Authenticate implements Authorizer. As in mosquitto, a client that gives a
 // username is checked against the users file even when anonymous access is
 // allowed.
 func (p *Policy) Authenticate(l *Login) bool {
+	if p.CertCNAsUsername && l.CertCN != "" {
+		l.Username, l.HasUsername = l.CertCN, true
+		return true
+	}
 	if p.Users == nil {
 		return true
 	}

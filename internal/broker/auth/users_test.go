@@ -168,9 +168,14 @@ func TestPolicyAuthenticate(t *testing.T) {
 		{"allow anonymous still checks a username", Policy{Users: u, AllowAnonymous: true}, stranger, false},
 		{"wrong password", Policy{Users: u, AllowAnonymous: true}, wrong, false},
 		{"right password", Policy{Users: u}, alice, true},
+		{"certificate without the option", Policy{Users: u}, &Login{ClientID: "c", CertCN: "dev1"}, false},
+		{"certificate CN as username", Policy{Users: u, CertCNAsUsername: true}, &Login{ClientID: "c", Username: "eve", HasUsername: true, CertCN: "dev1"}, true},
 	} {
 		if got := tt.p.Authenticate(tt.l); got != tt.ok {
 			t.Errorf("%s: Authenticate = %v, want %v", tt.name, got, tt.ok)
+		}
+		if tt.l.CertCN != "" && tt.p.CertCNAsUsername && (tt.l.Username != tt.l.CertCN || !tt.l.HasUsername) {
+			t.Errorf("%s: username %q, want the CN %q", tt.name, tt.l.Username, tt.l.CertCN)
 		}
 	}
 }

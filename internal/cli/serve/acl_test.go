@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mqttx/mqttx/internal/broker/listener/listenertest"
 	"github.com/mqttx/mqttx/internal/mosquittotest"
 	"github.com/mqttx/mqttx/internal/mqttc"
 )
@@ -107,5 +109,32 @@ func TestACLInteropMosquitto(t *testing.T) {
 				t.Errorf("%s v%s: bob received %v, want %v", name, v, bob, wantBob)
 			}
 		}
+	}
+}
+
+// TestCertCNAsUsername checks that with --cert-cn-as-username a client with a
+// verified certificate is the user its CN names ("client"), whatever
+// username it sends: the ACL's section for that user decides what it reads
+// and writes.
+func TestCertCNAsUsername(t *testing.T) {
+	pki := listenertest.New(t)
+	acl := filepath.Join(t.TempDir(), "acl")
+	os.WriteFile(acl, []byte("user client\ntopic readwrite c/#\nuser eve\ntopic readwrite #\n"), 0o600)
+	o := defaults()
+	o.TLSPort = 0
+	o.Cert, o.Key, o.ClientCA = pki.ServerCert, pki.ServerKey, pki.CAFile
+	o.CertCNAsUsername, o.ACLFile = true, acl
+	o.Output.Verbose = true
+	s := startServe(t, o)
+	_, tlsPort := hostPort(t, s.addrs["mqtts"])
+	withCert := []string{"-h", "localhost", "-p", strconv.Itoa(tlsPort), "--cafile", pki.CAFile,
+		"--cert", pki.ClientCert, "--key", pki.ClientKey, "-u", "eve", "-P", "whatever"}
+
+	wait := startSub(t, append(withCert, "-i", "cn-sub", "-t", "#", "-C", "1")...)
+	waitSubscribed(t, s, "cn-sub")
+	runPub(t, append(withCert, "-t", "d/x", "-m", "denied")...)
+	runPub(t, append(withCert, "-t", "c/x", "-m", "allowed")...)
+	if got := wait(); got != "allowed\n" {
+		t.Fatalf("got %q, want only the message the CN's ACL section allows", got)
 	}
 }

@@ -63,6 +63,7 @@ type options struct {
 	UsersFile        string
 	AllowAnonymous   bool
 	ACLFile          string
+	CertCNAsUsername bool
 
 	// onListen, when set, is told each listener's kind and bound address (tests).
 	onListen func(kind, addr string)
@@ -86,7 +87,8 @@ client may connect (anonymous access): keep it on loopback or a trusted network.
 mosquitto_passwd or "mqttx serve passwd"; $7$, $6$ and bcrypt hashes), or a YAML
 mapping of username to hash. Clients must then log in, unless --allow-anonymous admits
 those that give no username. A persistent session belongs to the user that created it:
-another user presenting its client id is refused (CONNACK 0x85, 3.1.1: 0x02).
+another user presenting its client id is refused (CONNACK 0x85, 3.1.1: 0x02). With
+--cert-cn-as-username a client with a verified certificate is the user its CN names.
 
 --acl takes mosquitto's acl_file as it is: "topic [read|write|readwrite|deny] FILTER"
 lines (those before the first "user NAME" line are for anonymous clients), "user NAME"
@@ -143,6 +145,7 @@ text or, with -o json, as JSON Lines.`,
 	fs.Uint16Var(&opts.MaxTopicAlias, "max-topic-alias", 10, "topic aliases each MQTT 5 client may set (0: none), as mosquitto's max_topic_alias")
 	fs.StringVar(&opts.UsersFile, "users", "", "password `file` (mosquitto's user:hash lines, or YAML); clients must then log in")
 	fs.BoolVar(&opts.AllowAnonymous, "allow-anonymous", false, "with --users, also admit clients that give no username")
+	fs.BoolVar(&opts.CertCNAsUsername, "cert-cn-as-username", false, "with --client-ca, a client's certificate CN is its username (no password needed)")
 	fs.StringVar(&opts.ACLFile, "acl", "", "`file` in mosquitto's acl_file syntax: what each client may publish and read")
 	cmdutil.AddOutputFlags(fs, &opts.Output, "text")
 	fs.Lookup("verbose").Usage = "print client events (connected, subscribed, disconnected, will)"
@@ -203,6 +206,9 @@ func (o *options) validate() error {
 	if o.WSPath == "" || o.WSPath[0] != '/' {
 		return fmt.Errorf("invalid --ws-path %q: must start with /", o.WSPath)
 	}
+	if o.CertCNAsUsername && o.ClientCA == "" {
+		return errors.New("--cert-cn-as-username needs --client-ca (clients must present certificates)")
+	}
 	if o.AllowAnonymous && o.UsersFile == "" {
 		return errors.New("--allow-anonymous needs --users (without it every client may connect)")
 	}
@@ -215,10 +221,10 @@ func (o *options) validate() error {
 // authorizer loads the users and ACL files; nil when everyone may connect and
 // do anything.
 func (o *options) authorizer() (*auth.Policy, error) {
-	if o.UsersFile == "" && o.ACLFile == "" {
+	if o.UsersFile == "" && o.ACLFile == "" && !o.CertCNAsUsername {
 		return nil, nil
 	}
-	p := &auth.Policy{AllowAnonymous: o.AllowAnonymous}
+	p := &auth.Policy{AllowAnonymous: o.AllowAnonymous, CertCNAsUsername: o.CertCNAsUsername}
 	if o.UsersFile != "" {
 		u, err := auth.LoadUsers(o.UsersFile)
 		if err != nil {

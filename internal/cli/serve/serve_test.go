@@ -77,6 +77,8 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"--max-offline-messages", "-1"}, "invalid --max-offline-messages -1"},
 		{[]string{"-h", ""}, "invalid --host"},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"--allow-anonymous"}, "--allow-anonymous needs --users"},
+		{[]string{"--cert-cn-as-username"}, "--cert-cn-as-username needs --client-ca"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
