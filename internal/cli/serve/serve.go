@@ -64,6 +64,8 @@ type options struct {
 	AllowAnonymous   bool
 	ACLFile          string
 	CertCNAsUsername bool
+	ConfigFile       string
+	PrintConfig      bool
 
 	// onListen, when set, is told each listener's kind and bound address (tests).
 	onListen func(kind, addr string)
@@ -98,6 +100,11 @@ can match no readable topic; otherwise messages on topics the client may not rea
 held back on delivery. A denied PUBLISH is dropped (MQTT 5 QoS 1/2: acknowledged with
 0x87), and a will on a topic the client may not write is refused at CONNECT (0x87).
 
+--config reads the settings from a YAML file whose keys are the flags' names with
+underscores (tls_port, max_offline_messages, ...); relative file names in it are relative
+to its directory, and flags given on the command line win. --print-config prints the
+effective configuration in that form.
+
 Offline sessions keep at most --max-offline-messages QoS 1 and 2 messages (QoS 0 is
 not queued); newer ones are dropped. A client that falls behind while online keeps a
 bounded number of messages in flight and the rest wait in that same queue, so a slow
@@ -108,6 +115,8 @@ text or, with -o json, as JSON Lines.`,
   $ mqttx serve --ws-port 8083 --ws-origin https://app.example.com
   $ mqttx serve --tls-port 8883 --cert server.pem --key server-key.pem --client-ca ca.pem
   $ mqttx serve passwd -c passwd alice
+  $ mqttx serve --users passwd --tls-port 8883 --cert s.pem --key k.pem --print-config > serve.yaml
+  $ mqttx serve --config serve.yaml -v
   $ mqttx serve --users passwd --acl acl -v
   $ mqttx serve -h 0.0.0.0 --users /etc/mosquitto/passwd --acl /etc/mosquitto/acl -v -o json`,
 		Args: cmdutil.NoArgs,
@@ -118,8 +127,19 @@ text or, with -o json, as JSON Lines.`,
 					*p = off
 				}
 			}
+			if err := opts.applyConfig(fs); err != nil {
+				return err
+			}
 			if err := opts.validate(); err != nil {
 				return &cmdutil.FlagError{Err: err}
+			}
+			if opts.PrintConfig {
+				b, err := opts.effectiveConfig()
+				if err != nil {
+					return err
+				}
+				_, err = opts.IO.Out.Write(b)
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
@@ -128,6 +148,8 @@ text or, with -o json, as JSON Lines.`,
 		},
 	}
 	fs := cmd.Flags()
+	fs.StringVar(&opts.ConfigFile, "config", "", "YAML configuration `file` (keys as --print-config shows them); flags given win")
+	fs.BoolVar(&opts.PrintConfig, "print-config", false, "print the effective configuration as a file --config accepts, and exit")
 	fs.StringVarP(&opts.Host, "host", "h", "127.0.0.1", "`address` to listen on (0.0.0.0 or :: for every interface)")
 	fs.IntVarP(&opts.Port, "port", "p", 1883, "MQTT (TCP) `port`; 0 picks a free port")
 	fs.IntVar(&opts.TLSPort, "tls-port", 0, "also listen for MQTT over TLS on `port` (needs --cert and --key)")
@@ -155,6 +177,7 @@ text or, with -o json, as JSON Lines.`,
 	_ = cmd.MarkFlagFilename("client-ca", "pem", "crt")
 	_ = cmd.MarkFlagFilename("users")
 	_ = cmd.MarkFlagFilename("acl")
+	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
 	cmd.AddCommand(newPasswdCmd(f, nil))
 	fs.SortFlags = false
 	return cmd
@@ -320,8 +343,12 @@ func run(ctx context.Context, o *options) error {
 		authz = policy
 	}
 	if (policy == nil || policy.Users == nil || policy.AllowAnonymous) && !isLoopback(o.Host) {
+		fix := "use --users to require logins"
+		if policy != nil && policy.Users != nil {
+			fix = "drop --allow-anonymous to require logins"
+		}
 		_ = printer.Status(statusEvent(format, "warning",
-			"Warning: anyone who can reach "+o.Host+" may connect without a password; use --users to require logins",
+			"Warning: anyone who can reach "+o.Host+" may connect without a password; "+fix,
 			map[string]any{"warning": "anonymous access on a non-loopback address", "host": o.Host}))
 	}
 
