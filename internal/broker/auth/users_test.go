@@ -211,3 +211,30 @@ func FuzzParseUsers(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCheck measures a login of a known user with a wrong password
+// against one of an unknown user: the two should take the same time, so
+// that timing does not tell which usernames exist.
+func BenchmarkCheck(b *testing.B) {
+	for _, kind := range []string{"pbkdf2", "bcrypt10"} {
+		var h string
+		if kind == "pbkdf2" {
+			h, _ = HashPassword([]byte("pw"))
+		} else {
+			hb, _ := bcrypt.GenerateFromPassword([]byte("pw"), 10)
+			h = string(hb)
+		}
+		u, err := ParseUsers([]byte("alice:" + h + "\n"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		u.dummy() // made once, on first use
+		for _, user := range []string{"alice", "mallory"} {
+			b.Run(kind+"/"+user, func(b *testing.B) {
+				for b.Loop() {
+					u.Check(user, []byte("wrong"), true)
+				}
+			})
+		}
+	}
+}
