@@ -85,41 +85,42 @@ func (x *ruleIndex) empty() bool {
 	return len(x.deny) == 0 && len(x.allow) == 0 && len(x.denyAny) == 0 && len(x.allowAny) == 0
 }
 
-// decide reports whether a rule allows want on topic and whether one denies it.
+// decide reports whether a rule allows want on topic and whether one denies
+// it. It runs on every publish and delivery: plain loops, no closures.
 func (x *ruleIndex) decide(first, topic, clientID, username string, want Access) (allow, deny bool) {
-	match := func(r *rule) bool {
+	if len(x.deny) > 0 {
+		if x.anyMatch(x.deny[first], topic, clientID, username, 0) {
+			return false, true
+		}
+	}
+	if x.anyMatch(x.denyAny, topic, clientID, username, 0) {
+		return false, true
+	}
+	if len(x.allow) > 0 {
+		if x.anyMatch(x.allow[first], topic, clientID, username, want) {
+			return true, false
+		}
+	}
+	return x.anyMatch(x.allowAny, topic, clientID, username, want), false
+}
+
+// anyMatch reports whether a rule of l matches topic and grants want (any
+// rule, for deny lists: want 0).
+func (x *ruleIndex) anyMatch(l []rule, topic, clientID, username string, want Access) bool {
+	for i := range l {
+		r := &l[i]
+		if want != 0 && r.access&want == 0 {
+			continue
+		}
 		if r.pattern {
-			return (!r.hasUser || username != "") && matchPattern(r.filter, topic, clientID, username)
-		}
-		return packet.MatchTopic(r.filter, topic)
-	}
-	if x.deny != nil {
-		for _, l := range [...][]rule{x.deny[first], x.denyAny} {
-			for i := range l {
-				if match(&l[i]) {
-					return false, true
-				}
+			if (!r.hasUser || username != "") && matchPattern(r.filter, topic, clientID, username) {
+				return true
 			}
-		}
-	} else {
-		for i := range x.denyAny {
-			if match(&x.denyAny[i]) {
-				return false, true
-			}
+		} else if packet.MatchTopic(r.filter, topic) {
+			return true
 		}
 	}
-	var byFirst []rule
-	if x.allow != nil {
-		byFirst = x.allow[first]
-	}
-	for _, l := range [...][]rule{byFirst, x.allowAny} {
-		for i := range l {
-			if l[i].access&want != 0 && match(&l[i]) {
-				return true, false
-			}
-		}
-	}
-	return false, false
+	return false
 }
 
 // LoadACL reads an acl_file.
