@@ -2,11 +2,18 @@ package broker_test
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"runtime"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/mqttx/mqttx/internal/broker"
 	"github.com/mqttx/mqttx/internal/broker/auth"
+	"github.com/mqttx/mqttx/internal/broker/brokertest"
+	"github.com/mqttx/mqttx/internal/mosquittotest"
+	"github.com/mqttx/mqttx/internal/packet"
 )
 
 // benchACL is an acl_file of a realistic size for the benchmark clients
@@ -51,6 +58,66 @@ func BenchmarkACL(b *testing.B) {
 		b.Run(fmt.Sprintf("FanOut/QoS0/%s", peer), func(b *testing.B) {
 			addr, cpu := startPeer(b, peer)
 			runFanOut(b, addr, 16, 0, cpu)
+		})
+	}
+}
+
+// BenchmarkLoginStorm connects 150 clients at once with the right password
+// (a network blip reconnecting everyone) and reports the time per login, for
+// mqttx and for mosquitto with the same kind of password file ($7$,
+// PBKDF2-SHA512, 101 iterations, as mosquitto_passwd writes it).
+func BenchmarkLoginStorm(b *testing.B) {
+	const clients = 150
+	h, err := auth.HashPassword([]byte("pw"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	users, err := auth.ParseUsers([]byte("alice:" + h + "\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	peers := map[string]func(b *testing.B) string{
+		"mqttx": func(b *testing.B) string {
+			return brokertest.Start(b, func(o *broker.Options) { o.Authorizer = &auth.Policy{Users: users} })
+		},
+		"mosquitto": func(b *testing.B) string {
+			return mosquittotest.Start(b, mosquittotest.WithUser("alice", "pw"))
+		},
+	}
+	for _, name := range []string{"mqttx", "mosquitto"} {
+		b.Run(name, func(b *testing.B) {
+			addr := peers[name](b)
+			connect, _ := (&packet.Connect{ClientID: "", CleanStart: true, Username: "alice", UsernameFlag: true,
+				Password: []byte("pw"), PasswordFlag: true}).AppendTo(nil, packet.V311)
+			b.ResetTimer()
+			for range b.N {
+				var wg sync.WaitGroup
+				errs := make(chan error, clients)
+				for range clients {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
+						if err != nil {
+							errs <- err
+							return
+						}
+						defer nc.Close()
+						nc.SetDeadline(time.Now().Add(30 * time.Second))
+						nc.Write(connect)
+						var ack [4]byte
+						if _, err := io.ReadFull(nc, ack[:]); err != nil || ack[3] != 0 {
+							errs <- fmt.Errorf("CONNACK %v: %v", ack, err)
+						}
+					}()
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*clients), "ns/login")
 		})
 	}
 }
