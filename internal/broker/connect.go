@@ -471,6 +471,7 @@ func (x *session) sendLocked(c *conn, d delivery, enc *encoded, own bool) {
 	if c.maxOut > 0 && uint32(len(enc.buf)) > c.maxOut {
 		return
 	}
+	x.sent++
 	if d.qos == 0 {
 		c.enqueueFrom(outItem{buf: enc.buf, qos0: true, alias: c.aliasMax > 0}, own)
 		return

@@ -18,6 +18,7 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 	if err := p.DecodeInto(h.First(), body, c.version); err != nil {
 		return err
 	}
+	c.sess.received.Add(1)
 	var topic string
 	owned := false // topic does not alias the read buffer
 	if c.version == packet.V5 && p.Properties.Has(packet.PropTopicAlias) {

@@ -55,6 +55,11 @@ type Options struct {
 	// handled off the event loop, and at most GOMAXPROCS password checks run
 	// at once (see authorize.go).
 	Authorizer auth.Authorizer
+	// SysInterval is how often the $SYS/broker topics are published
+	// (retained, as mosquitto's); 0 publishes none.
+	SysInterval time.Duration
+	// Version is the broker version $SYS/broker/version reports.
+	Version string
 	// OnEvent receives client events; it must not block. nil is fine.
 	OnEvent func(Event)
 	// Logger receives internal errors; nil discards them.
@@ -108,6 +113,7 @@ type Server struct {
 	nextID  atomic.Uint64
 	log     *slog.Logger
 	authSem chan struct{} // password checks running; see authorize.go
+	sys     sysCounters   // see sys.go
 }
 
 // New returns a Server with opts, defaults filled in.
@@ -131,7 +137,7 @@ func New(opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{
+	s := &Server{
 		opts:      opts,
 		sessions:  newMemStore(),
 		listeners: make(map[net.Listener]struct{}),
@@ -139,6 +145,12 @@ func New(opts Options) *Server {
 		log:       log,
 		authSem:   newAuthSem(opts.Authorizer),
 	}
+	s.sys.start = time.Now()
+	if opts.SysInterval > 0 {
+		s.wg.Add(1)
+		go s.runSys()
+	}
+	return s
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -276,6 +288,7 @@ func (s *Server) endSessionLocked(x *session) {
 	}
 	x.ended = true
 	x.stopTimers()
+	s.foldCounts(x)
 	for f := range x.subs {
 		s.tree.remove(x, f)
 	}

@@ -52,6 +52,10 @@ type session struct {
 	// Inbound QoS 2 packet identifiers between PUBLISH and PUBREL.
 	qos2in map[uint16]struct{}
 
+	// Counters for $SYS (see sys.go): received by the reader, sent under mu.
+	received atomic.Uint64
+	sent     uint64
+
 	// The last read decision (see mayReadLocked).
 	readTopic    string
 	readOK       bool

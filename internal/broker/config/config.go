@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -45,6 +46,9 @@ type Config struct {
 	MaxPacketSize      *uint32 `yaml:"max_packet_size,omitempty"`
 	MaxTopicAlias      *uint16 `yaml:"max_topic_alias,omitempty"`
 
+	// SysInterval is how often the $SYS topics are published, as "10s".
+	SysInterval *Duration `yaml:"sys_interval,omitempty"`
+
 	// Events.
 	Verbose *bool   `yaml:"verbose,omitempty"`
 	Output  *string `yaml:"output,omitempty"`
@@ -73,6 +77,22 @@ func Load(name string) (*Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// Duration is a time.Duration written as "10s" or "1m30s".
+type Duration time.Duration
+
+// MarshalYAML writes d as Go writes durations.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// UnmarshalYAML reads "10s", "1m30s" or "0".
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: invalid duration %q: write it as 10s or 1m30s", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
 }
 
 var unknownKey = regexp.MustCompile(`field (\S+) not found in type \S+`)

@@ -27,6 +27,7 @@ func TestLoadResolvesFilesAndRejectsUnknownKeys(t *testing.T) {
 		{"port: x\n", "line 1: cannot unmarshal"},
 		{"max_keepalive: 70000\n", "line 1: cannot unmarshal"},
 		{"port: [\n", "line 1"},
+		{"sys_interval: 10\n", "line 1: invalid duration"},
 	} {
 		_, err := Parse([]byte(tt.in))
 		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
@@ -56,6 +57,7 @@ func TestMarshalRoundTrip(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("host: 0.0.0.0\nport: 1883\nws_origins: [a]\nverbose: true\n"))
 	f.Add([]byte("max_session_expiry: 4294967295\nusers: ''\n"))
+	f.Add([]byte("sys_interval: 1m30s\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := Parse(b)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/mqttx/mqttx/internal/broker"
 	"github.com/mqttx/mqttx/internal/broker/auth"
 	"github.com/mqttx/mqttx/internal/broker/listener"
+	"github.com/mqttx/mqttx/internal/build"
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/mqttc"
 	"github.com/mqttx/mqttx/internal/output"
@@ -64,6 +65,7 @@ type options struct {
 	AllowAnonymous   bool
 	ACLFile          string
 	CertCNAsUsername bool
+	SysInterval      time.Duration
 	ConfigFile       string
 	PrintConfig      bool
 
@@ -99,6 +101,11 @@ no line allows is denied. A denied SUBSCRIBE gets 0x87 (3.1.1: 0x80) when the fi
 can match no readable topic; otherwise messages on topics the client may not read are
 held back on delivery. A denied PUBLISH is dropped (MQTT 5 QoS 1/2: acknowledged with
 0x87), and a will on a topic the client may not write is refused at CONNECT (0x87).
+
+Every --sys-interval the broker publishes retained $SYS/broker topics as mosquitto does
+(version, uptime, clients/connected, clients/disconnected, clients/total,
+messages/received, messages/sent, "retained messages/count", subscriptions/count);
+with --acl only clients it lets read them receive them.
 
 --config reads the settings from a YAML file whose keys are the flags' names with
 underscores (tls_port, max_offline_messages, ...); relative file names in it are relative
@@ -165,6 +172,7 @@ text or, with -o json, as JSON Lines.`,
 	fs.IntVar(&opts.MaxOffline, "max-offline-messages", 1000, "keep at most `n` QoS 1/2 messages per offline session")
 	fs.Uint32Var(&opts.MaxPacketSize, "max-packet-size", 0, "largest packet accepted from clients, in `bytes` (0: protocol maximum)")
 	fs.Uint16Var(&opts.MaxTopicAlias, "max-topic-alias", 10, "topic aliases each MQTT 5 client may set (0: none), as mosquitto's max_topic_alias")
+	fs.DurationVar(&opts.SysInterval, "sys-interval", 10*time.Second, "publish the $SYS/broker topics every `interval` (0: never)")
 	fs.StringVar(&opts.UsersFile, "users", "", "password `file` (mosquitto's user:hash lines, or YAML); clients must then log in")
 	fs.BoolVar(&opts.AllowAnonymous, "allow-anonymous", false, "with --users, also admit clients that give no username")
 	fs.BoolVar(&opts.CertCNAsUsername, "cert-cn-as-username", false, "with --client-ca, a client's certificate CN is its username (no password needed)")
@@ -234,6 +242,9 @@ func (o *options) validate() error {
 	}
 	if o.AllowAnonymous && o.UsersFile == "" {
 		return errors.New("--allow-anonymous needs --users (without it every client may connect)")
+	}
+	if o.SysInterval < 0 {
+		return fmt.Errorf("invalid --sys-interval %v: must be 0 (never) or more", o.SysInterval)
 	}
 	if o.MaxOffline < 0 {
 		return fmt.Errorf("invalid --max-offline-messages %d: must be 0 or more", o.MaxOffline)
@@ -364,6 +375,8 @@ func run(ctx context.Context, o *options) error {
 		MaxOfflineQueue:   o.MaxOffline,
 		MaxPacketSize:     o.MaxPacketSize,
 		TopicAliasMaximum: o.MaxTopicAlias,
+		SysInterval:       o.SysInterval,
+		Version:           build.VersionString(),
 		Authorizer:        authz,
 	}
 	if o.Output.Verbose {

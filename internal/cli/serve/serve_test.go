@@ -79,6 +79,7 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"-h", ""}, "invalid --host"},
 		{[]string{"extra"}, "unexpected argument"},
 		{[]string{"--allow-anonymous"}, "--allow-anonymous needs --users"},
+		{[]string{"--sys-interval", "-1s"}, "invalid --sys-interval -1s"},
 		{[]string{"--cert-cn-as-username"}, "--cert-cn-as-username needs --client-ca"},
 	}
 	for _, tt := range tests {
