@@ -49,6 +49,9 @@ type Config struct {
 	// SysInterval is how often the $SYS topics are published, as "10s".
 	SysInterval *Duration `yaml:"sys_interval,omitempty"`
 
+	// Metrics is the address of the Prometheus /metrics endpoint.
+	Metrics *string `yaml:"metrics,omitempty"`
+
 	// Events.
 	Verbose *bool   `yaml:"verbose,omitempty"`
 	Output  *string `yaml:"output,omitempty"`

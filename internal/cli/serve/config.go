@@ -63,6 +63,7 @@ var settings = []setting{
 	bind("max-packet-size", func(c *config.Config) **uint32 { return &c.MaxPacketSize }, func(o *options) *uint32 { return &o.MaxPacketSize }),
 	bind("max-topic-alias", func(c *config.Config) **uint16 { return &c.MaxTopicAlias }, func(o *options) *uint16 { return &o.MaxTopicAlias }),
 	bind("sys-interval", func(c *config.Config) **config.Duration { return &c.SysInterval }, func(o *options) *config.Duration { return (*config.Duration)(&o.SysInterval) }),
+	bind("metrics", func(c *config.Config) **string { return &c.Metrics }, func(o *options) *string { return &o.Metrics }),
 	bind("verbose", func(c *config.Config) **bool { return &c.Verbose }, func(o *options) *bool { return &o.Output.Verbose }),
 	bind("output", func(c *config.Config) **string { return &c.Output }, func(o *options) *string { return &o.Output.Format }),
 }

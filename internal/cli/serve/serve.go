@@ -66,11 +66,14 @@ type options struct {
 	ACLFile          string
 	CertCNAsUsername bool
 	SysInterval      time.Duration
+	Metrics          string
 	ConfigFile       string
 	PrintConfig      bool
 
 	// onListen, when set, is told each listener's kind and bound address (tests).
 	onListen func(kind, addr string)
+	// onMetrics, when set, is told the bound address of --metrics (tests).
+	onMetrics func(addr string)
 }
 
 // NewCmd returns the serve command. runF, when not nil, replaces run.
@@ -105,7 +108,8 @@ held back on delivery. A denied PUBLISH is dropped (MQTT 5 QoS 1/2: acknowledged
 Every --sys-interval the broker publishes retained $SYS/broker topics as mosquitto does
 (version, uptime, clients/connected, clients/disconnected, clients/total,
 messages/received, messages/sent, "retained messages/count", subscriptions/count);
-with --acl only clients it lets read them receive them.
+with --acl only clients it lets read them receive them. --metrics serves the same
+counters, and the process's, in Prometheus text format at /metrics.
 
 --config reads the settings from a YAML file whose keys are the flags' names with
 underscores (tls_port, max_offline_messages, ...); relative file names in it are relative
@@ -173,6 +177,7 @@ text or, with -o json, as JSON Lines.`,
 	fs.Uint32Var(&opts.MaxPacketSize, "max-packet-size", 0, "largest packet accepted from clients, in `bytes` (0: protocol maximum)")
 	fs.Uint16Var(&opts.MaxTopicAlias, "max-topic-alias", 10, "topic aliases each MQTT 5 client may set (0: none), as mosquitto's max_topic_alias")
 	fs.DurationVar(&opts.SysInterval, "sys-interval", 10*time.Second, "publish the $SYS/broker topics every `interval` (0: never)")
+	fs.StringVar(&opts.Metrics, "metrics", "", "serve Prometheus metrics at http://`addr`/metrics (a port alone: on 127.0.0.1)")
 	fs.StringVar(&opts.UsersFile, "users", "", "password `file` (mosquitto's user:hash lines, or YAML); clients must then log in")
 	fs.BoolVar(&opts.AllowAnonymous, "allow-anonymous", false, "with --users, also admit clients that give no username")
 	fs.BoolVar(&opts.CertCNAsUsername, "cert-cn-as-username", false, "with --client-ca, a client's certificate CN is its username (no password needed)")
@@ -242,6 +247,11 @@ func (o *options) validate() error {
 	}
 	if o.AllowAnonymous && o.UsersFile == "" {
 		return errors.New("--allow-anonymous needs --users (without it every client may connect)")
+	}
+	if o.Metrics != "" {
+		if _, err := metricsAddr(o.Metrics); err != nil {
+			return err
+		}
 	}
 	if o.SysInterval < 0 {
 		return fmt.Errorf("invalid --sys-interval %v: must be 0 (never) or more", o.SysInterval)
@@ -367,6 +377,16 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
+	var metricsLn net.Listener
+	if o.Metrics != "" {
+		addr, _ := metricsAddr(o.Metrics)
+		if metricsLn, err = net.Listen("tcp", addr); err != nil {
+			for _, b := range lns {
+				b.ln.Close()
+			}
+			return listenError("metrics", addr, err)
+		}
+	}
 
 	ev := newEventPump(printer, format == output.FormatJSON)
 	bopts := broker.Options{
@@ -408,6 +428,16 @@ func run(ctx context.Context, o *options) error {
 				serveErr <- fmt.Errorf("serve %s: %w", ln.Addr(), err)
 			}
 		}(b.ln)
+	}
+
+	if metricsLn != nil {
+		addr := metricsLn.Addr().String()
+		_ = printer.Status(statusEvent(format, "metrics", "Metrics on http://"+addr+"/metrics", map[string]any{"address": addr, "path": "/metrics"}))
+		if o.onMetrics != nil {
+			o.onMetrics(addr)
+		}
+		stop := serveMetrics(metricsLn, srv)
+		defer stop()
 	}
 
 	var runErr error
