@@ -3,6 +3,7 @@ package broker
 import (
 	"crypto/tls"
 	"runtime"
+	"strings"
 
 	"github.com/mqttx/mqttx/internal/broker/auth"
 	"github.com/mqttx/mqttx/internal/packet"
@@ -57,9 +58,23 @@ func (c *conn) authenticate(cp *packet.Connect) bool {
 	return ok
 }
 
-// mayPublish reports whether the session's client may publish to topic.
+// mayPublish reports whether the session's client may publish to topic. A
+// publisher usually sends to the same few topics: the decisions are kept.
 func (s *Server) mayPublish(x *session, topic string) bool {
-	return s.opts.Authorizer == nil || s.opts.Authorizer.MayPublish(x.id, x.user, topic)
+	if s.opts.Authorizer == nil {
+		return true
+	}
+	x.mu.Lock()
+	ok, found := x.pubCache.lookup(topic)
+	x.mu.Unlock()
+	if found {
+		return ok
+	}
+	ok = s.opts.Authorizer.MayPublish(x.id, x.user, topic)
+	x.mu.Lock()
+	x.pubCache = x.pubCache.store(topic, ok)
+	x.mu.Unlock()
+	return ok
 }
 
 // maySubscribe reports whether the session's client may subscribe to filter
@@ -70,17 +85,55 @@ func (s *Server) maySubscribe(x *session, filter string) bool {
 
 // mayReadLocked reports whether a message on topic may be delivered to the
 // session; the caller holds x.mu. It is checked on every delivery, so a
-// subscription to # never brings a topic the client may not read. The last
-// decision is kept: a subscriber gets runs of messages on the same topic,
-// and comparing the topic costs far less than the ACL. (The cached topic
-// keeps one message's memory alive until the next topic.)
+// subscription to # never brings a topic the client may not read. A
+// subscriber gets runs of messages on a few topics: the decisions are kept.
 func (x *session) mayReadLocked(topic string) bool {
-	if x.readTopicSet && topic == x.readTopic {
-		return x.readOK
+	if ok, found := x.readCache.lookup(topic); found {
+		return ok
 	}
 	ok := x.srv.opts.Authorizer.MayRead(x.id, x.user, topic)
-	x.readTopic, x.readOK, x.readTopicSet = topic, ok, true
+	x.readCache = x.readCache.store(topic, ok)
 	return ok
+}
+
+// aclCacheSize is how many topics' decisions a session keeps per direction:
+// a comparison of each costs far less than matching the ACL's rules.
+const aclCacheSize = 8
+
+// aclCache is a session's last access decisions by topic, guarded by the
+// session's mu. It is made on the first decision, so sessions that never
+// publish or receive pay one pointer; topics are copied, so a cached topic
+// keeps no message alive.
+type aclCache struct {
+	topic [aclCacheSize]string
+	ok    [aclCacheSize]bool
+	n     int // entries in use
+	next  int // the entry replaced next
+}
+
+func (c *aclCache) lookup(topic string) (ok, found bool) {
+	if c == nil {
+		return false, false
+	}
+	for i := range c.n {
+		if c.topic[i] == topic {
+			return c.ok[i], true
+		}
+	}
+	return false, false
+}
+
+// store records a decision, replacing the oldest when full; it returns c,
+// made when nil.
+func (c *aclCache) store(topic string, ok bool) *aclCache {
+	if c == nil {
+		c = new(aclCache)
+	}
+	i := c.next
+	c.topic[i], c.ok[i] = strings.Clone(topic), ok
+	c.next = (i + 1) % aclCacheSize
+	c.n = max(c.n, i+1)
+	return c
 }
 
 // ownedByOther reports whether client id's existing session belongs to

@@ -56,10 +56,8 @@ type session struct {
 	received atomic.Uint64
 	sent     uint64
 
-	// The last read decision (see mayReadLocked).
-	readTopic    string
-	readOK       bool
-	readTopicSet bool
+	// Access decisions kept (see authorize.go).
+	readCache, pubCache *aclCache
 
 	// Delayed will and expiry while offline.
 	will      *message
