@@ -27,8 +27,20 @@ func newAuthSem(a auth.Authorizer) chan struct{} {
 	return make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
 }
 
-// authOffLoop reports whether CONNECT must be handled off the event loop.
-func (s *Server) authOffLoop() bool { return s.opts.Authorizer != nil }
+// authOffLoop reports whether CONNECT must be handled off the event loop:
+// when the Authorizer may hash passwords. One that says it never does (an
+// ACL alone) authenticates on the loop like no Authorizer.
+func (s *Server) authOffLoop() bool {
+	if s.opts.Authorizer == nil {
+		return false
+	}
+	h, ok := s.opts.Authorizer.(interface{ HashesPasswords() bool })
+	return !ok || h.HashesPasswords()
+}
+
+// laterUser keeps the username of a CONNECT the event loop hands over to
+// take over a session (see attachAndAck), by connection.
+func (s *Server) laterUser(c *conn, user string) { s.laterUsers.Store(c, user) }
 
 // authenticate checks a CONNECT's credentials, waiting for a free slot.
 //
@@ -50,9 +62,14 @@ func (c *conn) authenticate(cp *packet.Connect) bool {
 			l.CertCN = st.PeerCertificates[0].Subject.CommonName
 		}
 	}
-	srv.authSem <- struct{}{}
-	ok := srv.opts.Authorizer.Authenticate(&l)
-	<-srv.authSem
+	var ok bool
+	if srv.authOffLoop() {
+		srv.authSem <- struct{}{}
+		ok = srv.opts.Authorizer.Authenticate(&l)
+		<-srv.authSem
+	} else {
+		ok = srv.opts.Authorizer.Authenticate(&l)
+	}
 	// From here on the client is who Authenticate says (see auth.Login).
 	cp.Username, cp.UsernameFlag = l.Username, l.HasUsername
 	return ok

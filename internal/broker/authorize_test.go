@@ -395,3 +395,22 @@ func TestACLPublish(t *testing.T) {
 		}
 	}
 }
+
+// TestTakeoverKeepsTheUser checks, with an ACL and no users file (CONNECT
+// handled on the event loop), that a client taking over its own online
+// session keeps its username for the ACL, and that another user cannot.
+func TestTakeoverKeepsTheUser(t *testing.T) {
+	addr := startPolicy(t, nil, "user alice\ntopic readwrite alice/#\n", false)
+	first := mustLogin(t, addr, packet.V311, "dev1", "alice", "", false)
+	first.subscribe(1, sub("alice/x", 0))
+	second := mustLogin(t, addr, packet.V311, "dev1", "alice", "", false) // takes the session over
+	first.expectClosed()
+	if sa := second.subscribe(2, sub("alice/y", 0)); sa.ReasonCodes[0] != 0 {
+		t.Fatalf("alice after takeover: SUBACK %#x, want granted (the session lost its user)", byte(sa.ReasonCodes[0]))
+	}
+	c, ack := login(t, addr, packet.V311, "dev1", "bob", "", false)
+	if ack.ReasonCode != packet.V3RefusedIdentifierRejected {
+		t.Fatalf("bob: CONNACK %v, want 0x02", ack.ReasonCode)
+	}
+	c.expectClosed()
+}

@@ -248,10 +248,13 @@ func (c *conn) setWill(cp *packet.Connect) bool {
 //
 //go:noinline
 func (c *conn) attachAndAck(clean bool, expiry uint32, ack *packet.Connack) []byte {
-	// Only the event loop's hand-over comes here, and the loop hands every
-	// CONNECT over before it runs when there is an Authorizer: without one,
-	// sessions have no owner.
-	return c.attachAndAckAs("", clean, expiry, ack)
+	// Only the event loop's hand-over comes here: the username waits in
+	// Server.laterUsers.
+	user := ""
+	if u, ok := c.srv.laterUsers.LoadAndDelete(c); ok {
+		user = u.(string)
+	}
+	return c.attachAndAckAs(user, clean, expiry, ack)
 }
 
 // attachAndAckAs is attachAndAck for a client logged in as user, who owns
@@ -271,6 +274,9 @@ func (c *conn) attachAndAckAs(user string, clean bool, expiry uint32, ack *packe
 				// reader, which the event loop must not do: it hands
 				// this connection over to go on from here.
 				c.later = &laterAttach{clean: clean, expiry: expiry, ack: *ack}
+				if user != "" {
+					srv.laterUser(c, user)
+				}
 				return nil
 			}
 			oc.drainForTakeover()

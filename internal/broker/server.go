@@ -114,6 +114,8 @@ type Server struct {
 	log     *slog.Logger
 	authSem chan struct{} // password checks running; see authorize.go
 	sys     sysCounters   // see sys.go
+	// laterUsers: *conn -> username of a CONNECT handed over by the loop.
+	laterUsers sync.Map
 }
 
 // New returns a Server with opts, defaults filled in.

@@ -69,6 +69,10 @@ func (p *Policy) Authenticate(l *Login) bool {
 	return p.Users.Check(l.Username, l.Password, l.HasPassword)
 }
 
+// HashesPasswords reports whether Authenticate may check a password, which
+// takes long on purpose: the engine then authenticates off its connection loop.
+func (p *Policy) HashesPasswords() bool { return p.Users != nil }
+
 // MayPublish implements Authorizer.
 func (p *Policy) MayPublish(clientID, username, topic string) bool {
 	return p.ACL == nil || p.ACL.Allowed(clientID, username, topic, Write)
