@@ -173,9 +173,10 @@ func (s *Server) ownedByOther(id, user string) bool {
 	return other
 }
 
-// admit authenticates a CONNECT, checks that its will may be published and
-// that its client id is not another user's session; it refuses the
-// connection and returns false otherwise.
+// admit authenticates a CONNECT and checks that its client id is not
+// another user's session; it refuses the connection and returns false
+// otherwise. A will on a topic the client may not publish to is dropped, so
+// never published, and the connection goes on, as in mosquitto.
 //
 //go:noinline
 func (c *conn) admit(cp *packet.Connect) bool {
@@ -186,8 +187,7 @@ func (c *conn) admit(cp *packet.Connect) bool {
 		return false
 	}
 	if cp.WillFlag && !srv.opts.Authorizer.MayPublish(c.clientID, cp.Username, cp.WillTopic) {
-		c.refuse(packet.NotAuthorized, v, "will topic not allowed")
-		return false
+		cp.WillFlag = false
 	}
 	if srv.ownedByOther(c.clientID, cp.Username) {
 		c.refuse(packet.ClientIdentifierNotValid, v, "client id in use by another user")

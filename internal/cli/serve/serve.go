@@ -103,7 +103,7 @@ sections and "pattern" lines with %c (client id) and %u (username) for everyone;
 no line allows is denied. A denied SUBSCRIBE gets 0x87 (3.1.1: 0x80) when the filter
 can match no readable topic; otherwise messages on topics the client may not read are
 held back on delivery. A denied PUBLISH is dropped (MQTT 5 QoS 1/2: acknowledged with
-0x87), and a will on a topic the client may not write is refused at CONNECT (0x87).
+0x87), and a will on such a topic is never published.
 
 Every --sys-interval the broker publishes retained $SYS/broker topics as mosquitto does
 (version, uptime, clients/connected, clients/disconnected, clients/total,
