@@ -43,16 +43,30 @@ var childOptions = map[string]func(*broker.Options){
 		}
 		o.Authorizer = &auth.Policy{ACL: a}
 	},
+	// A users file that admits anonymous clients too: every CONNECT goes
+	// off the event loop, as with any users file.
+	"users1": func(o *broker.Options) {
+		h, err := auth.HashPassword([]byte("pw"))
+		if err != nil {
+			panic(err)
+		}
+		u, err := auth.ParseUsers([]byte("alice:" + h + "\n"))
+		if err != nil {
+			panic(err)
+		}
+		o.Authorizer = &auth.Policy{Users: u, AllowAnonymous: true}
+	},
 }
 
 // BenchmarkACL measures the broker process's CPU per delivered message with
-// and without an ACL (checked for every publish and every delivery), each in
-// its own process: compare broker-cpu-ns/msg of mqttx and mqttx-acl.
+// and without an ACL (checked for every publish and every delivery), and
+// with a users file (connections served off the event loop), each in its
+// own process: compare broker-cpu-ns/msg of mqttx, mqttx-acl, mqttx-users.
 func BenchmarkACL(b *testing.B) {
 	if runtime.GOOS != "linux" {
 		b.Skip("reads CPU time from /proc")
 	}
-	for _, peer := range []string{"mqttx", "mqttx-acl"} {
+	for _, peer := range []string{"mqttx", "mqttx-acl", "mqttx-users"} {
 		b.Run(fmt.Sprintf("FanIn/QoS1/%s", peer), func(b *testing.B) {
 			addr, cpu := startPeer(b, peer)
 			runFanIn(b, addr, 8, 1, cpu)

@@ -61,7 +61,7 @@ func startPeer(b *testing.B, name string) (string, func() time.Duration) {
 	var cmd *exec.Cmd
 	var addr string
 	switch name {
-	case "mqttx", "mqttx-acl":
+	case "mqttx", "mqttx-acl", "mqttx-users":
 		cmd = exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), childEnv+"="+strings.TrimPrefix(strings.TrimPrefix(name, "mqttx"), "-")+"1")
 		stdin, _ := cmd.StdinPipe()
