@@ -126,8 +126,7 @@ func (c *conn) accept(cp *packet.Connect, ack *packet.Connack) []byte {
 		c.refuse(packet.BadAuthenticationMethod, v, "enhanced authentication not supported")
 		return nil
 	}
-	if srv.opts.Authenticate != nil && !srv.opts.Authenticate(c.clientID, cp.Username, cp.Password, cp.PasswordFlag) {
-		c.refuse(packet.BadUserNameOrPassword, v, "bad user name or password")
+	if srv.opts.Authorizer != nil && !c.admit(cp) {
 		return nil
 	}
 
@@ -153,7 +152,7 @@ func (c *conn) accept(cp *packet.Connect, ack *packet.Connack) []byte {
 	if cp.WillFlag && !c.setWill(cp) {
 		return nil
 	}
-	return c.attachAndAck(cp.CleanStart, expiry, ack)
+	return c.attachAndAckAs(cp.Username, cp.CleanStart, expiry, ack)
 }
 
 // assignID returns a client identifier for a client that sent none.
@@ -249,6 +248,20 @@ func (c *conn) setWill(cp *packet.Connect) bool {
 //
 //go:noinline
 func (c *conn) attachAndAck(clean bool, expiry uint32, ack *packet.Connack) []byte {
+	// Only the event loop's hand-over comes here: the username waits in
+	// Server.laterUsers.
+	user := ""
+	if u, ok := c.srv.laterUsers.LoadAndDelete(c); ok {
+		user = u.(string)
+	}
+	return c.attachAndAckAs(user, clean, expiry, ack)
+}
+
+// attachAndAckAs is attachAndAck for a client logged in as user, who owns
+// the session it creates.
+//
+//go:noinline
+func (c *conn) attachAndAckAs(user string, clean bool, expiry uint32, ack *packet.Connack) []byte {
 	srv := c.srv
 	v := c.version
 	if old := srv.sessions.Get(c.clientID); old != nil {
@@ -261,6 +274,9 @@ func (c *conn) attachAndAck(clean bool, expiry uint32, ack *packet.Connack) []by
 				// reader, which the event loop must not do: it hands
 				// this connection over to go on from here.
 				c.later = &laterAttach{clean: clean, expiry: expiry, ack: *ack}
+				if user != "" {
+					srv.laterUser(c, user)
+				}
 				return nil
 			}
 			oc.drainForTakeover()
@@ -273,7 +289,16 @@ func (c *conn) attachAndAck(clean bool, expiry uint32, ack *packet.Connack) []by
 	c.writing = true
 	c.qmu.Unlock()
 	srv.connMu.Lock()
+	if srv.ownedByOther(c.clientID, user) {
+		srv.connMu.Unlock()
+		c.qmu.Lock()
+		c.writing = false
+		c.qmu.Unlock()
+		c.refuse(packet.ClientIdentifierNotValid, v, "client id in use by another user")
+		return nil
+	}
 	x, present, oldConn, oldWill := srv.attach(c, clean, expiry)
+	x.user = user
 	if v != packet.V31 {
 		ack.SessionPresent = present
 	}
@@ -452,6 +477,7 @@ func (x *session) sendLocked(c *conn, d delivery, enc *encoded, own bool) {
 	if c.maxOut > 0 && uint32(len(enc.buf)) > c.maxOut {
 		return
 	}
+	x.sent++
 	if d.qos == 0 {
 		c.enqueueFrom(outItem{buf: enc.buf, qos0: true, alias: c.aliasMax > 0}, own)
 		return

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mqttx/mqttx/internal/broker"
+	"github.com/mqttx/mqttx/internal/broker/auth"
 	"github.com/mqttx/mqttx/internal/broker/brokertest"
 	"github.com/mqttx/mqttx/internal/packet"
 )
@@ -86,11 +87,15 @@ func TestEmptyClientID(t *testing.T) {
 }
 
 func TestAuthenticate(t *testing.T) {
-	addr := brokertest.Start(t, func(o *broker.Options) {
-		o.Authenticate = func(id, user string, pw []byte, hasPW bool) bool {
-			return user == "u" && hasPW && string(pw) == "p"
-		}
-	})
+	h, err := auth.HashPassword([]byte("p"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := auth.ParseUsers([]byte("u:" + h + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := brokertest.Start(t, func(o *broker.Options) { o.Authorizer = &auth.Policy{Users: users} })
 	c := dial(t, addr, packet.V5)
 	if ack := c.connect(&packet.Connect{ClientID: "a", CleanStart: true, Username: "u", UsernameFlag: true, Password: []byte("x"), PasswordFlag: true}); ack.ReasonCode != packet.BadUserNameOrPassword {
 		t.Fatalf("v5 bad password: %v", ack.ReasonCode)

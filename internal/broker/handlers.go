@@ -18,6 +18,7 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 	if err := p.DecodeInto(h.First(), body, c.version); err != nil {
 		return err
 	}
+	c.sess.received.Add(1)
 	var topic string
 	owned := false // topic does not alias the read buffer
 	if c.version == packet.V5 && p.Properties.Has(packet.PropTopicAlias) {
@@ -62,6 +63,11 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 		}
 		return nil
 	}
+	allowed := srv.mayPublish(c.sess, topic)
+	if !allowed && c.version == packet.V5 && p.QoS > 0 {
+		c.refusePublish(p.QoS, pid)
+		return nil
+	}
 	if p.QoS == 2 {
 		x := c.sess
 		x.mu.Lock()
@@ -83,6 +89,11 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 			c.reply(ackItem(packet.PUBREC, pid, packet.Success, c.version))
 			return nil
 		}
+	}
+	if !allowed {
+		// MQTT 3 has no way to say no: acknowledged and dropped, as in mosquitto.
+		c.ackPublish(p.QoS, pid)
+		return nil
 	}
 	m := &message{
 		topic:  topic,
@@ -213,6 +224,10 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 		group, filter := splitShared(s.Filter)
 		if group != "" && s.NoLocal {
 			return protoErr{packet.ProtocolError} // [MQTT-3.8.3-4]
+		}
+		if !srv.maySubscribe(x, filter) {
+			codes[i] = packet.NotAuthorized // written as 0x80 for 3.x
+			continue
 		}
 		sub := &subscription{
 			sess:        x,
@@ -395,7 +410,7 @@ func (s *Server) routeAt(m *message, now int64) {
 func (x *session) deliver(d delivery, r *router, now int64, own bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.ended {
+	if x.ended || (x.srv.opts.Authorizer != nil && !x.mayReadLocked(d.msg.topic)) {
 		return
 	}
 	c := x.conn

@@ -319,9 +319,10 @@ func (lp *pollLoop) ready(id uint64) {
 // connection as idle or hands it over; otherwise it hands it over at once.
 func (lp *pollLoop) connect(pc *pollConn, b []byte) {
 	c := pc.c
-	if !wholePacket(b) {
+	if !wholePacket(b) || c.srv.authOffLoop() {
 		// CONNECT in pieces (or not CONNECT at all): serve waits for the
-		// rest, and refuses what it has to, the usual way.
+		// rest, and refuses what it has to, the usual way. With an
+		// Authorizer, checking a password may take long: serve does it.
 		c.pre.b = append([]byte(nil), b...)
 		pc.handOver(c.serve)
 		return

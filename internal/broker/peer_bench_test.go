@@ -23,7 +23,11 @@ const childEnv = "MQTTX_BROKER_BENCH_CHILD"
 // runChildBroker serves a broker on 127.0.0.1, prints its address and
 // stops when stdin closes.
 func runChildBroker() {
-	s := broker.New(broker.Options{MaxOutboundQueue: 1 << 20, MaxOfflineQueue: 1 << 20})
+	o := broker.Options{MaxOutboundQueue: 1 << 20, MaxOfflineQueue: 1 << 20}
+	if f := childOptions[os.Getenv(childEnv)]; f != nil {
+		f(&o)
+	}
+	s := broker.New(o)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -57,9 +61,9 @@ func startPeer(b *testing.B, name string) (string, func() time.Duration) {
 	var cmd *exec.Cmd
 	var addr string
 	switch name {
-	case "mqttx":
+	case "mqttx", "mqttx-acl", "mqttx-users":
 		cmd = exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), childEnv+"=1")
+		cmd.Env = append(os.Environ(), childEnv+"="+strings.TrimPrefix(strings.TrimPrefix(name, "mqttx"), "-")+"1")
 		stdin, _ := cmd.StdinPipe()
 		out, _ := cmd.StdoutPipe()
 		if err := cmd.Start(); err != nil {

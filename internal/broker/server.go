@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mqttx/mqttx/internal/broker/auth"
 	"github.com/mqttx/mqttx/internal/packet"
 )
 
@@ -49,8 +50,16 @@ type Options struct {
 	// ConnectTimeout is how long a new connection may take to send
 	// CONNECT; default 10s.
 	ConnectTimeout time.Duration
-	// Authenticate decides whether a client may connect; nil allows all.
-	Authenticate func(clientID, username string, password []byte, hasPassword bool) bool
+	// Authorizer decides who may connect and what each client may publish,
+	// subscribe to and receive; nil allows everything. With one, CONNECT is
+	// handled off the event loop, and at most GOMAXPROCS password checks run
+	// at once (see authorize.go).
+	Authorizer auth.Authorizer
+	// SysInterval is how often the $SYS/broker topics are published
+	// (retained, as mosquitto's); 0 publishes none.
+	SysInterval time.Duration
+	// Version is the broker version $SYS/broker/version reports.
+	Version string
 	// OnEvent receives client events; it must not block. nil is fine.
 	OnEvent func(Event)
 	// Logger receives internal errors; nil discards them.
@@ -101,8 +110,12 @@ type Server struct {
 	done      chan struct{}
 	wg        sync.WaitGroup
 
-	nextID atomic.Uint64
-	log    *slog.Logger
+	nextID  atomic.Uint64
+	log     *slog.Logger
+	authSem chan struct{} // password checks running; see authorize.go
+	sys     sysCounters   // see sys.go
+	// laterUsers: *conn -> username of a CONNECT handed over by the loop.
+	laterUsers sync.Map
 }
 
 // New returns a Server with opts, defaults filled in.
@@ -126,13 +139,20 @@ func New(opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{
+	s := &Server{
 		opts:      opts,
 		sessions:  newMemStore(),
 		listeners: make(map[net.Listener]struct{}),
 		done:      make(chan struct{}),
 		log:       log,
+		authSem:   newAuthSem(opts.Authorizer),
 	}
+	s.sys.start = time.Now()
+	if opts.SysInterval > 0 {
+		s.wg.Add(1)
+		go s.runSys()
+	}
+	return s
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -270,6 +290,7 @@ func (s *Server) endSessionLocked(x *session) {
 	}
 	x.ended = true
 	x.stopTimers()
+	s.foldCounts(x)
 	for f := range x.subs {
 		s.tree.remove(x, f)
 	}

@@ -29,8 +29,9 @@ type inflight struct {
 // both directions of QoS 1/2 flows, the ordered queue of messages not yet
 // sent and a delayed will.
 type session struct {
-	id  string
-	srv *Server
+	id   string
+	srv  *Server
+	user string // the username that created it (see ownedByOther)
 
 	mu     sync.Mutex
 	conn   *conn // current connection, nil when offline
@@ -50,6 +51,13 @@ type session struct {
 
 	// Inbound QoS 2 packet identifiers between PUBLISH and PUBREL.
 	qos2in map[uint16]struct{}
+
+	// Counters for $SYS (see sys.go): received by the reader, sent under mu.
+	received atomic.Uint64
+	sent     uint64
+
+	// Access decisions kept (see authorize.go).
+	readCache, pubCache *aclCache
 
 	// Delayed will and expiry while offline.
 	will      *message

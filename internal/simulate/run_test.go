@@ -13,6 +13,7 @@ import (
 
 	"github.com/mqttx/mqttx/internal/bench"
 	"github.com/mqttx/mqttx/internal/broker"
+	"github.com/mqttx/mqttx/internal/broker/auth"
 	"github.com/mqttx/mqttx/internal/broker/brokertest"
 	"github.com/mqttx/mqttx/internal/mqttc"
 	"github.com/mqttx/mqttx/internal/packet"
@@ -167,13 +168,22 @@ func TestBuiltinsAgainstBroker(t *testing.T) {
 // TestRefusedConnect checks that a refused CONNACK ends the run before anything is
 // published, as a *mqttc.RefusedError carrying the reason code (exit code 3).
 func TestRefusedConnect(t *testing.T) {
+	hash, err := auth.HashPassword([]byte("s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := auth.ParseUsers([]byte("alice:" + hash + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The watcher gives no username (anonymous is allowed); mallory is no user.
 	addr := brokertest.Start(t, func(o *broker.Options) {
-		o.Authenticate = func(id, username string, _ []byte, _ bool) bool { return username == "alice" || id == "watcher" }
+		o.Authorizer = &auth.Policy{Users: users, AllowAnonymous: true}
 	})
 	msgs := subscribe(t, addr, "#")
 	tr := transport(t, addr, mqttc.V5).(*simulate.BenchTransport)
 	tr.Options.Username = "mallory"
-	_, err := simulate.Run(context.Background(), simulate.Options{
+	_, err = simulate.Run(context.Background(), simulate.Options{
 		Scenario: builtin(t, "sensor"), Devices: 3, Limit: 3, ClientID: "refused", Transport: tr,
 	})
 	var re *mqttc.RefusedError
@@ -183,7 +193,7 @@ func TestRefusedConnect(t *testing.T) {
 	if !strings.Contains(err.Error(), "device ") {
 		t.Errorf("error %q does not name the device", err)
 	}
-	tr.Options.Username = "alice"
+	tr.Options.Username, tr.Options.Password, tr.Options.HasPassword = "alice", "s3cret", true
 	if _, err := simulate.Run(context.Background(), simulate.Options{
 		Scenario: builtin(t, "sensor"), Devices: 1, Limit: 1, ClientID: "allowed", Transport: tr,
 	}); err != nil {

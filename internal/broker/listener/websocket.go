@@ -208,6 +208,15 @@ type wsConn struct {
 	closeErr  error
 }
 
+// ConnectionState returns the TLS state of a secure WebSocket connection (the
+// zero value on plain WebSocket), so the broker sees client certificates.
+func (c *wsConn) ConnectionState() tls.ConnectionState {
+	if tc, ok := c.ws.UnderlyingConn().(*tls.Conn); ok {
+		return tc.ConnectionState()
+	}
+	return tls.ConnectionState{}
+}
+
 var errTextFrame = errors.New("websocket: text message received; MQTT needs binary messages")
 
 func (c *wsConn) Read(p []byte) (int, error) {

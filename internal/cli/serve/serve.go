@@ -17,7 +17,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mqttx/mqttx/internal/broker"
+	"github.com/mqttx/mqttx/internal/broker/auth"
 	"github.com/mqttx/mqttx/internal/broker/listener"
+	"github.com/mqttx/mqttx/internal/build"
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/mqttc"
 	"github.com/mqttx/mqttx/internal/output"
@@ -60,9 +62,18 @@ type options struct {
 	MaxPacketSize    uint32
 	MaxTopicAlias    uint16
 	UsersFile        string
+	AllowAnonymous   bool
+	ACLFile          string
+	CertCNAsUsername bool
+	SysInterval      time.Duration
+	Metrics          string
+	ConfigFile       string
+	PrintConfig      bool
 
 	// onListen, when set, is told each listener's kind and bound address (tests).
 	onListen func(kind, addr string)
+	// onMetrics, when set, is told the bound address of --metrics (tests).
+	onMetrics func(addr string)
 }
 
 // NewCmd returns the serve command. runF, when not nil, replaces run.
@@ -77,9 +88,33 @@ It listens on 127.0.0.1:1883 (loopback only) unless told otherwise; -h 0.0.0.0 o
 it to the network. --tls-port, --ws-port and --wss-port add TLS, WebSocket and secure
 WebSocket listeners on the same host; port 0 picks a free port, and the bound
 addresses are printed on stderr ("Listening on 127.0.0.1:1883"). Without --users every
-client may connect (anonymous access): keep it on loopback or a trusted network. The
-users file maps usernames to bcrypt hashes, one "alice: $2y$10$..." line each; make a
-hash with: htpasswd -nbBC 10 "" PASSWORD | tr -d ':\n'.
+client may connect (anonymous access): keep it on loopback or a trusted network.
+
+--users takes mosquitto's password file as it is ("alice:$7$101$..." lines, written by
+mosquitto_passwd or "mqttx serve passwd"; $7$, $6$ and bcrypt hashes), or a YAML
+mapping of username to hash. Clients must then log in, unless --allow-anonymous admits
+those that give no username. A persistent session belongs to the user that created it:
+another user presenting its client id is refused (CONNACK 0x85, 3.1.1: 0x02). With
+--cert-cn-as-username a client with a verified certificate is the user its CN names.
+
+--acl takes mosquitto's acl_file as it is: "topic [read|write|readwrite|deny] FILTER"
+lines (those before the first "user NAME" line are for anonymous clients), "user NAME"
+sections and "pattern" lines with %c (client id) and %u (username) for everyone; what
+no line allows is denied. A denied SUBSCRIBE gets 0x87 (3.1.1: 0x80) when the filter
+can match no readable topic; otherwise messages on topics the client may not read are
+held back on delivery. A denied PUBLISH is dropped (MQTT 5 QoS 1/2: acknowledged with
+0x87), and a will on such a topic is never published.
+
+Every --sys-interval the broker publishes retained $SYS/broker topics as mosquitto does
+(version, uptime, clients/connected, clients/disconnected, clients/total,
+messages/received, messages/sent, "retained messages/count", subscriptions/count);
+with --acl only clients it lets read them receive them. --metrics serves the same
+counters, and the process's, in Prometheus text format at /metrics.
+
+--config reads the settings from a YAML file whose keys are the flags' names with
+underscores (tls_port, max_offline_messages, ...); relative file names in it are relative
+to its directory, and flags given on the command line win. --print-config prints the
+effective configuration in that form.
 
 Offline sessions keep at most --max-offline-messages QoS 1 and 2 messages (QoS 0 is
 not queued); newer ones are dropped. A client that falls behind while online keeps a
@@ -90,7 +125,11 @@ text or, with -o json, as JSON Lines.`,
   $ mqttx serve -p 0 -v
   $ mqttx serve --ws-port 8083 --ws-origin https://app.example.com
   $ mqttx serve --tls-port 8883 --cert server.pem --key server-key.pem --client-ca ca.pem
-  $ mqttx serve -h 0.0.0.0 --users users.yaml -v -o json`,
+  $ mqttx serve passwd -c passwd alice
+  $ mqttx serve --users passwd --tls-port 8883 --cert s.pem --key k.pem --print-config > serve.yaml
+  $ mqttx serve --config serve.yaml -v
+  $ mqttx serve --users passwd --acl acl -v
+  $ mqttx serve -h 0.0.0.0 --users /etc/mosquitto/passwd --acl /etc/mosquitto/acl -v -o json`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fs := cmd.Flags()
@@ -99,8 +138,19 @@ text or, with -o json, as JSON Lines.`,
 					*p = off
 				}
 			}
+			if err := opts.applyConfig(fs); err != nil {
+				return err
+			}
 			if err := opts.validate(); err != nil {
 				return &cmdutil.FlagError{Err: err}
+			}
+			if opts.PrintConfig {
+				b, err := opts.effectiveConfig()
+				if err != nil {
+					return err
+				}
+				_, err = opts.IO.Out.Write(b)
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
@@ -109,6 +159,8 @@ text or, with -o json, as JSON Lines.`,
 		},
 	}
 	fs := cmd.Flags()
+	fs.StringVar(&opts.ConfigFile, "config", "", "YAML configuration `file` (keys as --print-config shows them); flags given win")
+	fs.BoolVar(&opts.PrintConfig, "print-config", false, "print the effective configuration as a file --config accepts, and exit")
 	fs.StringVarP(&opts.Host, "host", "h", "127.0.0.1", "`address` to listen on (0.0.0.0 or :: for every interface)")
 	fs.IntVarP(&opts.Port, "port", "p", 1883, "MQTT (TCP) `port`; 0 picks a free port")
 	fs.IntVar(&opts.TLSPort, "tls-port", 0, "also listen for MQTT over TLS on `port` (needs --cert and --key)")
@@ -124,14 +176,22 @@ text or, with -o json, as JSON Lines.`,
 	fs.IntVar(&opts.MaxOffline, "max-offline-messages", 1000, "keep at most `n` QoS 1/2 messages per offline session")
 	fs.Uint32Var(&opts.MaxPacketSize, "max-packet-size", 0, "largest packet accepted from clients, in `bytes` (0: protocol maximum)")
 	fs.Uint16Var(&opts.MaxTopicAlias, "max-topic-alias", 10, "topic aliases each MQTT 5 client may set (0: none), as mosquitto's max_topic_alias")
-	fs.StringVar(&opts.UsersFile, "users", "", "YAML `file` of \"username: bcrypt-hash\" lines; clients must then log in (no anonymous access)")
+	fs.DurationVar(&opts.SysInterval, "sys-interval", 10*time.Second, "publish the $SYS/broker topics every `interval` (0: never)")
+	fs.StringVar(&opts.Metrics, "metrics", "", "serve Prometheus metrics at http://`addr`/metrics (a port alone: on 127.0.0.1)")
+	fs.StringVar(&opts.UsersFile, "users", "", "password `file` (mosquitto's user:hash lines, or YAML); clients must then log in")
+	fs.BoolVar(&opts.AllowAnonymous, "allow-anonymous", false, "with --users, also admit clients that give no username")
+	fs.BoolVar(&opts.CertCNAsUsername, "cert-cn-as-username", false, "with --client-ca, a client's certificate CN is its username (no password needed)")
+	fs.StringVar(&opts.ACLFile, "acl", "", "`file` in mosquitto's acl_file syntax: what each client may publish and read")
 	cmdutil.AddOutputFlags(fs, &opts.Output, "text")
 	fs.Lookup("verbose").Usage = "print client events (connected, subscribed, disconnected, will)"
 	fs.Lookup("output").Usage = "event format: text or json (JSON Lines)"
 	_ = cmd.MarkFlagFilename("cert", "pem", "crt")
 	_ = cmd.MarkFlagFilename("key", "pem", "key")
 	_ = cmd.MarkFlagFilename("client-ca", "pem", "crt")
-	_ = cmd.MarkFlagFilename("users", "yaml", "yml")
+	_ = cmd.MarkFlagFilename("users")
+	_ = cmd.MarkFlagFilename("acl")
+	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
+	cmd.AddCommand(newPasswdCmd(f, nil))
 	fs.SortFlags = false
 	return cmd
 }
@@ -182,10 +242,48 @@ func (o *options) validate() error {
 	if o.WSPath == "" || o.WSPath[0] != '/' {
 		return fmt.Errorf("invalid --ws-path %q: must start with /", o.WSPath)
 	}
+	if o.CertCNAsUsername && o.ClientCA == "" {
+		return errors.New("--cert-cn-as-username needs --client-ca (clients must present certificates)")
+	}
+	if o.AllowAnonymous && o.UsersFile == "" {
+		return errors.New("--allow-anonymous needs --users (without it every client may connect)")
+	}
+	if o.Metrics != "" {
+		if _, err := metricsAddr(o.Metrics); err != nil {
+			return err
+		}
+	}
+	if o.SysInterval < 0 {
+		return fmt.Errorf("invalid --sys-interval %v: must be 0 (never) or more", o.SysInterval)
+	}
 	if o.MaxOffline < 0 {
 		return fmt.Errorf("invalid --max-offline-messages %d: must be 0 or more", o.MaxOffline)
 	}
 	return nil
+}
+
+// authorizer loads the users and ACL files; nil when everyone may connect and
+// do anything.
+func (o *options) authorizer() (*auth.Policy, error) {
+	if o.UsersFile == "" && o.ACLFile == "" && !o.CertCNAsUsername {
+		return nil, nil
+	}
+	p := &auth.Policy{AllowAnonymous: o.AllowAnonymous, CertCNAsUsername: o.CertCNAsUsername}
+	if o.UsersFile != "" {
+		u, err := auth.LoadUsers(o.UsersFile)
+		if err != nil {
+			return nil, err
+		}
+		p.Users = u
+	}
+	if o.ACLFile != "" {
+		a, err := auth.LoadACL(o.ACLFile)
+		if err != nil {
+			return nil, err
+		}
+		p.ACL = a
+	}
+	return p, nil
 }
 
 // boundListener is one open listener and how to describe it.
@@ -257,23 +355,37 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	var auth func(clientID, username string, password []byte, hasPassword bool) bool
-	if o.UsersFile != "" {
-		u, err := loadUsers(o.UsersFile)
-		if err != nil {
-			return err
-		}
-		auth = u.authenticate
+	policy, err := o.authorizer()
+	if err != nil {
+		return err
 	}
-	if auth == nil && !isLoopback(o.Host) {
+	var authz auth.Authorizer
+	if policy != nil {
+		authz = policy
+	}
+	if (policy == nil || policy.Users == nil || policy.AllowAnonymous) && !isLoopback(o.Host) {
+		fix := "use --users to require logins"
+		if policy != nil && policy.Users != nil {
+			fix = "drop --allow-anonymous to require logins"
+		}
 		_ = printer.Status(statusEvent(format, "warning",
-			"Warning: anyone who can reach "+o.Host+" may connect without a password; use --users to require logins",
+			"Warning: anyone who can reach "+o.Host+" may connect without a password; "+fix,
 			map[string]any{"warning": "anonymous access on a non-loopback address", "host": o.Host}))
 	}
 
 	lns, err := o.listen()
 	if err != nil {
 		return err
+	}
+	var metricsLn net.Listener
+	if o.Metrics != "" {
+		addr, _ := metricsAddr(o.Metrics)
+		if metricsLn, err = net.Listen("tcp", addr); err != nil {
+			for _, b := range lns {
+				b.ln.Close()
+			}
+			return listenError("metrics", addr, err)
+		}
 	}
 
 	ev := newEventPump(printer, format == output.FormatJSON)
@@ -283,7 +395,9 @@ func run(ctx context.Context, o *options) error {
 		MaxOfflineQueue:   o.MaxOffline,
 		MaxPacketSize:     o.MaxPacketSize,
 		TopicAliasMaximum: o.MaxTopicAlias,
-		Authenticate:      auth,
+		SysInterval:       o.SysInterval,
+		Version:           build.VersionString(),
+		Authorizer:        authz,
 	}
 	if o.Output.Verbose {
 		bopts.OnEvent = ev.push
@@ -314,6 +428,16 @@ func run(ctx context.Context, o *options) error {
 				serveErr <- fmt.Errorf("serve %s: %w", ln.Addr(), err)
 			}
 		}(b.ln)
+	}
+
+	if metricsLn != nil {
+		addr := metricsLn.Addr().String()
+		_ = printer.Status(statusEvent(format, "metrics", "Metrics on http://"+addr+"/metrics", map[string]any{"address": addr, "path": "/metrics"}))
+		if o.onMetrics != nil {
+			o.onMetrics(addr)
+		}
+		stop := serveMetrics(metricsLn, srv)
+		defer stop()
 	}
 
 	var runErr error

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -77,6 +78,9 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"--max-offline-messages", "-1"}, "invalid --max-offline-messages -1"},
 		{[]string{"-h", ""}, "invalid --host"},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"--allow-anonymous"}, "--allow-anonymous needs --users"},
+		{[]string{"--sys-interval", "-1s"}, "invalid --sys-interval -1s"},
+		{[]string{"--cert-cn-as-username"}, "--cert-cn-as-username needs --client-ca"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -490,6 +494,24 @@ func TestAnonymousWarning(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "listen on 192.0.2.1:0") {
 		t.Errorf("error %q does not name the address", err)
+	}
+
+	// With users the warning goes, unless anonymous access stays allowed.
+	file := filepath.Join(t.TempDir(), "passwd")
+	if code, errOut := runCLIIn("", "serve", "passwd", "-c", "-b", file, "alice", "pw"); code != 0 {
+		t.Fatal(errOut)
+	}
+	for _, anon := range []bool{false, true} {
+		ios, _, _, errOut := output.Test()
+		o := defaults()
+		o.IO, o.Now, o.WSPath, o.Output.Format = ios, time.Now, "/mqtt", "text"
+		o.Host, o.UsersFile, o.AllowAnonymous = "192.0.2.1", file, anon
+		if err := run(context.Background(), o); err == nil {
+			t.Fatal("listening on 192.0.2.1 succeeded")
+		}
+		if warned := strings.Contains(errOut.String(), "Warning: anyone"); warned != anon {
+			t.Errorf("--users with --allow-anonymous=%v: warning %v; stderr:\n%s", anon, warned, errOut.String())
+		}
 	}
 
 	// Loopback: no warning.

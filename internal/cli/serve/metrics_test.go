@@ -1,0 +1,57 @@
+package serve
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/mqttx/mqttx/internal/mqttc"
+)
+
+func TestMetricsAddr(t *testing.T) {
+	for in, want := range map[string]string{"9100": "127.0.0.1:9100", ":9100": "127.0.0.1:9100", "0.0.0.0:9100": "0.0.0.0:9100", "[::1]:1": "[::1]:1"} {
+		if got, err := metricsAddr(in); err != nil || got != want {
+			t.Errorf("metricsAddr(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"70000", "localhost", "http://x"} {
+		if _, err := metricsAddr(bad); err == nil || !strings.Contains(err.Error(), "invalid --metrics") {
+			t.Errorf("metricsAddr(%q): %v", bad, err)
+		}
+	}
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	o := defaults()
+	o.Metrics = "0"
+	addrs := make(chan string, 1)
+	o.onMetrics = func(a string) { addrs <- a }
+	s := startServe(t, o)
+	addr := <-addrs
+	if !strings.HasPrefix(addr, "127.0.0.1:") {
+		t.Fatalf("--metrics 0 listens on %s, want loopback", addr)
+	}
+	c, _ := client(t, "mqtt", s.addrs["mqtt"], "m1", mqttc.V5)
+	if _, err := c.Subscribe(ctx5(t), []mqttc.Subscription{{Topic: "a/#", QoS: 1}}, mqttc.SubscribeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Publish(ctx5(t), mqttc.Message{Topic: "a/b", Payload: []byte("x"), QoS: 1, Retain: true}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{"mqttx_clients_connected 1\n", "mqttx_messages_received_total 1\n", "mqttx_retained_messages 1\n",
+		"mqttx_subscriptions 1\n", "process_resident_memory_bytes "} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, b)
+		}
+	}
+	if !strings.Contains(s.errOut.String(), "Metrics on http://"+addr+"/metrics") {
+		t.Errorf("stderr lacks the metrics address:\n%s", s.errOut.String())
+	}
+}
