@@ -420,16 +420,27 @@ func (c *conn) resumeLocked(x *session) {
 	x.drainLocked(c)
 }
 
-// drainLocked sends queued messages while the client's receive maximum
-// allows; expired ones are dropped [MQTT-3.3.2-5].
+// drainLocked sends queued messages while the client's receive maximum and
+// the room in its outbound queue allow; expired ones are dropped
+// [MQTT-3.3.2-5]. Then the retained messages of new subscriptions go on.
 func (x *session) drainLocked(c *conn) {
 	if x.pendingLen() == 0 {
+		if x.retHead < len(x.retq) {
+			x.streamRetainedLocked(c, time.Now().UnixNano())
+		}
 		return
 	}
 	now := time.Now().UnixNano()
 	for len(x.inflight) < int(c.recvMax) {
+		if c.full(2) {
+			c.waitRoom(now)
+			return
+		}
 		d, ok := x.popPending()
 		if !ok {
+			if x.retHead < len(x.retq) {
+				x.streamRetainedLocked(c, now)
+			}
 			return
 		}
 		if d.msg.expired(now) {
@@ -443,17 +454,49 @@ func (x *session) drainLocked(c *conn) {
 	}
 }
 
+// streamRetainedLocked sends the retained messages waiting for a new
+// subscription as flow control allows: QoS 1/2 within the client's receive
+// maximum (an acknowledgement goes on), all of them only while the outbound
+// queue is less than half full (the writer goes on, see roomMade). None is
+// dropped for want of room [MQTT-3.3.1-9].
+func (x *session) streamRetainedLocked(c *conn, now int64) {
+	for x.retHead < len(x.retq) {
+		d := x.retq[x.retHead]
+		if d.qos > 0 && len(x.inflight) >= int(c.recvMax) {
+			return
+		}
+		if c.full(1) {
+			c.askRoom()
+			return
+		}
+		x.retq[x.retHead] = delivery{}
+		x.retHead++
+		if d.msg.expired(now) {
+			continue
+		}
+		enc, err := encodePublish(&d, c.version, 0, false, now)
+		if err != nil {
+			continue
+		}
+		x.sendLocked(c, d, &enc, true)
+	}
+	x.retq, x.retHead = nil, 0
+}
+
 // sendLocked queues d to c with the encoding enc; QoS 1/2 take a packet
 // identifier and an inflight slot. A packet larger than the client's
 // Maximum Packet Size is dropped for this client [MQTT-3.1.2-25].
 //
-// own is true when called on c's reader goroutine (see conn.reply).
+// own is true when called on c's reader goroutine or its writer (see
+// conn.reply).
 func (x *session) sendLocked(c *conn, d delivery, enc *encoded, own bool) {
 	if c.maxOut > 0 && uint32(len(enc.buf)) > c.maxOut {
 		return
 	}
 	if d.qos == 0 {
-		c.enqueueFrom(outItem{buf: enc.buf, qos0: true, alias: c.aliasMax > 0}, own)
+		if c.enqueueFrom(outItem{buf: enc.buf, qos0: true, alias: c.aliasMax > 0}, own) == enqDropped {
+			c.noteDrop(d.msg.topic)
+		}
 		return
 	}
 	pid := x.allocPID()

@@ -247,15 +247,27 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 		srv.emit(Event{Kind: EventSubscribed, ClientID: c.clientID, Remote: c.remote, Version: byte(c.version), Topic: s.Filter, QoS: sub.qos})
 	}
 	c.sendPacket(&packet.Suback{PacketID: p.PacketID, ReasonCodes: codes})
-	for _, r := range toSend {
-		for _, m := range r.msgs {
-			d := delivery{msg: m, qos: min(m.qos, r.sub.qos), retain: true}
-			if r.sub.id != 0 {
-				d.subIDs = []uint32{r.sub.id}
+	if len(toSend) == 0 {
+		return nil
+	}
+	// Retained messages are streamed, not queued at once: there may be
+	// more than the outbound queue holds (streamRetainedLocked).
+	x.mu.Lock()
+	if !x.ended {
+		for _, r := range toSend {
+			for _, m := range r.msgs {
+				d := delivery{msg: m, qos: min(m.qos, r.sub.qos), retain: true}
+				if r.sub.id != 0 {
+					d.subIDs = []uint32{r.sub.id}
+				}
+				x.retq = append(x.retq, d)
 			}
-			x.deliver(d, nil, now, true)
+		}
+		if x.conn == c {
+			x.streamRetainedLocked(c, now)
 		}
 	}
+	x.mu.Unlock()
 	return nil
 }
 
@@ -399,9 +411,19 @@ func (x *session) deliver(d delivery, r *router, now int64, own bool) {
 		return
 	}
 	c := x.conn
-	if c == nil || (d.qos > 0 && (x.pendingLen() > 0 || len(x.inflight) >= int(c.recvMax))) {
-		// Offline, or waiting for the receive maximum: QoS 1/2 queue in
-		// order, bounded; QoS 0 is not queued.
+	wait := c == nil
+	if !wait && d.qos > 0 {
+		// QoS 1/2 wait for the receive maximum, and for room in the
+		// outbound queue, behind those already waiting.
+		wait = x.pendingLen() > 0 || len(x.inflight) >= int(c.recvMax)
+		if len(x.inflight) < int(c.recvMax) && c.full(2) {
+			wait = true
+			c.waitRoom(now)
+		}
+	}
+	if wait {
+		// Offline, or waiting: QoS 1/2 queue in order, bounded; QoS 0 is
+		// not queued.
 		if d.qos > 0 && x.pendingLen() < x.srv.opts.MaxOfflineQueue {
 			x.pushPending(d)
 		}

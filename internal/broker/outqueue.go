@@ -3,6 +3,7 @@ package broker
 import (
 	"bufio"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -24,26 +25,51 @@ type outItem struct {
 	qos0   bool
 	close  bool // close the connection once this is written
 	alias  bool // a PUBLISH that may get a topic alias (see alias.go)
-	n      uint8
-	ctl    [5]byte
+	// partial marks the rest of a packet partly written: it is never
+	// dropped, or the stream would be corrupt.
+	partial bool
+	n       uint8
+	ctl     [5]byte
 }
 
-// enqueue queues it for the writer. When the queue is full, QoS 0 messages
-// are dropped first; if that does not make room the client is too slow and
-// is disconnected.
-func (c *conn) enqueue(it outItem) bool { return c.enqueueFrom(it, false) }
+// enqueue queues it for the writer. When the queue is full (in messages or
+// bytes), QoS 0 messages are dropped first; if that does not make room the
+// client is too slow (see enqueueFrom).
+func (c *conn) enqueue(it outItem) bool { return c.enqueueFrom(it, false) == enqOK }
 
 // reply queues a packet from c's own reader goroutine. It does not start
 // the writer: the reader writes its replies itself once it has no more
 // input buffered (flushReplies), so a request and its answer cost no
 // goroutine wake-up, and a burst of requests gets one write for all.
-func (c *conn) reply(it outItem) bool { return c.enqueueFrom(it, true) }
+func (c *conn) reply(it outItem) bool { return c.enqueueFrom(it, true) == enqOK }
 
-func (c *conn) enqueueFrom(it outItem, own bool) bool {
+// What enqueueFrom did with an item.
+const (
+	enqOK      = iota
+	enqClosed  // the connection is closing: nothing more is written
+	enqDropped // a QoS 0 message dropped for want of room
+)
+
+// size is the number of bytes it takes in the queue.
+func (it *outItem) size() int {
+	if it.buf != nil {
+		return len(it.buf)
+	}
+	return int(it.n)
+}
+
+// enqueueFrom queues it (own: see reply). A QoS 0 message that does not fit
+// within the queue's bounds (MaxOutboundQueue messages, MaxOutboundBytes) is
+// dropped, and so are the QoS 0 messages already queued when another packet
+// needs their room. QoS 1/2 messages are kept within the bytes bound by
+// their senders (see conn.full); acknowledgements and the like always go
+// in. A queue full of messages that cannot be dropped means a client that
+// does not read: it is disconnected.
+func (c *conn) enqueueFrom(it outItem, own bool) int {
 	c.qmu.Lock()
 	if c.closed {
 		c.qmu.Unlock()
-		return false
+		return enqClosed
 	}
 	if !own && !c.writing && len(c.q) == 0 && c.raw != nil && !it.close {
 		// Nothing queued, no writer, and nothing written lately (light
@@ -55,31 +81,45 @@ func (c *conn) enqueueFrom(it outItem, own bool) bool {
 			c.writing = true
 			c.qmu.Unlock()
 			c.writeInline(&it)
-			return true
+			return enqOK
 		}
 	}
-	if len(c.q) >= c.srv.opts.MaxOutboundQueue {
+	size := it.size()
+	opts := &c.srv.opts
+	if len(c.q) >= opts.MaxOutboundQueue || c.qbytes+size > opts.MaxOutboundBytes {
 		if it.qos0 {
+			c.drops++
 			c.qmu.Unlock()
-			return false
+			c.srv.dropped.Add(1)
+			return enqDropped
 		}
 		kept := c.q[:0]
+		purged := 0
 		for _, x := range c.q {
-			if !x.qos0 {
+			if !x.qos0 || x.partial {
 				kept = append(kept, x)
+			} else {
+				c.qbytes -= x.size()
+				purged++
 			}
 		}
 		clear(c.q[len(kept):])
 		c.q = kept
-		if len(c.q) >= c.srv.opts.MaxOutboundQueue {
+		c.drops += purged
+		if purged > 0 {
+			c.srv.dropped.Add(uint64(purged))
+		}
+		if len(c.q) >= opts.MaxOutboundQueue {
 			c.closed = true
+			c.why = "outbound queue full"
 			c.qmu.Unlock()
-			c.srv.log.Debug("broker: outbound queue full, disconnecting", "client", c.clientID)
+			c.srv.log.Warn("broker: outbound queue full, disconnecting", "client", c.clientID, "limit", opts.MaxOutboundQueue)
 			c.closeNow()
-			return false
+			return enqClosed
 		}
 	}
 	c.q = append(c.q, it)
+	c.qbytes += size
 	if it.close {
 		c.closed = true
 		c.closeQueued = true
@@ -90,7 +130,104 @@ func (c *conn) enqueueFrom(it outItem, own bool) bool {
 		go c.writeLoop()
 	}
 	c.qmu.Unlock()
-	return true
+	return enqOK
+}
+
+// full reports whether the queue holds at least frac/2 of its bounds
+// (frac 2: all of them), so a QoS 1/2 message or a retained one should wait
+// in the session for the writer to make room (see waitRoom).
+func (c *conn) full(frac int) bool {
+	opts := &c.srv.opts
+	c.qmu.Lock()
+	full := c.qbytes*2 >= opts.MaxOutboundBytes*frac || len(c.q)*2 >= opts.MaxOutboundQueue*frac
+	c.qmu.Unlock()
+	return full
+}
+
+// waitRoom notes that a QoS 1/2 message or retained messages wait for room
+// in the queue: the writer drains the session once there is (roomMade). A
+// client that keeps messages waiting for longer than SlowClientGrace is
+// disconnected (MQTT 5: 0x97 Quota exceeded); its session keeps what the
+// limits allow. The caller holds the session's lock.
+func (c *conn) waitRoom(now int64) {
+	c.askRoom()
+	c.qmu.Lock()
+	if c.overSince == 0 {
+		c.overSince = now
+	}
+	over := now-c.overSince > int64(c.srv.opts.SlowClientGrace) && !c.closed
+	if over {
+		// What is queued is dropped: QoS 1/2 messages stay in flight in
+		// the session, to be sent again on the next connection.
+		kept := c.q[:0]
+		for _, x := range c.q {
+			if x.partial || (x.buf == nil && !x.close) {
+				kept = append(kept, x)
+			} else {
+				c.qbytes -= x.size()
+			}
+		}
+		clear(c.q[len(kept):])
+		c.q = kept
+		c.why = "slow client: outbound queue over its byte limit"
+	}
+	c.qmu.Unlock()
+	if over {
+		c.srv.log.Warn("broker: slow client over its outbound byte limit, disconnecting", "client", c.clientID, "limit", c.srv.opts.MaxOutboundBytes, "grace", c.srv.opts.SlowClientGrace)
+		c.disconnect(packet.QuotaExceeded)
+		// A client that does not read will not take the DISCONNECT
+		// either: do not wait long for it.
+		c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	}
+}
+
+// askRoom asks the writer to call roomMade once the queue has room. It
+// starts one if none runs: the last may have finished just before.
+func (c *conn) askRoom() {
+	c.needRoom.Store(true)
+	c.qmu.Lock()
+	if !c.writing && !c.closed {
+		c.writing = true
+		c.srv.wg.Add(1)
+		go c.writeLoop()
+	}
+	c.qmu.Unlock()
+}
+
+// roomMade is called by the writer once the queue has room again: the
+// session's waiting messages (queued QoS 1/2, retained) go on.
+func (c *conn) roomMade() {
+	c.needRoom.Store(false)
+	c.qmu.Lock()
+	c.overSince = 0
+	c.qmu.Unlock()
+	x := c.sess
+	if x == nil {
+		return
+	}
+	x.mu.Lock()
+	if x.conn == c {
+		x.drainLocked(c)
+	}
+	x.mu.Unlock()
+}
+
+// noteDrop logs dropped QoS 0 messages: the first for a client, then at
+// most one line a second with the count since.
+func (c *conn) noteDrop(topic string) {
+	now := time.Now().UnixNano()
+	c.qmu.Lock()
+	if now-c.lastDropLog < int64(time.Second) {
+		c.qmu.Unlock()
+		return
+	}
+	c.lastDropLog = now
+	n := c.drops
+	c.drops = 0
+	c.qmu.Unlock()
+	opts := &c.srv.opts
+	c.srv.log.Warn("broker: outbound queue full, QoS 0 messages dropped", "client", c.clientID, "topic", topic, "dropped", n,
+		"limit", strconv.Itoa(opts.MaxOutboundQueue)+" messages, "+strconv.Itoa(opts.MaxOutboundBytes)+" bytes")
 }
 
 var inlinePool = sync.Pool{New: func() any { return new([]byte) }}
@@ -120,9 +257,11 @@ func (c *conn) writeInline(it *outItem) {
 			// An aliased packet is kept as written: its alias is taken.
 			rest = outItem{buf: append([]byte(nil), b[n:]...)}
 		}
+		rest.partial = n > 0
 		c.q = append(c.q, outItem{})
 		copy(c.q[1:], c.q)
 		c.q[0] = rest
+		c.qbytes += rest.size()
 		c.srv.wg.Add(1)
 		go c.writeLoop()
 		c.qmu.Unlock()
@@ -192,6 +331,11 @@ func (c *conn) writeLoop() {
 				}
 				continue
 			}
+			if err == nil && c.needRoom.Load() {
+				c.qmu.Unlock()
+				c.roomMade()
+				continue
+			}
 			c.writing = false
 			c.lastWrite = time.Now().UnixNano()
 			c.qmu.Unlock()
@@ -202,7 +346,9 @@ func (c *conn) writeLoop() {
 		c.spare = nil
 		c.qmu.Unlock()
 		closeAfter := false
+		written := 0
 		for i := range batch {
+			written += batch[i].size()
 			if err == nil {
 				if batch[i].alias {
 					c.aliasBuf = c.appendAliased(c.aliasBuf[:0], &batch[i])
@@ -219,7 +365,11 @@ func (c *conn) writeLoop() {
 		clear(batch)
 		c.qmu.Lock()
 		c.spare = batch[:0]
+		c.qbytes -= written
 		c.qmu.Unlock()
+		if err == nil && !closeAfter && c.needRoom.Load() && !c.full(1) {
+			c.roomMade()
+		}
 		if closeAfter {
 			if err == nil {
 				err = bw.Flush()

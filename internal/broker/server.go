@@ -46,6 +46,14 @@ type Options struct {
 	// (within its Receive Maximum); the rest wait, in order, in its
 	// session's queue (MaxOfflineQueue). Default 10000.
 	MaxOutboundQueue int
+	// MaxOutboundBytes bounds the bytes waiting to be written to one
+	// connection: QoS 0 messages beyond it are dropped, QoS 1/2 messages
+	// wait in the session's queue. Default 16 MiB.
+	MaxOutboundBytes int
+	// SlowClientGrace is how long a client may keep QoS 1/2 messages
+	// waiting for room in its outbound queue (see MaxOutboundBytes) before
+	// it is disconnected (MQTT 5: 0x97 Quota exceeded). Default 30s.
+	SlowClientGrace time.Duration
 	// ConnectTimeout is how long a new connection may take to send
 	// CONNECT; default 10s.
 	ConnectTimeout time.Duration
@@ -62,6 +70,17 @@ type Options struct {
 	// something to do.
 	NoEventLoop bool
 }
+
+// Defaults of Options.
+const (
+	DefaultMaxOutboundBytes = 16 << 20
+	DefaultMaxOutboundQueue = 10000
+	DefaultSlowClientGrace  = 30 * time.Second
+)
+
+// DroppedMessages returns how many QoS 0 messages were dropped for want of
+// room in a client's outbound queue since the server started.
+func (s *Server) DroppedMessages() uint64 { return s.dropped.Load() }
 
 // Event kinds reported through Options.OnEvent.
 const (
@@ -101,8 +120,9 @@ type Server struct {
 	done      chan struct{}
 	wg        sync.WaitGroup
 
-	nextID atomic.Uint64
-	log    *slog.Logger
+	nextID  atomic.Uint64
+	dropped atomic.Uint64 // QoS 0 messages dropped for want of queue room
+	log     *slog.Logger
 }
 
 // New returns a Server with opts, defaults filled in.
@@ -117,7 +137,13 @@ func New(opts Options) *Server {
 		opts.OutboundTopicAliases = defaultOutboundTopicAliases
 	}
 	if opts.MaxOutboundQueue <= 0 {
-		opts.MaxOutboundQueue = 10000
+		opts.MaxOutboundQueue = DefaultMaxOutboundQueue
+	}
+	if opts.MaxOutboundBytes <= 0 {
+		opts.MaxOutboundBytes = DefaultMaxOutboundBytes
+	}
+	if opts.SlowClientGrace <= 0 {
+		opts.SlowClientGrace = DefaultSlowClientGrace
 	}
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = 10 * time.Second
@@ -276,6 +302,8 @@ func (s *Server) endSessionLocked(x *session) {
 	x.subs = nil
 	x.pending = nil
 	x.pendHead = 0
+	x.retq = nil
+	x.retHead = 0
 	x.inflight = nil
 	s.sessions.Delete(x.id, x)
 }

@@ -48,6 +48,11 @@ type session struct {
 	pending  []delivery // in publish order; waits for receive maximum or a connection
 	pendHead int
 
+	// Retained messages for new subscriptions, streamed as flow control
+	// allows (streamRetainedLocked).
+	retq    []delivery
+	retHead int
+
 	// Inbound QoS 2 packet identifiers between PUBLISH and PUBREL.
 	qos2in map[uint16]struct{}
 

@@ -25,6 +25,9 @@ func (c *conn) finish(readErr error) {
 	c.qmu.Lock()
 	c.closed = true
 	queued := c.closeQueued
+	if c.why != "" {
+		reason = c.why
+	}
 	c.qmu.Unlock()
 	if !queued {
 		c.closeNow()
