@@ -20,6 +20,8 @@ type conn struct {
 
 	prev, next *conn // in Server.conns, guarded by Server.mu
 
+	accepted int64 // unix ns; the CONNECT deadline counts from it
+
 	// Set while handling CONNECT, read-only afterwards.
 	sess      *session
 	version   packet.Version

@@ -39,7 +39,13 @@ func (c *conn) refuse(code packet.ReasonCode, v packet.Version, why string) {
 // nil when the connection is refused or failed.
 func (c *conn) connect() []byte {
 	srv := c.srv
-	c.nc.SetReadDeadline(time.Now().Add(srv.opts.ConnectTimeout))
+	// The deadline counts from accept: a client that trickles its CONNECT
+	// does not get more time for it.
+	accepted := time.Now()
+	if c.accepted != 0 {
+		accepted = time.Unix(0, c.accepted)
+	}
+	c.nc.SetReadDeadline(accepted.Add(srv.opts.ConnectTimeout))
 	// Wait for input here, in a shallow frame: the read system call path
 	// is deep, and below readPacket it would grow this new goroutine's
 	// stack. CONNECT usually arrives whole, and readPacket then reads it
@@ -47,7 +53,7 @@ func (c *conn) connect() []byte {
 	if _, err := c.br.Peek(1); err != nil {
 		return nil
 	}
-	h, body, buf, err := readPacket(c.br, c.maxIn(), c.buf)
+	h, body, buf, err := c.readConnect()
 	c.buf = buf
 	if err != nil || h.Type != packet.CONNECT {
 		// The first packet must be CONNECT [MQTT-3.1.0-1].
@@ -69,6 +75,29 @@ func (c *conn) connect() []byte {
 	ack.Properties.Reset()
 	return c.accept(cp, ack)
 }
+
+// readConnect reads the first packet within the server's budget of CONNECT
+// bytes in flight (MaxConnectBytes): a packet that does not fit is refused
+// at its header, before its body is read. The budget is given back once
+// the packet is read: what connect keeps of it is copied.
+func (c *conn) readConnect() (h packet.FixedHeader, body, buf []byte, err error) {
+	srv := c.srv
+	var held int64
+	h, body, buf, err = readPacketFunc(c.br, c.maxIn(), c.buf, func(h packet.FixedHeader) error {
+		n := int64(h.Remaining)
+		if srv.connecting.Add(n) > int64(srv.opts.MaxConnectBytes) {
+			srv.connecting.Add(-n)
+			return errConnectBudget
+		}
+		held = n
+		return nil
+	})
+	srv.connecting.Add(-held)
+	return h, body, buf, err
+}
+
+// errConnectBudget refuses a CONNECT larger than what may be in flight.
+var errConnectBudget = &packet.Error{Code: packet.ServerBusy, Msg: "CONNECT larger than the bytes all connecting clients may send at once"}
 
 // connectScratch holds the packets connect decodes and encodes.
 type connectScratch struct {
@@ -201,7 +230,7 @@ func (c *conn) negotiate(cp *packet.Connect, ack *packet.Connack, assigned bool)
 		ack.Properties.TopicAliasMaximum = srv.opts.TopicAliasMaximum
 		ack.Properties.Set(packet.PropTopicAliasMaximum)
 	}
-	if srv.opts.MaxPacketSize > 0 {
+	if srv.opts.MaxPacketSize < packet.MaxPacketSize {
 		ack.Properties.MaximumPacketSize = srv.opts.MaxPacketSize
 		ack.Properties.Set(packet.PropMaximumPacketSize)
 	}
@@ -217,6 +246,14 @@ func (c *conn) negotiate(cp *packet.Connect, ack *packet.Connack, assigned bool)
 //go:noinline
 func (c *conn) setWill(cp *packet.Connect) bool {
 	v := cp.Version
+	switch c.srv.checkPublishTopic(cp.WillTopic) {
+	case packet.TopicNameInvalid:
+		c.refuse(packet.TopicNameInvalid, v, "will topic too deep or too long")
+		return false
+	case packet.NotAuthorized:
+		c.refuse(packet.NotAuthorized, v, "will topic under $SYS/")
+		return false
+	}
 	w := &message{
 		topic:   cp.WillTopic,
 		payload: clone(cp.WillPayload),

@@ -50,12 +50,23 @@ const bodyStep = 64 << 10
 // buf and bodyStep is read in growing steps, so a client declaring a huge
 // remaining length and sending little costs little memory.
 func readPacket(r *bufio.Reader, maxSize uint32, buf []byte) (h packet.FixedHeader, body, newBuf []byte, err error) {
+	return readPacketFunc(r, maxSize, buf, nil)
+}
+
+// readPacketFunc is readPacket with check, when not nil, called with the
+// header before the body is read; an error from it ends the read.
+func readPacketFunc(r *bufio.Reader, maxSize uint32, buf []byte, check func(packet.FixedHeader) error) (h packet.FixedHeader, body, newBuf []byte, err error) {
 	h, err = packet.ReadFixedHeader(r)
 	if err != nil {
 		return h, nil, buf, err
 	}
 	if maxSize > 0 && uint64(h.PacketSize()) > uint64(maxSize) {
 		return h, nil, buf, &packet.Error{Code: packet.PacketTooLarge, Msg: "packet of " + strconv.Itoa(h.PacketSize()) + " bytes exceeds the maximum packet size " + strconv.FormatUint(uint64(maxSize), 10)}
+	}
+	if check != nil {
+		if err := check(h); err != nil {
+			return h, nil, buf, err
+		}
 	}
 	n := h.Remaining
 	if cap(buf) >= n || n <= bodyStep {

@@ -49,6 +49,26 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 	// The decoder has checked the topic name and QoS [MQTT-3.3.2-2]; an
 	// aliased topic was checked when it was set.
 	pid := p.PacketID
+	if c.version == packet.V5 && len(p.Properties.SubscriptionIDs) > 0 {
+		return protoErr{packet.ProtocolError} // [MQTT-3.3.4-6]
+	}
+	if code := srv.checkPublishTopic(topic); code != 0 {
+		// Too deep or long, or the broker's own $SYS: refused (MQTT 5,
+		// QoS 1/2), or dropped; never routed or retained.
+		switch {
+		case c.version == packet.V5 && p.QoS == 1:
+			c.reply(ackItem(packet.PUBACK, pid, code, c.version))
+		case c.version == packet.V5 && p.QoS == 2:
+			c.reply(ackItem(packet.PUBREC, pid, code, c.version))
+		case code == packet.TopicNameInvalid:
+			return protoErr{code}
+		case p.QoS == 1:
+			c.reply(ackItem(packet.PUBACK, pid, packet.Success, c.version))
+		case p.QoS == 2:
+			c.reply(ackItem(packet.PUBREC, pid, packet.Success, c.version))
+		}
+		return nil
+	}
 	if c.version == packet.V5 && p.Properties.Has(packet.PropPayloadFormatIndicator) &&
 		p.Properties.PayloadFormat == 1 && !packet.ValidUTF8(p.Payload) {
 		// [MQTT-3.3.2-4]: the receiver may answer 0x99 Payload format invalid.
@@ -119,6 +139,19 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 		c.reply(ackItem(packet.PUBREC, pid, packet.Success, c.version))
 	}
 	return nil
+}
+
+// checkPublishTopic returns why a client may not publish to topic, or 0:
+// it is deeper or longer than the limits, or under $SYS/, which is the
+// broker's.
+func (s *Server) checkPublishTopic(topic string) packet.ReasonCode {
+	switch {
+	case len(topic) > s.opts.MaxTopicLength || packet.TopicLevels(topic) > s.opts.MaxTopicLevels:
+		return packet.TopicNameInvalid
+	case packet.IsSysTopic(topic):
+		return packet.NotAuthorized
+	}
+	return 0
 }
 
 // handleAck handles PUBACK, PUBREC, PUBCOMP for our messages and PUBREL for
@@ -214,6 +247,10 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 		if group != "" && s.NoLocal {
 			return protoErr{packet.ProtocolError} // [MQTT-3.8.3-4]
 		}
+		if len(s.Filter) > srv.opts.MaxTopicLength || packet.TopicLevels(filter) > srv.opts.MaxTopicLevels {
+			codes[i] = packet.TopicFilterInvalid
+			continue
+		}
 		sub := &subscription{
 			sess:        x,
 			filter:      s.Filter,
@@ -228,6 +265,11 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 		if x.ended {
 			x.mu.Unlock()
 			codes[i] = packet.UnspecifiedError
+			continue
+		}
+		if _, had := x.subs[s.Filter]; !had && len(x.subs) >= srv.opts.MaxSubscriptions {
+			x.mu.Unlock()
+			codes[i] = packet.QuotaExceeded // written as 0x80 for 3.x
 			continue
 		}
 		existed := srv.tree.add(sub)

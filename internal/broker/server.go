@@ -28,8 +28,22 @@ type Options struct {
 	// messages a client may have unreleased at once; default 1024.
 	MaxInflight uint16
 	// MaxPacketSize is the largest packet accepted from clients, in bytes;
-	// 0 means the protocol maximum.
+	// default 1 MiB (DefaultMaxPacketSize). packet.MaxPacketSize lifts the
+	// limit to the protocol's.
 	MaxPacketSize uint32
+	// MaxTopicLevels bounds the levels of topic names and filters from
+	// clients; default 128.
+	MaxTopicLevels int
+	// MaxTopicLength bounds the bytes of topic names and filters from
+	// clients; default 65535, the protocol's limit.
+	MaxTopicLength int
+	// MaxSubscriptions bounds the subscriptions of one session; default
+	// 1000.
+	MaxSubscriptions int
+	// MaxConnectBytes bounds the bytes of CONNECT packets being read at
+	// once, across all connections not connected yet: a CONNECT that does
+	// not fit is refused at its header; default 16 MiB.
+	MaxConnectBytes int
 	// TopicAliasMaximum is the number of topic aliases MQTT 5 clients may
 	// use towards us; 0 disables inbound aliases.
 	TopicAliasMaximum uint16
@@ -73,6 +87,11 @@ type Options struct {
 
 // Defaults of Options.
 const (
+	DefaultMaxPacketSize    = 1 << 20
+	DefaultMaxTopicLevels   = 128
+	DefaultMaxTopicLength   = 65535
+	DefaultMaxSubscriptions = 1000
+	DefaultMaxConnectBytes  = 16 << 20
 	DefaultMaxOutboundBytes = 16 << 20
 	DefaultMaxOutboundQueue = 10000
 	DefaultSlowClientGrace  = 30 * time.Second
@@ -122,7 +141,9 @@ type Server struct {
 
 	nextID  atomic.Uint64
 	dropped atomic.Uint64 // QoS 0 messages dropped for want of queue room
-	log     *slog.Logger
+	// connecting is the bytes of CONNECT packets being read (MaxConnectBytes).
+	connecting atomic.Int64
+	log        *slog.Logger
 }
 
 // New returns a Server with opts, defaults filled in.
@@ -138,6 +159,21 @@ func New(opts Options) *Server {
 	}
 	if opts.MaxOutboundQueue <= 0 {
 		opts.MaxOutboundQueue = DefaultMaxOutboundQueue
+	}
+	if opts.MaxPacketSize == 0 {
+		opts.MaxPacketSize = DefaultMaxPacketSize
+	}
+	if opts.MaxTopicLevels <= 0 {
+		opts.MaxTopicLevels = DefaultMaxTopicLevels
+	}
+	if opts.MaxTopicLength <= 0 || opts.MaxTopicLength > 65535 {
+		opts.MaxTopicLength = DefaultMaxTopicLength
+	}
+	if opts.MaxSubscriptions <= 0 {
+		opts.MaxSubscriptions = DefaultMaxSubscriptions
+	}
+	if opts.MaxConnectBytes <= 0 {
+		opts.MaxConnectBytes = DefaultMaxConnectBytes
 	}
 	if opts.MaxOutboundBytes <= 0 {
 		opts.MaxOutboundBytes = DefaultMaxOutboundBytes
@@ -210,7 +246,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // ServeConn handles one accepted connection in its own goroutine and returns
 // at once.
 func (s *Server) ServeConn(nc net.Conn) {
-	c := &conn{srv: s, nc: nc}
+	c := &conn{srv: s, nc: nc, accepted: time.Now().UnixNano()}
 	if !s.track(c) {
 		nc.Close()
 		return
