@@ -443,14 +443,21 @@ func (c *conn) sendPacket(p packet.Packet) {
 }
 
 // disconnect closes the connection, telling MQTT 5 clients why first.
+//
+// A connected client's close goes through the queue, after what is queued
+// and after CONNACK: a connection taken over just after it connected still
+// gets its CONNACK first [MQTT-3.2.0-1].
 func (c *conn) disconnect(code packet.ReasonCode) {
-	if !c.ready.Load() || c.version != packet.V5 {
+	if !c.ready.Load() {
 		c.shut()
 		return
 	}
 	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	it := outItem{close: true, n: 3}
-	it.ctl[0], it.ctl[1], it.ctl[2] = byte(packet.DISCONNECT)<<4, 1, byte(code)
+	it := outItem{close: true}
+	if c.version == packet.V5 {
+		it.n = 3
+		it.ctl[0], it.ctl[1], it.ctl[2] = byte(packet.DISCONNECT)<<4, 1, byte(code)
+	}
 	if !c.enqueue(it) {
 		c.closeNow()
 	}
