@@ -280,6 +280,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	conns := s.conns.all()
 	s.mu.Unlock()
+	// The wills of clients still connected are published first, while
+	// their subscribers are still connected to get them: the broker going
+	// away ends those connections without a DISCONNECT from the client.
+	for _, c := range conns {
+		if !c.ready.Load() {
+			continue
+		}
+		x := c.sess
+		x.mu.Lock()
+		var w *message
+		if x.conn == c {
+			w, c.will = c.will, nil
+		}
+		x.mu.Unlock()
+		if w != nil {
+			s.sendWill(w, c.clientID)
+		}
+	}
 	for _, c := range conns {
 		c.disconnect(packet.ServerShuttingDown)
 	}

@@ -133,6 +133,11 @@ func (s *Server) publishWill(w *message, clientID string) {
 	if closing {
 		return
 	}
+	s.sendWill(w, clientID)
+}
+
+// sendWill publishes a will, also while shutting down (see Shutdown).
+func (s *Server) sendWill(w *message, clientID string) {
 	if w.expiresAt != 0 {
 		// expiresAt holds the interval in seconds until published.
 		m := *w
