@@ -85,6 +85,11 @@ type conn struct {
 	why         string // why the broker closed the connection, guarded by qmu
 	// needRoom asks the writer to call roomMade once the queue has room.
 	needRoom atomic.Bool
+	// readerDone and closeWritten (guarded by qmu) decide who closes
+	// after the last packet was written: see closeAfterDrain and finish.
+	readerDone   bool
+	closeWritten bool
+	draining     atomic.Bool // the last packet was written: only drain input
 
 	// Outbound topic aliases, used by the holder of the writer role only.
 	outAlias map[string]uint16

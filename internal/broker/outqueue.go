@@ -374,9 +374,11 @@ func (c *conn) writeLoop() {
 			if err == nil {
 				err = bw.Flush()
 			}
-			c.closeNow()
 			if err == nil {
+				c.closeAfterDrain()
 				err = net.ErrClosed
+			} else {
+				c.closeNow()
 			}
 		}
 		if err != nil {
@@ -385,6 +387,39 @@ func (c *conn) writeLoop() {
 	}
 	bw.Reset(nil)
 	writerPool.Put(bw)
+}
+
+// drainTime bounds how long a connection the server ends keeps reading
+// after its last packet (DISCONNECT with a reason).
+const drainTime = time.Second
+
+// closeAfterDrain ends a connection whose last packet was written:
+// closing a socket with unread input would reset it, and a client that is
+// still writing would then often lose the DISCONNECT and its reason. So
+// the write side is shut first (the client reads the end of the stream
+// after DISCONNECT) and input is read and discarded until the client
+// closes or drainTime passes. While the reader runs it drains (and closes,
+// see finish); once it has ended the writer does.
+func (c *conn) closeAfterDrain() {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	c.draining.Store(true)
+	c.qmu.Lock()
+	c.closeWritten = true
+	done := c.readerDone
+	c.qmu.Unlock()
+	c.nc.SetReadDeadline(time.Now().Add(drainTime))
+	if !done {
+		return
+	}
+	var b [512]byte
+	for {
+		if _, err := c.nc.Read(b[:]); err != nil {
+			break
+		}
+	}
+	c.closeNow()
 }
 
 // shut marks the connection closed and closes it.

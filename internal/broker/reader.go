@@ -137,11 +137,31 @@ func (c *conn) drainForTakeover() {
 	}
 }
 
-// keepAliveDeadline is the read deadline for a client with a keep alive,
-// from now (unix ns): one and a half times the keep alive [MQTT-3.1.2-24],
-// and a second more, as readLoop moves it at most once a second.
-func (c *conn) keepAliveDeadline(now int64) time.Time {
-	return time.Unix(0, now).Add(time.Duration(c.keepAlive)*1500*time.Millisecond + time.Second)
+// keepAliveDeadline is the read deadline (unix ns) for a client with a keep
+// alive whose last packet came at last: one and a half times the keep alive
+// [MQTT-3.1.2-24].
+func (c *conn) keepAliveDeadline(last int64) int64 {
+	return last + int64(c.keepAlive)*int64(1500*time.Millisecond)
+}
+
+// setKeepAliveDeadline moves the read deadline to keepAliveDeadline of the
+// last packet, before the reader waits for more: once per wait, not per
+// packet. lastDL holds the deadline set.
+func (c *conn) setKeepAliveDeadline(now int64) {
+	last := c.lastRead
+	if last == 0 {
+		last = now
+	}
+	dl := c.keepAliveDeadline(last)
+	if dl == c.lastDL {
+		return
+	}
+	c.nc.SetReadDeadline(time.Unix(0, dl))
+	c.lastDL = dl
+	if c.takeover.Load() {
+		// A taker set its short deadline meanwhile: restore it.
+		c.nc.SetReadDeadline(time.Now().Add(takeoverGrace))
+	}
 }
 
 func (c *conn) maxIn() uint32 { return c.srv.opts.MaxPacketSize }
@@ -153,13 +173,9 @@ func (c *conn) readLoop(waited bool) error {
 		// One clock reading per packet: it stamps the packet just read (for
 		// expiry) and measures the gap since the previous one.
 		now := time.Now().UnixNano()
-		if c.keepAlive > 0 && now-c.lastDL > int64(time.Second) && !c.takeover.Load() {
-			c.nc.SetReadDeadline(c.keepAliveDeadline(now))
-			c.lastDL = now
-			if c.takeover.Load() {
-				// A taker set its short deadline meanwhile: restore it.
-				c.nc.SetReadDeadline(time.Now().Add(takeoverGrace))
-			}
+		if c.keepAlive > 0 && c.br.Buffered() == 0 && len(c.pre.b) == 0 && !c.takeover.Load() && !c.draining.Load() {
+			// About to wait for input (or to park).
+			c.setKeepAliveDeadline(now)
 		}
 		// A connection that is quiet, or sent only a few packets since it
 		// last waited, gives its buffers back and waits on a fresh

@@ -13,23 +13,34 @@ import (
 // published or scheduled, and the session is detached or ended.
 func (c *conn) finish(readErr error) {
 	reason := "client disconnected"
+	// The reader reads no more: a close queued from now on is the
+	// writer's to drain (closeAfterDrain).
+	c.qmu.Lock()
+	c.readerDone = true
+	written := c.closeWritten
+	c.qmu.Unlock()
 	if readErr == errTakenOver {
 		// The new connection takes the session over and closes this one
 		// (with DISCONNECT 0x8E for MQTT 5) once it has attached.
+		if written {
+			c.closeNow()
+		}
 		c.emitDisconnected(readErr.Error())
 		return
 	}
-	if readErr != nil {
+	if readErr != nil && !written {
 		reason = c.readFailed(readErr)
 	}
 	c.qmu.Lock()
 	c.closed = true
-	queued := c.closeQueued
+	closeNow := !c.closeQueued || c.closeWritten
 	if c.why != "" {
 		reason = c.why
+	} else if c.closeWritten {
+		reason = "closed by the server"
 	}
 	c.qmu.Unlock()
-	if !queued {
+	if closeNow {
 		c.closeNow()
 	}
 
