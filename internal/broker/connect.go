@@ -480,15 +480,21 @@ func (x *session) drainLocked(c *conn) {
 			}
 			return
 		}
-		if d.msg.expired(now) {
-			continue
-		}
-		enc, err := encodePublish(&d, c.version, 0, false, now)
-		if err != nil {
-			continue
-		}
-		x.sendLocked(c, d, &enc, true)
+		x.sendWaitingLocked(c, d, now)
 	}
+}
+
+// sendWaitingLocked sends a delivery that waited in the session, unless it
+// expired meanwhile [MQTT-3.3.2-5].
+func (x *session) sendWaitingLocked(c *conn, d delivery, now int64) {
+	if d.msg.expired(now) {
+		return
+	}
+	enc, err := encodePublish(&d, c.version, 0, false, now)
+	if err != nil {
+		return
+	}
+	x.sendLocked(c, d, &enc, true)
 }
 
 // streamRetainedLocked sends the retained messages waiting for a new
@@ -508,14 +514,7 @@ func (x *session) streamRetainedLocked(c *conn, now int64) {
 		}
 		x.retq[x.retHead] = delivery{}
 		x.retHead++
-		if d.msg.expired(now) {
-			continue
-		}
-		enc, err := encodePublish(&d, c.version, 0, false, now)
-		if err != nil {
-			continue
-		}
-		x.sendLocked(c, d, &enc, true)
+		x.sendWaitingLocked(c, d, now)
 	}
 	x.retq, x.retHead = nil, 0
 }
