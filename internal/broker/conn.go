@@ -77,12 +77,13 @@ type conn struct {
 	closed      bool
 	closeQueued bool
 	closeOnce   sync.Once
-	lastWrite   int64  // unix ns of the last write, guarded by qmu
-	qbytes      int    // bytes queued or being written, guarded by qmu
-	drops       int    // QoS 0 drops not yet logged, guarded by qmu
-	lastDropLog int64  // guarded by qmu
-	overSince   int64  // since when QoS 1/2 wait for room, guarded by qmu
-	why         string // why the broker closed the connection, guarded by qmu
+	lastWrite   int64       // unix ns of the last write, guarded by qmu
+	qbytes      int         // bytes queued or being written, guarded by qmu
+	drops       int         // QoS 0 drops not yet logged, guarded by qmu
+	lastDropLog int64       // guarded by qmu
+	overSince   int64       // since when QoS 1/2 wait for room, guarded by qmu
+	slowTimer   *time.Timer // checks overSince after the grace, guarded by qmu
+	why         string      // why the broker closed the connection, guarded by qmu
 	// needRoom asks the writer to call roomMade once the queue has room.
 	needRoom atomic.Bool
 	// readerDone and closeWritten (guarded by qmu) decide who closes

@@ -468,6 +468,10 @@ func (x *session) deliver(d delivery, r *router, now int64, own bool) {
 		// not queued.
 		if d.qos > 0 && x.pendingLen() < x.srv.opts.MaxOfflineQueue {
 			x.pushPending(d)
+		} else if d.qos > 0 && c != nil {
+			// Online and its session's queue is full: as slow a client
+			// as one whose outbound queue is full.
+			c.waitRoom(now)
 		}
 		return
 	}

@@ -154,6 +154,13 @@ func (c *conn) waitRoom(now int64) {
 	c.qmu.Lock()
 	if c.overSince == 0 {
 		c.overSince = now
+		// Checked again after the grace period even if nothing more is
+		// delivered meanwhile; one timer per connection.
+		if d := c.srv.opts.SlowClientGrace + time.Millisecond; c.slowTimer == nil {
+			c.slowTimer = time.AfterFunc(d, c.checkSlow)
+		} else {
+			c.slowTimer.Reset(d)
+		}
 	}
 	over := now-c.overSince > int64(c.srv.opts.SlowClientGrace) && !c.closed
 	if over {
@@ -178,6 +185,19 @@ func (c *conn) waitRoom(now int64) {
 		// A client that does not read will not take the DISCONNECT
 		// either: do not wait long for it.
 		c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	}
+}
+
+// checkSlow disconnects a client still waiting for room (see waitRoom).
+func (c *conn) checkSlow() {
+	x := c.sess
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	c.qmu.Lock()
+	waiting := c.overSince != 0 && !c.closed
+	c.qmu.Unlock()
+	if waiting && x.conn == c {
+		c.waitRoom(time.Now().UnixNano())
 	}
 }
 
