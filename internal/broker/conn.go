@@ -77,13 +77,9 @@ type conn struct {
 	closed      bool
 	closeQueued bool
 	closeOnce   sync.Once
-	lastWrite   int64       // unix ns of the last write, guarded by qmu
-	qbytes      int         // bytes queued or being written, guarded by qmu
-	drops       int         // QoS 0 drops not yet logged, guarded by qmu
-	lastDropLog int64       // guarded by qmu
-	overSince   int64       // since when QoS 1/2 wait for room, guarded by qmu
-	slowTimer   *time.Timer // checks overSince after the grace, guarded by qmu
-	why         string      // why the broker closed the connection, guarded by qmu
+	lastWrite   int64      // unix ns of the last write, guarded by qmu
+	qbytes      int        // bytes queued or being written, guarded by qmu
+	slow        *slowState // made when the queue first meets a bound, guarded by qmu
 	// needRoom asks the writer to call roomMade once the queue has room.
 	needRoom atomic.Bool
 	// readerDone and closeWritten (guarded by qmu) decide who closes
@@ -95,6 +91,24 @@ type conn struct {
 	// Outbound topic aliases, used by the holder of the writer role only.
 	outAlias map[string]uint16
 	aliasBuf []byte
+}
+
+// slowState is what a connection that met its queue's bounds keeps: most
+// never do, and an idle connection should stay small. Guarded by qmu.
+type slowState struct {
+	drops       int         // QoS 0 drops not yet logged
+	lastDropLog int64       // unix ns
+	overSince   int64       // since when QoS 1/2 wait for room; 0 when they do not
+	timer       *time.Timer // checks overSince after the grace
+	why         string      // why the broker closed the connection
+}
+
+// slowLocked returns c's slowState, made on first use; the caller holds qmu.
+func (c *conn) slowLocked() *slowState {
+	if c.slow == nil {
+		c.slow = new(slowState)
+	}
+	return c.slow
 }
 
 // protoErr is a protocol violation answered (MQTT 5) with a DISCONNECT

@@ -88,7 +88,7 @@ func (c *conn) enqueueFrom(it outItem, own bool) int {
 	opts := &c.srv.opts
 	if len(c.q) >= opts.MaxOutboundQueue || c.qbytes+size > opts.MaxOutboundBytes {
 		if it.qos0 {
-			c.drops++
+			c.slowLocked().drops++
 			c.qmu.Unlock()
 			c.srv.dropped.Add(1)
 			return enqDropped
@@ -105,13 +105,13 @@ func (c *conn) enqueueFrom(it outItem, own bool) int {
 		}
 		clear(c.q[len(kept):])
 		c.q = kept
-		c.drops += purged
+		c.slowLocked().drops += purged
 		if purged > 0 {
 			c.srv.dropped.Add(uint64(purged))
 		}
 		if len(c.q) >= opts.MaxOutboundQueue {
 			c.closed = true
-			c.why = "outbound queue full"
+			c.slowLocked().why = "outbound queue full"
 			c.qmu.Unlock()
 			c.srv.log.Warn("broker: outbound queue full, disconnecting", "client", c.clientID, "limit", opts.MaxOutboundQueue)
 			c.closeNow()
@@ -152,17 +152,18 @@ func (c *conn) full(frac int) bool {
 func (c *conn) waitRoom(now int64) {
 	c.askRoom()
 	c.qmu.Lock()
-	if c.overSince == 0 {
-		c.overSince = now
+	sl := c.slowLocked()
+	if sl.overSince == 0 {
+		sl.overSince = now
 		// Checked again after the grace period even if nothing more is
 		// delivered meanwhile; one timer per connection.
-		if d := c.srv.opts.SlowClientGrace + time.Millisecond; c.slowTimer == nil {
-			c.slowTimer = time.AfterFunc(d, c.checkSlow)
+		if d := c.srv.opts.SlowClientGrace + time.Millisecond; sl.timer == nil {
+			sl.timer = time.AfterFunc(d, c.checkSlow)
 		} else {
-			c.slowTimer.Reset(d)
+			sl.timer.Reset(d)
 		}
 	}
-	over := now-c.overSince > int64(c.srv.opts.SlowClientGrace) && !c.closed
+	over := now-sl.overSince > int64(c.srv.opts.SlowClientGrace) && !c.closed
 	if over {
 		// What is queued is dropped: QoS 1/2 messages stay in flight in
 		// the session, to be sent again on the next connection.
@@ -176,7 +177,7 @@ func (c *conn) waitRoom(now int64) {
 		}
 		clear(c.q[len(kept):])
 		c.q = kept
-		c.why = "slow client: outbound queue over its byte limit"
+		sl.why = "slow client: outbound queue over its byte limit"
 	}
 	c.qmu.Unlock()
 	if over {
@@ -194,7 +195,7 @@ func (c *conn) checkSlow() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	c.qmu.Lock()
-	waiting := c.overSince != 0 && !c.closed
+	waiting := c.slow != nil && c.slow.overSince != 0 && !c.closed
 	c.qmu.Unlock()
 	if waiting && x.conn == c {
 		c.waitRoom(time.Now().UnixNano())
@@ -219,7 +220,9 @@ func (c *conn) askRoom() {
 func (c *conn) roomMade() {
 	c.needRoom.Store(false)
 	c.qmu.Lock()
-	c.overSince = 0
+	if c.slow != nil {
+		c.slow.overSince = 0
+	}
 	c.qmu.Unlock()
 	x := c.sess
 	if x == nil {
@@ -237,13 +240,14 @@ func (c *conn) roomMade() {
 func (c *conn) noteDrop(topic string) {
 	now := time.Now().UnixNano()
 	c.qmu.Lock()
-	if now-c.lastDropLog < int64(time.Second) {
+	sl := c.slowLocked()
+	if now-sl.lastDropLog < int64(time.Second) {
 		c.qmu.Unlock()
 		return
 	}
-	c.lastDropLog = now
-	n := c.drops
-	c.drops = 0
+	sl.lastDropLog = now
+	n := sl.drops
+	sl.drops = 0
 	c.qmu.Unlock()
 	opts := &c.srv.opts
 	c.srv.log.Warn("broker: outbound queue full, QoS 0 messages dropped", "client", c.clientID, "topic", topic, "dropped", n,

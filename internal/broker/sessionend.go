@@ -34,8 +34,8 @@ func (c *conn) finish(readErr error) {
 	c.qmu.Lock()
 	c.closed = true
 	closeNow := !c.closeQueued || c.closeWritten
-	if c.why != "" {
-		reason = c.why
+	if c.slow != nil && c.slow.why != "" {
+		reason = c.slow.why
 	} else if c.closeWritten {
 		reason = "closed by the server"
 	}
