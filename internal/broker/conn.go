@@ -20,8 +20,6 @@ type conn struct {
 
 	prev, next *conn // in Server.conns, guarded by Server.mu
 
-	accepted int64 // unix ns; the CONNECT deadline counts from it
-
 	// Set while handling CONNECT, read-only afterwards.
 	sess      *session
 	version   packet.Version
@@ -45,7 +43,7 @@ type conn struct {
 	inPub    *packet.Publish // allocated on the first PUBLISH
 	ack      *packet.Ack
 	aliases  map[uint16]string
-	lastRead int64
+	lastRead int64 // unix ns of the last packet; before CONNECT, of accept
 	lastDL   int64
 	now      int64 // when the packet being handled was read
 	burst    int

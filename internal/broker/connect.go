@@ -42,8 +42,9 @@ func (c *conn) connect() []byte {
 	// The deadline counts from accept: a client that trickles its CONNECT
 	// does not get more time for it.
 	accepted := time.Now()
-	if c.accepted != 0 {
-		accepted = time.Unix(0, c.accepted)
+	if c.lastRead != 0 {
+		accepted = time.Unix(0, c.lastRead)
+		c.lastRead = 0 // from CONNECT on, the time of the last packet
 	}
 	c.nc.SetReadDeadline(accepted.Add(srv.opts.ConnectTimeout))
 	// Wait for input here, in a shallow frame: the read system call path
@@ -462,7 +463,7 @@ func (c *conn) resumeLocked(x *session) {
 // [MQTT-3.3.2-5]. Then the retained messages of new subscriptions go on.
 func (x *session) drainLocked(c *conn) {
 	if x.pendingLen() == 0 {
-		if x.retHead < len(x.retq) {
+		if x.retWaiting() {
 			x.streamRetainedLocked(c, time.Now().UnixNano())
 		}
 		return
@@ -475,7 +476,7 @@ func (x *session) drainLocked(c *conn) {
 		}
 		d, ok := x.popPending()
 		if !ok {
-			if x.retHead < len(x.retq) {
+			if x.retWaiting() {
 				x.streamRetainedLocked(c, now)
 			}
 			return
@@ -503,8 +504,9 @@ func (x *session) sendWaitingLocked(c *conn, d delivery, now int64) {
 // queue is less than half full (the writer goes on, see roomMade). None is
 // dropped for want of room [MQTT-3.3.1-9].
 func (x *session) streamRetainedLocked(c *conn, now int64) {
-	for x.retHead < len(x.retq) {
-		d := x.retq[x.retHead]
+	for x.retWaiting() {
+		r := x.ret
+		d := r.q[r.head]
 		if d.qos > 0 && len(x.inflight) >= int(c.recvMax) {
 			return
 		}
@@ -512,11 +514,11 @@ func (x *session) streamRetainedLocked(c *conn, now int64) {
 			c.askRoom()
 			return
 		}
-		x.retq[x.retHead] = delivery{}
-		x.retHead++
+		r.q[r.head] = delivery{}
+		r.head++
 		x.sendWaitingLocked(c, d, now)
 	}
-	x.retq, x.retHead = nil, 0
+	x.ret = nil
 }
 
 // sendLocked queues d to c with the encoding enc; QoS 1/2 take a packet

@@ -302,7 +302,10 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 				if r.sub.id != 0 {
 					d.subIDs = []uint32{r.sub.id}
 				}
-				x.retq = append(x.retq, d)
+				if x.ret == nil {
+					x.ret = new(retStream)
+				}
+				x.ret.q = append(x.ret.q, d)
 			}
 		}
 		if x.conn == c {

@@ -226,7 +226,7 @@ func (lp *pollLoop) accept(now time.Time, delay *time.Duration) error {
 // hold takes a new connection into the epoll set to wait for CONNECT.
 func (lp *pollLoop) hold(fd int, sa syscall.Sockaddr, now time.Time) *pollConn {
 	s := lp.srv
-	c := &conn{srv: s, accepted: now.UnixNano()}
+	c := &conn{srv: s, lastRead: now.UnixNano()} // accepted now
 	pc := &pollConn{lp: lp, fd: fd, sa: sa, c: c, hidx: -1, rdl: now.Add(s.opts.ConnectTimeout)}
 	c.nc = pc
 	lp.mu.Lock()

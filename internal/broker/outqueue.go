@@ -25,11 +25,8 @@ type outItem struct {
 	qos0   bool
 	close  bool // close the connection once this is written
 	alias  bool // a PUBLISH that may get a topic alias (see alias.go)
-	// partial marks the rest of a packet partly written: it is never
-	// dropped, or the stream would be corrupt.
-	partial bool
-	n       uint8
-	ctl     [5]byte
+	n      uint8
+	ctl    [5]byte
 }
 
 // enqueue queues it for the writer. When the queue is full (in messages or
@@ -49,6 +46,12 @@ const (
 	enqClosed  // the connection is closing: nothing more is written
 	enqDropped // a QoS 0 message dropped for want of room
 )
+
+// partialMark in n (unused when buf is set) marks the rest of a packet
+// partly written: it is never dropped, or the stream would be corrupt.
+const partialMark = 1
+
+func (it *outItem) partial() bool { return it.buf != nil && it.n == partialMark }
 
 // size is the number of bytes it takes in the queue.
 func (it *outItem) size() int {
@@ -96,7 +99,7 @@ func (c *conn) enqueueFrom(it outItem, own bool) int {
 		kept := c.q[:0]
 		purged := 0
 		for _, x := range c.q {
-			if !x.qos0 || x.partial {
+			if !x.qos0 || x.partial() {
 				kept = append(kept, x)
 			} else {
 				c.qbytes -= x.size()
@@ -169,7 +172,7 @@ func (c *conn) waitRoom(now int64) {
 		// the session, to be sent again on the next connection.
 		kept := c.q[:0]
 		for _, x := range c.q {
-			if x.partial || (x.buf == nil && !x.close) {
+			if x.partial() || (x.buf == nil && !x.close) {
 				kept = append(kept, x)
 			} else {
 				c.qbytes -= x.size()
@@ -281,7 +284,9 @@ func (c *conn) writeInline(it *outItem) {
 			// An aliased packet is kept as written: its alias is taken.
 			rest = outItem{buf: append([]byte(nil), b[n:]...)}
 		}
-		rest.partial = n > 0
+		if n > 0 {
+			rest.n = partialMark
+		}
 		c.q = append(c.q, outItem{})
 		copy(c.q[1:], c.q)
 		c.q[0] = rest

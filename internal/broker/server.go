@@ -246,7 +246,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // ServeConn handles one accepted connection in its own goroutine and returns
 // at once.
 func (s *Server) ServeConn(nc net.Conn) {
-	c := &conn{srv: s, nc: nc, accepted: time.Now().UnixNano()}
+	c := &conn{srv: s, nc: nc, lastRead: time.Now().UnixNano()} // accepted now
 	if !s.track(c) {
 		nc.Close()
 		return
@@ -356,8 +356,7 @@ func (s *Server) endSessionLocked(x *session) {
 	x.subs = nil
 	x.pending = nil
 	x.pendHead = 0
-	x.retq = nil
-	x.retHead = 0
+	x.ret = nil
 	x.inflight = nil
 	s.sessions.Delete(x.id, x)
 }
