@@ -316,7 +316,7 @@ func TestTopicAliasOutboundBurst_MQTT_3_3_2_12(t *testing.T) {
 // the socket buffers, written in parts, keeps its alias, and the next
 // message on its topic uses the alias alone.
 func TestTopicAliasOutboundLargeMessage_MQTT_3_3_2_12(t *testing.T) {
-	addr := start(t)
+	addr := brokertest.Start(t, func(o *broker.Options) { o.MaxPacketSize = packet.MaxPacketSize })
 	s := connectAlias(t, addr, "large", 2, true)
 	s.subscribe(1, sub("lg/#", 0))
 	p, _ := conn(t, addr, packet.V311, "p", true)

@@ -39,7 +39,14 @@ func (c *conn) refuse(code packet.ReasonCode, v packet.Version, why string) {
 // nil when the connection is refused or failed.
 func (c *conn) connect() []byte {
 	srv := c.srv
-	c.nc.SetReadDeadline(time.Now().Add(srv.opts.ConnectTimeout))
+	// The deadline counts from accept: a client that trickles its CONNECT
+	// does not get more time for it.
+	accepted := time.Now()
+	if c.lastRead != 0 {
+		accepted = time.Unix(0, c.lastRead)
+		c.lastRead = 0 // from CONNECT on, the time of the last packet
+	}
+	c.nc.SetReadDeadline(accepted.Add(srv.opts.ConnectTimeout))
 	// Wait for input here, in a shallow frame: the read system call path
 	// is deep, and below readPacket it would grow this new goroutine's
 	// stack. CONNECT usually arrives whole, and readPacket then reads it
@@ -47,7 +54,7 @@ func (c *conn) connect() []byte {
 	if _, err := c.br.Peek(1); err != nil {
 		return nil
 	}
-	h, body, buf, err := readPacket(c.br, c.maxIn(), c.buf)
+	h, body, buf, err := c.readConnect()
 	c.buf = buf
 	if err != nil || h.Type != packet.CONNECT {
 		// The first packet must be CONNECT [MQTT-3.1.0-1].
@@ -69,6 +76,29 @@ func (c *conn) connect() []byte {
 	ack.Properties.Reset()
 	return c.accept(cp, ack)
 }
+
+// readConnect reads the first packet within the server's budget of CONNECT
+// bytes in flight (MaxConnectBytes): a packet that does not fit is refused
+// at its header, before its body is read. The budget is given back once
+// the packet is read: what connect keeps of it is copied.
+func (c *conn) readConnect() (h packet.FixedHeader, body, buf []byte, err error) {
+	srv := c.srv
+	var held int64
+	h, body, buf, err = readPacketFunc(c.br, c.maxIn(), c.buf, func(h packet.FixedHeader) error {
+		n := int64(h.Remaining)
+		if srv.connecting.Add(n) > int64(srv.opts.MaxConnectBytes) {
+			srv.connecting.Add(-n)
+			return errConnectBudget
+		}
+		held = n
+		return nil
+	})
+	srv.connecting.Add(-held)
+	return h, body, buf, err
+}
+
+// errConnectBudget refuses a CONNECT larger than what may be in flight.
+var errConnectBudget = &packet.Error{Code: packet.ServerBusy, Msg: "CONNECT larger than the bytes all connecting clients may send at once"}
 
 // connectScratch holds the packets connect decodes and encodes.
 type connectScratch struct {
@@ -200,7 +230,7 @@ func (c *conn) negotiate(cp *packet.Connect, ack *packet.Connack, assigned bool)
 		ack.Properties.TopicAliasMaximum = srv.opts.TopicAliasMaximum
 		ack.Properties.Set(packet.PropTopicAliasMaximum)
 	}
-	if srv.opts.MaxPacketSize > 0 {
+	if srv.opts.MaxPacketSize < packet.MaxPacketSize {
 		ack.Properties.MaximumPacketSize = srv.opts.MaxPacketSize
 		ack.Properties.Set(packet.PropMaximumPacketSize)
 	}
@@ -216,6 +246,14 @@ func (c *conn) negotiate(cp *packet.Connect, ack *packet.Connack, assigned bool)
 //go:noinline
 func (c *conn) setWill(cp *packet.Connect) bool {
 	v := cp.Version
+	switch c.srv.checkPublishTopic(cp.WillTopic) {
+	case packet.TopicNameInvalid:
+		c.refuse(packet.TopicNameInvalid, v, "will topic too deep or too long")
+		return false
+	case packet.NotAuthorized:
+		c.refuse(packet.NotAuthorized, v, "will topic under $SYS/")
+		return false
+	}
 	w := &message{
 		topic:   cp.WillTopic,
 		payload: clone(cp.WillPayload),
@@ -445,41 +483,84 @@ func (c *conn) resumeLocked(x *session) {
 	x.drainLocked(c)
 }
 
-// drainLocked sends queued messages while the client's receive maximum
-// allows; expired ones are dropped [MQTT-3.3.2-5].
+// drainLocked sends queued messages while the client's receive maximum and
+// the room in its outbound queue allow; expired ones are dropped
+// [MQTT-3.3.2-5]. Then the retained messages of new subscriptions go on.
 func (x *session) drainLocked(c *conn) {
 	if x.pendingLen() == 0 {
+		if x.retWaiting() {
+			x.streamRetainedLocked(c, time.Now().UnixNano())
+		}
 		return
 	}
 	now := time.Now().UnixNano()
 	for len(x.inflight) < int(c.recvMax) {
-		d, ok := x.popPending()
-		if !ok {
+		if c.full(2) {
+			c.waitRoom(now)
 			return
 		}
-		if d.msg.expired(now) {
-			continue
+		d, ok := x.popPending()
+		if !ok {
+			if x.retWaiting() {
+				x.streamRetainedLocked(c, now)
+			}
+			return
 		}
-		enc, err := encodePublish(&d, c.version, 0, false, now)
-		if err != nil {
-			continue
-		}
-		x.sendLocked(c, d, &enc, true)
+		x.sendWaitingLocked(c, d, now)
 	}
+}
+
+// sendWaitingLocked sends a delivery that waited in the session, unless it
+// expired meanwhile [MQTT-3.3.2-5].
+func (x *session) sendWaitingLocked(c *conn, d delivery, now int64) {
+	if d.msg.expired(now) {
+		return
+	}
+	enc, err := encodePublish(&d, c.version, 0, false, now)
+	if err != nil {
+		return
+	}
+	x.sendLocked(c, d, &enc, true)
+}
+
+// streamRetainedLocked sends the retained messages waiting for a new
+// subscription as flow control allows: QoS 1/2 within the client's receive
+// maximum (an acknowledgement goes on), all of them only while the outbound
+// queue is less than half full (the writer goes on, see roomMade). None is
+// dropped for want of room [MQTT-3.3.1-9].
+func (x *session) streamRetainedLocked(c *conn, now int64) {
+	for x.retWaiting() {
+		r := x.ret
+		d := r.q[r.head]
+		if d.qos > 0 && len(x.inflight) >= int(c.recvMax) {
+			return
+		}
+		if c.full(1) {
+			c.askRoom()
+			return
+		}
+		r.q[r.head] = delivery{}
+		r.head++
+		x.sendWaitingLocked(c, d, now)
+	}
+	x.ret = nil
 }
 
 // sendLocked queues d to c with the encoding enc; QoS 1/2 take a packet
 // identifier and an inflight slot. A packet larger than the client's
 // Maximum Packet Size is dropped for this client [MQTT-3.1.2-25].
 //
-// own is true when called on c's reader goroutine (see conn.reply).
+// own is true when called on c's reader goroutine or its writer (see
+// conn.reply).
 func (x *session) sendLocked(c *conn, d delivery, enc *encoded, own bool) {
 	if c.maxOut > 0 && uint32(len(enc.buf)) > c.maxOut {
 		return
 	}
 	x.sent++
 	if d.qos == 0 {
-		c.enqueueFrom(outItem{buf: enc.buf, qos0: true, alias: c.aliasMax > 0}, own)
+		if c.enqueueFrom(outItem{buf: enc.buf, qos0: true, alias: c.aliasMax > 0}, own) == enqDropped {
+			c.noteDrop(d.msg.topic)
+		}
 		return
 	}
 	pid := x.allocPID()

@@ -43,11 +43,22 @@
 // writes its own replies (acknowledgements, SUBACK) after its input
 // is drained, and under light traffic a delivery is written at once with a
 // non-blocking write, so a lone message wakes no goroutine. A slow client
-// never slows the publisher or other subscribers: it has at most half of
-// MaxOutboundQueue unacknowledged QoS 1/2 messages, the rest wait in its
-// session's bounded queue, QoS 0 messages beyond MaxOutboundQueue are
-// dropped, and a client whose queue is full of other packets is
-// disconnected.
+// never slows the publisher or other subscribers: the queue is bounded in
+// packets (MaxOutboundQueue) and bytes (MaxOutboundBytes). QoS 0 messages
+// beyond either bound are dropped, counted (DroppedMessages) and logged; a
+// client has at most half of MaxOutboundQueue unacknowledged QoS 1/2
+// messages and the rest wait in its session's bounded queue while the
+// queue has no room, for at most SlowClientGrace before the client is
+// disconnected (MQTT 5: 0x97). Retained messages for a new subscription
+// wait in the session too and are streamed as the receive maximum and the
+// queue's room allow, so none is lost however many match. A server
+// DISCONNECT is followed by a half-close and a drain of at most a second
+// (closeAfterDrain), so a client still writing reads the reason.
+//
+// Limits with safe defaults bound what a client can make the broker hold:
+// MaxPacketSize (1 MiB), MaxTopicLevels and MaxTopicLength,
+// MaxSubscriptions, and MaxConnectBytes for CONNECT packets being read
+// across all connections, whose deadline counts from accept.
 //
 // Sessions hold subscriptions, both directions of QoS 1/2 state (the
 // server's packet identifiers are independent of the client's), the

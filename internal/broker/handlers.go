@@ -50,6 +50,26 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 	// The decoder has checked the topic name and QoS [MQTT-3.3.2-2]; an
 	// aliased topic was checked when it was set.
 	pid := p.PacketID
+	if c.version == packet.V5 && len(p.Properties.SubscriptionIDs) > 0 {
+		return protoErr{packet.ProtocolError} // [MQTT-3.3.4-6]
+	}
+	if code := srv.checkPublishTopic(topic); code != 0 {
+		// Too deep or long, or the broker's own $SYS: refused (MQTT 5,
+		// QoS 1/2), or dropped; never routed or retained.
+		switch {
+		case c.version == packet.V5 && p.QoS == 1:
+			c.reply(ackItem(packet.PUBACK, pid, code, c.version))
+		case c.version == packet.V5 && p.QoS == 2:
+			c.reply(ackItem(packet.PUBREC, pid, code, c.version))
+		case code == packet.TopicNameInvalid:
+			return protoErr{code}
+		case p.QoS == 1:
+			c.reply(ackItem(packet.PUBACK, pid, packet.Success, c.version))
+		case p.QoS == 2:
+			c.reply(ackItem(packet.PUBREC, pid, packet.Success, c.version))
+		}
+		return nil
+	}
 	if c.version == packet.V5 && p.Properties.Has(packet.PropPayloadFormatIndicator) &&
 		p.Properties.PayloadFormat == 1 && !packet.ValidUTF8(p.Payload) {
 		// [MQTT-3.3.2-4]: the receiver may answer 0x99 Payload format invalid.
@@ -130,6 +150,19 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 		c.reply(ackItem(packet.PUBREC, pid, packet.Success, c.version))
 	}
 	return nil
+}
+
+// checkPublishTopic returns why a client may not publish to topic, or 0:
+// it is deeper or longer than the limits, or under $SYS/, which is the
+// broker's.
+func (s *Server) checkPublishTopic(topic string) packet.ReasonCode {
+	switch {
+	case len(topic) > s.opts.MaxTopicLength || packet.TopicLevels(topic) > s.opts.MaxTopicLevels:
+		return packet.TopicNameInvalid
+	case packet.IsSysTopic(topic):
+		return packet.NotAuthorized
+	}
+	return 0
 }
 
 // handleAck handles PUBACK, PUBREC, PUBCOMP for our messages and PUBREL for
@@ -225,6 +258,10 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 		if group != "" && s.NoLocal {
 			return protoErr{packet.ProtocolError} // [MQTT-3.8.3-4]
 		}
+		if len(s.Filter) > srv.opts.MaxTopicLength || packet.TopicLevels(filter) > srv.opts.MaxTopicLevels {
+			codes[i] = packet.TopicFilterInvalid
+			continue
+		}
 		if !srv.maySubscribe(x, filter) {
 			codes[i] = packet.NotAuthorized // written as 0x80 for 3.x
 			continue
@@ -245,6 +282,11 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 			codes[i] = packet.UnspecifiedError
 			continue
 		}
+		if _, had := x.subs[s.Filter]; !had && len(x.subs) >= srv.opts.MaxSubscriptions {
+			x.mu.Unlock()
+			codes[i] = packet.QuotaExceeded // written as 0x80 for 3.x
+			continue
+		}
 		existed := srv.tree.add(sub)
 		if x.subs == nil {
 			x.subs = make(map[string]*subscription)
@@ -262,15 +304,30 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 		srv.emit(Event{Kind: EventSubscribed, ClientID: c.clientID, Remote: c.remote, Version: byte(c.version), Topic: s.Filter, QoS: sub.qos})
 	}
 	c.sendPacket(&packet.Suback{PacketID: p.PacketID, ReasonCodes: codes})
-	for _, r := range toSend {
-		for _, m := range r.msgs {
-			d := delivery{msg: m, qos: min(m.qos, r.sub.qos), retain: true}
-			if r.sub.id != 0 {
-				d.subIDs = []uint32{r.sub.id}
+	if len(toSend) == 0 {
+		return nil
+	}
+	// Retained messages are streamed, not queued at once: there may be
+	// more than the outbound queue holds (streamRetainedLocked).
+	x.mu.Lock()
+	if !x.ended {
+		for _, r := range toSend {
+			for _, m := range r.msgs {
+				d := delivery{msg: m, qos: min(m.qos, r.sub.qos), retain: true}
+				if r.sub.id != 0 {
+					d.subIDs = []uint32{r.sub.id}
+				}
+				if x.ret == nil {
+					x.ret = new(retStream)
+				}
+				x.ret.q = append(x.ret.q, d)
 			}
-			x.deliver(d, nil, now, true)
+		}
+		if x.conn == c {
+			x.streamRetainedLocked(c, now)
 		}
 	}
+	x.mu.Unlock()
 	return nil
 }
 
@@ -414,11 +471,25 @@ func (x *session) deliver(d delivery, r *router, now int64, own bool) {
 		return
 	}
 	c := x.conn
-	if c == nil || (d.qos > 0 && (x.pendingLen() > 0 || len(x.inflight) >= int(c.recvMax))) {
-		// Offline, or waiting for the receive maximum: QoS 1/2 queue in
-		// order, bounded; QoS 0 is not queued.
+	wait := c == nil
+	if !wait && d.qos > 0 {
+		// QoS 1/2 wait for the receive maximum, and for room in the
+		// outbound queue, behind those already waiting.
+		wait = x.pendingLen() > 0 || len(x.inflight) >= int(c.recvMax)
+		if len(x.inflight) < int(c.recvMax) && c.full(2) {
+			wait = true
+			c.waitRoom(now)
+		}
+	}
+	if wait {
+		// Offline, or waiting: QoS 1/2 queue in order, bounded; QoS 0 is
+		// not queued.
 		if d.qos > 0 && x.pendingLen() < x.srv.opts.MaxOfflineQueue {
 			x.pushPending(d)
+		} else if d.qos > 0 && c != nil {
+			// Online and its session's queue is full: as slow a client
+			// as one whose outbound queue is full.
+			c.waitRoom(now)
 		}
 		return
 	}

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqttx/mqttx/internal/broker"
+	"github.com/mqttx/mqttx/internal/broker/brokertest"
+
 	"github.com/mqttx/mqttx/internal/packet"
 )
 
@@ -51,9 +54,10 @@ func TestDeclaredLengthIsNotAllocated(t *testing.T) {
 	expect[*packet.Pingresp](w)
 }
 
-// TestLargePublish routes a 5 MB message, read in growing steps.
+// TestLargePublish routes a 5 MB message, read in growing steps, with the
+// packet size limit lifted to the protocol's.
 func TestLargePublish(t *testing.T) {
-	addr := start(t)
+	addr := brokertest.Start(t, func(o *broker.Options) { o.MaxPacketSize = packet.MaxPacketSize })
 	s, _ := conn(t, addr, packet.V5, "big-sub", true)
 	s.subscribe(1, sub("big", 1))
 	p, _ := conn(t, addr, packet.V311, "big-pub", true)

@@ -226,7 +226,7 @@ func (lp *pollLoop) accept(now time.Time, delay *time.Duration) error {
 // hold takes a new connection into the epoll set to wait for CONNECT.
 func (lp *pollLoop) hold(fd int, sa syscall.Sockaddr, now time.Time) *pollConn {
 	s := lp.srv
-	c := &conn{srv: s}
+	c := &conn{srv: s, lastRead: now.UnixNano()} // accepted now
 	pc := &pollConn{lp: lp, fd: fd, sa: sa, c: c, hidx: -1, rdl: now.Add(s.opts.ConnectTimeout)}
 	c.nc = pc
 	lp.mu.Lock()
@@ -352,8 +352,9 @@ func (lp *pollLoop) connect(pc *pollConn, b []byte) {
 	if c.keepAlive == 0 {
 		c.nc.SetReadDeadline(time.Time{})
 	} else {
-		c.lastDL = time.Now().UnixNano()
-		c.nc.SetReadDeadline(c.keepAliveDeadline(c.lastDL))
+		c.lastRead = time.Now().UnixNano()
+		c.lastDL = c.keepAliveDeadline(c.lastRead)
+		c.nc.SetReadDeadline(time.Unix(0, c.lastDL))
 	}
 	// The reader: pipelined input goes on at once, on a goroutine; else the
 	// connection waits here, without its buffers.
@@ -662,6 +663,30 @@ func (pc *pollConn) Close() error {
 	}
 	// pcRunning: the loop, running the reader, finds it closed.
 	return nil
+}
+
+// CloseWrite shuts the write side down: the client reads the end of the
+// stream while pc may go on reading (see closeAfterDrain).
+func (pc *pollConn) CloseWrite() error {
+	if !pc.filed.Load() {
+		pc.mu.Lock()
+		switch pc.state {
+		case pcClosed:
+			pc.mu.Unlock()
+			return net.ErrClosed
+		case pcFile:
+		default:
+			err := syscall.Shutdown(pc.fd, syscall.SHUT_WR)
+			pc.mu.Unlock()
+			return err
+		}
+		pc.mu.Unlock()
+	}
+	var err error
+	if cerr := pc.raw.Control(func(fd uintptr) { err = syscall.Shutdown(int(fd), syscall.SHUT_WR) }); cerr != nil {
+		return fileErr(cerr)
+	}
+	return err
 }
 
 func (pc *pollConn) SetReadDeadline(t time.Time) error {

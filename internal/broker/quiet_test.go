@@ -307,3 +307,32 @@ func TestListenerClosedConnectionsGoOn(t *testing.T) {
 		t.Fatalf("got %q", got.Payload)
 	}
 }
+
+// TestKeepAliveExactly_MQTT_3_1_2_24 checks the keep alive bound is one and a
+// half times the keep alive, not more: a client with keep alive 1 that
+// sends a PINGREQ after 1.1 s and then nothing is closed (and its will sent)
+// 1.5 s after that PINGREQ, before a marker published 2 s after it.
+func TestKeepAliveExactly_MQTT_3_1_2_24(t *testing.T) {
+	addr := start(t)
+	w, _ := conn(t, addr, packet.V311, "exact-watcher", true)
+	w.subscribe(1, sub("exact/#", 0))
+	for _, v := range []packet.Version{packet.V311, packet.V5} {
+		c := dial(t, addr, v)
+		c.connect(&packet.Connect{ClientID: "exact-" + v.String(), CleanStart: true, KeepAlive: 1,
+			WillFlag: true, WillTopic: "exact/will", WillPayload: []byte(v.String())})
+		time.Sleep(1100 * time.Millisecond) // the client's own pace
+		c.send(&packet.Pingreq{})
+		expect[*packet.Pingresp](c)
+		ping := time.Now()
+		p, _ := conn(t, addr, packet.V311, "exact-marker", true)
+		time.Sleep(time.Until(ping.Add(2 * time.Second)))
+		p.publish("exact/marker", "", 0, false, 0)
+		if got := w.expectPublish(); string(got.Topic) != "exact/will" {
+			t.Fatalf("%v: got %s first: the keep alive timeout came 2 s or more after the last packet", v, got.Topic)
+		}
+		if got := w.expectPublish(); string(got.Topic) != "exact/marker" {
+			t.Fatalf("%v: got %s, want the marker", v, got.Topic)
+		}
+		c.expectClosed()
+	}
+}

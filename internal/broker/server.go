@@ -29,8 +29,22 @@ type Options struct {
 	// messages a client may have unreleased at once; default 1024.
 	MaxInflight uint16
 	// MaxPacketSize is the largest packet accepted from clients, in bytes;
-	// 0 means the protocol maximum.
+	// default 1 MiB (DefaultMaxPacketSize). packet.MaxPacketSize lifts the
+	// limit to the protocol's.
 	MaxPacketSize uint32
+	// MaxTopicLevels bounds the levels of topic names and filters from
+	// clients; default 128.
+	MaxTopicLevels int
+	// MaxTopicLength bounds the bytes of topic names and filters from
+	// clients; default 65535, the protocol's limit.
+	MaxTopicLength int
+	// MaxSubscriptions bounds the subscriptions of one session; default
+	// 1000.
+	MaxSubscriptions int
+	// MaxConnectBytes bounds the bytes of CONNECT packets being read at
+	// once, across all connections not connected yet: a CONNECT that does
+	// not fit is refused at its header; default 16 MiB.
+	MaxConnectBytes int
 	// TopicAliasMaximum is the number of topic aliases MQTT 5 clients may
 	// use towards us; 0 disables inbound aliases.
 	TopicAliasMaximum uint16
@@ -47,6 +61,14 @@ type Options struct {
 	// (within its Receive Maximum); the rest wait, in order, in its
 	// session's queue (MaxOfflineQueue). Default 10000.
 	MaxOutboundQueue int
+	// MaxOutboundBytes bounds the bytes waiting to be written to one
+	// connection: QoS 0 messages beyond it are dropped, QoS 1/2 messages
+	// wait in the session's queue. Default 16 MiB.
+	MaxOutboundBytes int
+	// SlowClientGrace is how long a client may keep QoS 1/2 messages
+	// waiting for room in its outbound queue (see MaxOutboundBytes) before
+	// it is disconnected (MQTT 5: 0x97 Quota exceeded). Default 30s.
+	SlowClientGrace time.Duration
 	// ConnectTimeout is how long a new connection may take to send
 	// CONNECT; default 10s.
 	ConnectTimeout time.Duration
@@ -71,6 +93,22 @@ type Options struct {
 	// something to do.
 	NoEventLoop bool
 }
+
+// Defaults of Options.
+const (
+	DefaultMaxPacketSize    = 1 << 20
+	DefaultMaxTopicLevels   = 128
+	DefaultMaxTopicLength   = 65535
+	DefaultMaxSubscriptions = 1000
+	DefaultMaxConnectBytes  = 16 << 20
+	DefaultMaxOutboundBytes = 16 << 20
+	DefaultMaxOutboundQueue = 10000
+	DefaultSlowClientGrace  = 30 * time.Second
+)
+
+// DroppedMessages returns how many QoS 0 messages were dropped for want of
+// room in a client's outbound queue since the server started.
+func (s *Server) DroppedMessages() uint64 { return s.dropped.Load() }
 
 // Event kinds reported through Options.OnEvent.
 const (
@@ -111,9 +149,12 @@ type Server struct {
 	wg        sync.WaitGroup
 
 	nextID  atomic.Uint64
-	log     *slog.Logger
-	authSem chan struct{} // password checks running; see authorize.go
-	sys     sysCounters   // see sys.go
+	dropped atomic.Uint64 // QoS 0 messages dropped for want of queue room
+	// connecting is the bytes of CONNECT packets being read (MaxConnectBytes).
+	connecting atomic.Int64
+	log        *slog.Logger
+	authSem    chan struct{} // password checks running; see authorize.go
+	sys        sysCounters   // see sys.go
 	// laterUsers: *conn -> username of a CONNECT handed over by the loop.
 	laterUsers sync.Map
 }
@@ -130,7 +171,28 @@ func New(opts Options) *Server {
 		opts.OutboundTopicAliases = defaultOutboundTopicAliases
 	}
 	if opts.MaxOutboundQueue <= 0 {
-		opts.MaxOutboundQueue = 10000
+		opts.MaxOutboundQueue = DefaultMaxOutboundQueue
+	}
+	if opts.MaxPacketSize == 0 {
+		opts.MaxPacketSize = DefaultMaxPacketSize
+	}
+	if opts.MaxTopicLevels <= 0 {
+		opts.MaxTopicLevels = DefaultMaxTopicLevels
+	}
+	if opts.MaxTopicLength <= 0 || opts.MaxTopicLength > 65535 {
+		opts.MaxTopicLength = DefaultMaxTopicLength
+	}
+	if opts.MaxSubscriptions <= 0 {
+		opts.MaxSubscriptions = DefaultMaxSubscriptions
+	}
+	if opts.MaxConnectBytes <= 0 {
+		opts.MaxConnectBytes = DefaultMaxConnectBytes
+	}
+	if opts.MaxOutboundBytes <= 0 {
+		opts.MaxOutboundBytes = DefaultMaxOutboundBytes
+	}
+	if opts.SlowClientGrace <= 0 {
+		opts.SlowClientGrace = DefaultSlowClientGrace
 	}
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = 10 * time.Second
@@ -204,7 +266,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // ServeConn handles one accepted connection in its own goroutine and returns
 // at once.
 func (s *Server) ServeConn(nc net.Conn) {
-	c := &conn{srv: s, nc: nc}
+	c := &conn{srv: s, nc: nc, lastRead: time.Now().UnixNano()} // accepted now
 	if !s.track(c) {
 		nc.Close()
 		return
@@ -238,6 +300,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	conns := s.conns.all()
 	s.mu.Unlock()
+	// The wills of clients still connected are published first, while
+	// their subscribers are still connected to get them: the broker going
+	// away ends those connections without a DISCONNECT from the client.
+	for _, c := range conns {
+		if !c.ready.Load() {
+			continue
+		}
+		x := c.sess
+		x.mu.Lock()
+		var w *message
+		if x.conn == c {
+			w, c.will = c.will, nil
+		}
+		x.mu.Unlock()
+		if w != nil {
+			s.sendWill(w, c.clientID)
+		}
+	}
 	for _, c := range conns {
 		c.disconnect(packet.ServerShuttingDown)
 	}
@@ -297,6 +377,7 @@ func (s *Server) endSessionLocked(x *session) {
 	x.subs = nil
 	x.pending = nil
 	x.pendHead = 0
+	x.ret = nil
 	x.inflight = nil
 	s.sessions.Delete(x.id, x)
 }

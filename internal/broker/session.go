@@ -49,6 +49,10 @@ type session struct {
 	pending  []delivery // in publish order; waits for receive maximum or a connection
 	pendHead int
 
+	// Retained messages for new subscriptions, streamed as flow control
+	// allows (streamRetainedLocked).
+	ret *retStream
+
 	// Inbound QoS 2 packet identifiers between PUBLISH and PUBREL.
 	qos2in map[uint16]struct{}
 
@@ -64,6 +68,15 @@ type session struct {
 	willTimer *time.Timer
 	expTimer  *time.Timer
 }
+
+// retStream is the retained messages of new subscriptions not sent yet.
+type retStream struct {
+	q    []delivery
+	head int
+}
+
+// retWaiting reports whether retained messages wait to be streamed.
+func (s *session) retWaiting() bool { return s.ret != nil && s.ret.head < len(s.ret.q) }
 
 type atomicBool struct{ v atomic.Bool }
 

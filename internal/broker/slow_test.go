@@ -32,6 +32,7 @@ func TestSlowSubscriberBounded(t *testing.T) {
 	payload := strings.Repeat("x", 16<<10)
 	const n = 2000
 	done := make(chan int)
+	recv := make(chan struct{}, n)
 	go func() {
 		got := 0
 		for got < n {
@@ -41,13 +42,21 @@ func TestSlowSubscriberBounded(t *testing.T) {
 			}
 			if _, ok := pk.(*packet.Publish); ok {
 				got++
+				recv <- struct{}{}
 			}
 		}
+		close(recv)
 		done <- got
 	}()
 	for i := 0; i < n; i++ {
 		// publish waits for each PUBACK: the publisher is never held up.
 		p.publish("flood", strconv.Itoa(i)+" "+payload, 1, false, uint16(i%60000+1))
+		if i >= 10 {
+			// Keep within 10 messages of the fast subscriber, whose
+			// queue (50) must not overflow however the test's
+			// goroutines are scheduled.
+			<-recv
+		}
 	}
 	if got := <-done; got != n {
 		t.Fatalf("fast subscriber got %d of %d messages", got, n)

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mqttx/mqttx/internal/broker/brokertest"
 	"github.com/mqttx/mqttx/internal/packet"
 )
 
@@ -210,4 +211,24 @@ func TestWillPayloadFormatInvalid(t *testing.T) {
 		t.Fatalf("CONNACK %v, want 0x99", ack.ReasonCode)
 	}
 	c.expectClosed()
+}
+
+// TestWillOnShutdown checks that the wills of clients still connected are
+// published when the broker shuts down (their connections end without a
+// DISCONNECT from them), before the subscribers get DISCONNECT 0x8B.
+func TestWillOnShutdown(t *testing.T) {
+	s, addr := brokertest.StartServer(t)
+	w, _ := conn(t, addr, packet.V5, "will-watch", true)
+	w.subscribe(1, sub("will/shutdown", 1))
+	c := dial(t, addr, packet.V311)
+	c.connect(&packet.Connect{ClientID: "online", CleanStart: true, KeepAlive: 60,
+		WillFlag: true, WillTopic: "will/shutdown", WillPayload: []byte("gone"), WillQoS: 1})
+	go s.Shutdown(t.Context())
+	m := w.expectPublish()
+	if string(m.Topic) != "will/shutdown" || string(m.Payload) != "gone" {
+		t.Fatalf("got %s %q, want the will", m.Topic, m.Payload)
+	}
+	if rc := w.expectClosed(); rc != int(packet.ServerShuttingDown) {
+		t.Fatalf("DISCONNECT %#x, want 0x8B", rc)
+	}
 }

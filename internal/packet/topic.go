@@ -141,3 +141,16 @@ func MatchTopic(filter, topic string) bool {
 		filter, topic = frest, trest
 	}
 }
+
+// TopicLevels returns the number of levels of a topic name or filter: one
+// more than its '/' separators ("a/b" has 2, "/" has 2, "#" has 1). A broker
+// bounds it: each level of a subscription costs a node of its topic tree.
+func TopicLevels(s string) int {
+	return strings.Count(s, "/") + 1
+}
+
+// IsSysTopic reports whether topic is under "$SYS/", the broker's own
+// topics, which clients may read but not publish to.
+func IsSysTopic(topic string) bool {
+	return strings.HasPrefix(topic, "$SYS/") || topic == "$SYS"
+}

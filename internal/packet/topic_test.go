@@ -194,3 +194,37 @@ func TestValidatorsEveryPosition(t *testing.T) {
 		}
 	}
 }
+
+func TestTopicLevels(t *testing.T) {
+	for _, tt := range []struct {
+		s    string
+		want int
+	}{{"a", 1}, {"a/b", 2}, {"/", 2}, {"#", 1}, {"a//b/", 4}, {"$share/g/a/+", 4}} {
+		if got := TopicLevels(tt.s); got != tt.want {
+			t.Errorf("TopicLevels(%q) = %d, want %d", tt.s, got, tt.want)
+		}
+	}
+}
+
+func FuzzTopicLevels(f *testing.F) {
+	for _, s := range []string{"", "a", "a/b", "////", "+/#"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := TopicLevels(s)
+		if n < 1 || n > len(s)+1 {
+			t.Fatalf("TopicLevels(%q) = %d: want 1 to len+1", s, n)
+		}
+		if got := len(strings.Split(s, "/")); got != n {
+			t.Fatalf("TopicLevels(%q) = %d, strings.Split gives %d levels", s, n, got)
+		}
+	})
+}
+
+func TestIsSysTopic(t *testing.T) {
+	for s, want := range map[string]bool{"$SYS/broker/version": true, "$SYS": true, "$SYSX/a": false, "a/$SYS/b": false, "$sys/a": false} {
+		if IsSysTopic(s) != want {
+			t.Errorf("IsSysTopic(%q) = %v, want %v", s, !want, want)
+		}
+	}
+}

@@ -32,6 +32,9 @@ type Config struct {
 	WSPath   *string `yaml:"ws_path,omitempty"`
 	// WSOrigins lists the WebSocket origins accepted beside the listener's own.
 	WSOrigins *[]string `yaml:"ws_origins,omitempty"`
+	// WSHosts lists the Host header names accepted beside the listener's address and
+	// localhost.
+	WSHosts *[]string `yaml:"ws_hosts,omitempty"`
 
 	// Access.
 	Users            *string `yaml:"users,omitempty"`
@@ -45,6 +48,15 @@ type Config struct {
 	MaxOfflineMessages *int    `yaml:"max_offline_messages,omitempty"`
 	MaxPacketSize      *uint32 `yaml:"max_packet_size,omitempty"`
 	MaxTopicAlias      *uint16 `yaml:"max_topic_alias,omitempty"`
+	MaxTopicLevels     *int    `yaml:"max_topic_levels,omitempty"`
+	MaxTopicLength     *int    `yaml:"max_topic_length,omitempty"`
+	MaxSubscriptions   *int    `yaml:"max_subscriptions,omitempty"`
+	MaxConnectBytes    *int    `yaml:"max_connect_bytes,omitempty"`
+	MaxQueueBytes      *int    `yaml:"max_queue_bytes,omitempty"`
+	MaxQueueMessages   *int    `yaml:"max_queue_messages,omitempty"`
+	// SlowClientGrace is how long a client may keep QoS 1/2 messages waiting for
+	// queue room, as "30s".
+	SlowClientGrace *Duration `yaml:"slow_client_grace,omitempty"`
 
 	// SysInterval is how often the $SYS topics are published, as "10s".
 	SysInterval *Duration `yaml:"sys_interval,omitempty"`

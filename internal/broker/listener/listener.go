@@ -73,6 +73,17 @@ func TLSConfig(certFile, keyFile, clientCAFile string) (*tls.Config, error) {
 	cfg := &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		MinVersion:   tls.VersionTLS12,
+		// TLS 1.2 with ECDHE and AEAD only: no CBC suites (Lucky13-style
+		// padding oracles) and no static RSA key exchange. TLS 1.3
+		// suites are not configurable and all AEAD.
+		CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		},
 	}
 	if clientCAFile != "" {
 		caPEM, err := readPEM(clientCAFile, "client CA")

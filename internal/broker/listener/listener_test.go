@@ -567,3 +567,91 @@ func TestWSS(t *testing.T) {
 		t.Fatal("wss without a client certificate succeeded")
 	}
 }
+
+// TestWebSocketHost refuses requests whose Host is not the listener's
+// address, localhost, or an allowed name, even with a matching Origin: a
+// web page on a name rebound to 127.0.0.1 (DNS rebinding) must not reach a
+// loopback broker.
+func TestWebSocketHost(t *testing.T) {
+	ln := startWS(t, listener.WSOptions{AllowedHosts: []string{"mqtt.example.com"}})
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	tests := []struct {
+		host string
+		ok   bool
+	}{
+		{ln.Addr().String(), true},
+		{"localhost:" + port, true},
+		{"LocalHost", true},
+		{"mqtt.example.com:" + port, true},
+		{"evil.example:" + port, false},
+		{"127.0.0.1.evil.example:" + port, false},
+		{"10.1.2.3:" + port, false},
+	}
+	for _, tt := range tests {
+		t.Run("host="+tt.host, func(t *testing.T) {
+			// The Origin matches the Host, as in a rebinding attack.
+			h := http.Header{"Host": {tt.host}, "Origin": {"http://" + tt.host}}
+			c, resp, err := dialWS(t, wsURL(ln, "ws"), h)
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("dial: %v", err)
+				}
+				acceptOne(t, ln)
+				return
+			}
+			if c != nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+				t.Fatalf("dial with Host %q: err=%v resp=%v, want 403", tt.host, err, resp)
+			}
+		})
+	}
+	t.Run("any", func(t *testing.T) {
+		ln := startWS(t, listener.WSOptions{AllowedHosts: []string{"*"}})
+		if _, _, err := dialWS(t, wsURL(ln, "ws"), http.Header{"Host": {"anything.test"}}); err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		acceptOne(t, ln)
+	})
+}
+
+// TestTLS12NoCBC checks that TLS 1.2 offers only AEAD suites with forward
+// secrecy: a client that offers nothing but CBC suites fails the handshake,
+// one that offers GCM succeeds.
+func TestTLS12NoCBC(t *testing.T) {
+	pki := listenertest.New(t)
+	ln, err := listener.TLS("127.0.0.1:0", pki.ServerCert, pki.ServerKey, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, tc := range []struct {
+		suite uint16
+		ok    bool
+	}{
+		{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, false},
+		{tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA, false},
+		{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, false},
+		{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, true},
+		{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, true},
+	} {
+		t.Run(tls.CipherSuiteName(tc.suite), func(t *testing.T) {
+			acc := serverHandshake(t, ln)
+			cfg := pki.ClientTLS(false)
+			cfg.MaxVersion = tls.VersionTLS12
+			cfg.CipherSuites = []uint16{tc.suite}
+			c, err := dialTLS(ln.Addr().String(), cfg)
+			if c != nil {
+				defer c.Close()
+			}
+			a := waitAccept(t, acc)
+			if a.c != nil {
+				defer a.c.Close()
+			}
+			if tc.ok && err != nil {
+				t.Fatalf("handshake: %v", err)
+			}
+			if !tc.ok && err == nil {
+				t.Fatal("handshake with a CBC suite succeeded")
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,11 @@ type WSOptions struct {
 	// Origin header and same-host requests. An entry is a full origin
 	// ("https://app.example.com"), a host[:port] ("app.example.com:8080") or "*" for any.
 	AllowedOrigins []string
+	// AllowedHosts lists the names accepted in the Host header besides the
+	// listener's address and localhost; "*" accepts any. Checking Host stops
+	// a web page on a name rebound to this machine's address (DNS
+	// rebinding) from reaching the broker, as it then sends its own Origin.
+	AllowedHosts []string
 	// TLS, when set, makes this a secure WebSocket (wss) listener.
 	TLS *tls.Config
 	// HandshakeTimeout bounds reading the HTTP upgrade request; default 10s.
@@ -44,6 +50,7 @@ type WSListener struct {
 	upgrader websocket.Upgrader
 	path     string
 	origins  []string
+	hosts    []string
 
 	conns     chan net.Conn
 	done      chan struct{}
@@ -91,6 +98,7 @@ func newWS(ln net.Listener, o WSOptions) *WSListener {
 		ln:       ln,
 		path:     path,
 		origins:  o.AllowedOrigins,
+		hosts:    o.AllowedHosts,
 		conns:    make(chan net.Conn),
 		done:     make(chan struct{}),
 		serveErr: make(chan error, 1),
@@ -144,6 +152,10 @@ func (l *WSListener) Close() error {
 }
 
 func (l *WSListener) handle(w http.ResponseWriter, r *http.Request) {
+	if !l.checkHost(r.Host) {
+		http.Error(w, "forbidden host "+strconv.Quote(r.Host)+": not this listener's address, localhost or an allowed host", http.StatusForbidden)
+		return
+	}
 	if offered := websocket.Subprotocols(r); len(offered) > 0 && !offersAny(offered, Subprotocols) {
 		http.Error(w, "unsupported websocket subprotocol: offer \"mqtt\"", http.StatusBadRequest)
 		return
@@ -166,6 +178,31 @@ func offersAny(offered, supported []string) bool {
 			if o == s {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// checkHost accepts a Host header naming the listener's address (any IP
+// address when it listens on all of them), localhost, or an allowed host.
+func (l *WSListener) checkHost(host string) bool {
+	name := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		name = h
+	}
+	name = strings.TrimSuffix(strings.Trim(name, "[]"), ".")
+	if strings.EqualFold(name, "localhost") {
+		return true
+	}
+	if ip := net.ParseIP(name); ip != nil {
+		if ta, ok := l.ln.Addr().(*net.TCPAddr); ok {
+			return ta.IP.IsUnspecified() || ta.IP.Equal(ip)
+		}
+		return false
+	}
+	for _, a := range l.hosts {
+		if a == "*" || strings.EqualFold(a, name) || strings.EqualFold(a, host) {
+			return true
 		}
 	}
 	return false

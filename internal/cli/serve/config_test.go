@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
+
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/output"
 )
@@ -74,4 +76,20 @@ func TestConfigFile(t *testing.T) {
 	if _, err := parse(t, "--config", filepath.Join(dir, "nope.yaml")); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Fatalf("missing file: %v", err)
 	}
+}
+
+// TestEveryFlagInTheConfigFile checks that each serve flag has a key in the config file
+// (and so in --print-config), but for those that only make sense on a command line.
+func TestEveryFlagInTheConfigFile(t *testing.T) {
+	commandLineOnly := map[string]bool{"config": true, "print-config": true, "help": true, "color": true}
+	bound := map[string]bool{}
+	for _, s := range settings {
+		bound[s.flag] = true
+	}
+	ios, _, _, _ := output.Test()
+	NewCmd(cmdutil.New(ios), nil).Flags().VisitAll(func(f *pflag.Flag) {
+		if !bound[f.Name] && !commandLineOnly[f.Name] {
+			t.Errorf("--%s has no key in serve's config file: add it to settings", f.Name)
+		}
+	})
 }

@@ -62,3 +62,53 @@ func TestServeWebSocketOrigin(t *testing.T) {
 		}
 	}
 }
+
+// TestServeWebSocketHost checks --ws-host end to end: a Host header that is not the
+// listener's address, localhost or a --ws-host is refused with 403, whatever the Origin.
+func TestServeWebSocketHost(t *testing.T) {
+	o := defaults()
+	o.WSPort = 0
+	o.WSHosts = []string{"broker.example"}
+	s := startServe(t, o)
+	url := "ws://" + s.addrs["ws"] + "/mqtt"
+	d := websocket.Dialer{Subprotocols: []string{"mqtt"}, HandshakeTimeout: 5 * time.Second}
+	for host, want := range map[string]int{
+		"broker.example": http.StatusSwitchingProtocols,
+		"localhost":      http.StatusSwitchingProtocols,
+		s.addrs["ws"]:    http.StatusSwitchingProtocols,
+		"evil.example":   http.StatusForbidden,
+	} {
+		c, resp, err := d.Dial(url, http.Header{"Host": {host}, "Origin": {"http://" + host}})
+		if resp == nil {
+			t.Fatalf("Host %s: no response: %v", host, err)
+		}
+		resp.Body.Close()
+		if c != nil {
+			c.Close()
+		}
+		if resp.StatusCode != want {
+			t.Errorf("Host %s: status %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+}
+
+// TestMaxPacketSizeZeroIsProtocolMaximum checks that --max-packet-size 0 lifts the
+// limit: CONNACK then carries no Maximum Packet Size.
+func TestMaxPacketSizeZeroIsProtocolMaximum(t *testing.T) {
+	o := defaults()
+	o.MaxPacketSize = 0
+	s := startServe(t, o)
+	host, port := hostPort(t, s.addrs["mqtt"])
+	c, err := mqttc.New(mqttc.Options{Version: mqttc.V5, Host: host, Port: port, ClientID: "nolim", CleanStart: true, KeepAlive: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := c.Connect(ctx5(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Disconnect(ctx5(t))
+	if ack.Properties != nil && ack.Properties.MaximumPacketSize != nil {
+		t.Errorf("CONNACK maximum packet size %d, want none", *ack.Properties.MaximumPacketSize)
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/mqttc"
 	"github.com/mqttx/mqttx/internal/output"
+	"github.com/mqttx/mqttx/internal/packet"
 )
 
 // eventQueueSize bounds the client events waiting for the printer. The engine's OnEvent
@@ -55,12 +56,20 @@ type options struct {
 	ClientCA  string
 	WSPath    string
 	WSOrigins []string
+	WSHosts   []string
 
 	MaxKeepAlive     uint16
 	MaxSessionExpiry uint32
 	MaxOffline       int
 	MaxPacketSize    uint32
 	MaxTopicAlias    uint16
+	MaxTopicLevels   int
+	MaxTopicLength   int
+	MaxSubs          int
+	MaxConnectBytes  int
+	MaxQueueBytes    int
+	MaxQueueMessages int
+	SlowClientGrace  time.Duration
 	UsersFile        string
 	AllowAnonymous   bool
 	ACLFile          string
@@ -117,10 +126,17 @@ to its directory, and flags given on the command line win. --print-config prints
 effective configuration in that form.
 
 Offline sessions keep at most --max-offline-messages QoS 1 and 2 messages (QoS 0 is
-not queued); newer ones are dropped. A client that falls behind while online keeps a
-bounded number of messages in flight and the rest wait in that same queue, so a slow
-subscriber never slows the others. With -v each client event is printed on stdout, as
-text or, with -o json, as JSON Lines.`,
+not queued); newer ones are dropped. A client that falls behind while online keeps at
+most --max-queue-bytes and --max-queue-messages waiting to be written: QoS 0 messages
+beyond them are dropped (counted, and logged with -v), QoS 1 and 2 wait in the
+session's queue, and a client that keeps them waiting longer than --slow-client-grace
+is disconnected (MQTT 5: 0x97 quota exceeded), so a slow subscriber never slows the
+others. Retained messages go to a new subscriber as fast as it takes them, all of
+them. The other limits (packet size, topic depth and length, subscriptions, CONNECT
+bytes in flight) have safe defaults; clients may not publish under $SYS/. WebSocket
+requests must name the listener's address, localhost or a --ws-host in their Host
+header, so a web page cannot reach the broker through DNS rebinding. With -v each
+client event is printed on stdout, as text or, with -o json, as JSON Lines.`,
 		Example: `  $ mqttx serve
   $ mqttx serve -p 0 -v
   $ mqttx serve --ws-port 8083 --ws-origin https://app.example.com
@@ -171,10 +187,18 @@ text or, with -o json, as JSON Lines.`,
 	fs.StringVar(&opts.ClientCA, "client-ca", "", "require client certificates signed by the CA in `file` (PEM) on TLS listeners")
 	fs.StringVar(&opts.WSPath, "ws-path", listener.DefaultWSPath, "HTTP `path` of the WebSocket endpoint")
 	fs.StringArrayVar(&opts.WSOrigins, "ws-origin", nil, "also accept WebSocket requests from `origin` (https://host[:port], host[:port] or *); repeatable")
+	fs.StringArrayVar(&opts.WSHosts, "ws-host", nil, "also accept WebSocket requests whose Host header names `host` (besides the listener's address and localhost; * for any); repeatable")
 	fs.Uint16Var(&opts.MaxKeepAlive, "max-keepalive", 0, "cap clients' keep alive at `seconds` (0: no cap)")
 	fs.Uint32Var(&opts.MaxSessionExpiry, "max-session-expiry", 86400, "cap session expiry at `seconds`, also for MQTT 3 persistent sessions (0: no cap)")
 	fs.IntVar(&opts.MaxOffline, "max-offline-messages", 1000, "keep at most `n` QoS 1/2 messages per offline session")
-	fs.Uint32Var(&opts.MaxPacketSize, "max-packet-size", 0, "largest packet accepted from clients, in `bytes` (0: protocol maximum)")
+	fs.Uint32Var(&opts.MaxPacketSize, "max-packet-size", broker.DefaultMaxPacketSize, "largest packet accepted from clients, in `bytes` (0: protocol maximum, 256 MiB)")
+	fs.IntVar(&opts.MaxTopicLevels, "max-topic-levels", broker.DefaultMaxTopicLevels, "most `levels` in a topic name or filter from clients")
+	fs.IntVar(&opts.MaxTopicLength, "max-topic-length", broker.DefaultMaxTopicLength, "longest topic name or filter from clients, in `bytes` (at most 65535)")
+	fs.IntVar(&opts.MaxSubs, "max-subscriptions", broker.DefaultMaxSubscriptions, "most subscriptions per client (`n`)")
+	fs.IntVar(&opts.MaxConnectBytes, "max-connect-bytes", broker.DefaultMaxConnectBytes, "most CONNECT `bytes` read at once across all connecting clients")
+	fs.IntVar(&opts.MaxQueueBytes, "max-queue-bytes", broker.DefaultMaxOutboundBytes, "most `bytes` waiting to be written to one client")
+	fs.IntVar(&opts.MaxQueueMessages, "max-queue-messages", broker.DefaultMaxOutboundQueue, "most packets waiting to be written to one client (`n`)")
+	fs.DurationVar(&opts.SlowClientGrace, "slow-client-grace", broker.DefaultSlowClientGrace, "disconnect a client that keeps QoS 1/2 messages waiting for queue room longer than `duration`")
 	fs.Uint16Var(&opts.MaxTopicAlias, "max-topic-alias", 10, "topic aliases each MQTT 5 client may set (0: none), as mosquitto's max_topic_alias")
 	fs.DurationVar(&opts.SysInterval, "sys-interval", 10*time.Second, "publish the $SYS/broker topics every `interval` (0: never)")
 	fs.StringVar(&opts.Metrics, "metrics", "", "serve Prometheus metrics at http://`addr`/metrics (a port alone: on 127.0.0.1)")
@@ -259,6 +283,24 @@ func (o *options) validate() error {
 	if o.MaxOffline < 0 {
 		return fmt.Errorf("invalid --max-offline-messages %d: must be 0 or more", o.MaxOffline)
 	}
+	for _, l := range []struct {
+		name string
+		v    int
+	}{{"max-topic-levels", o.MaxTopicLevels}, {"max-subscriptions", o.MaxSubs}, {"max-connect-bytes", o.MaxConnectBytes},
+		{"max-queue-bytes", o.MaxQueueBytes}, {"max-queue-messages", o.MaxQueueMessages}} {
+		if l.v < 1 {
+			return fmt.Errorf("invalid --%s %d: must be 1 or more", l.name, l.v)
+		}
+	}
+	if o.MaxTopicLength < 1 || o.MaxTopicLength > 65535 {
+		return fmt.Errorf("invalid --max-topic-length %d: must be 1 to 65535", o.MaxTopicLength)
+	}
+	if o.SlowClientGrace <= 0 {
+		return fmt.Errorf("invalid --slow-client-grace %v: must be more than 0, such as 30s", o.SlowClientGrace)
+	}
+	if o.WSPort == off && o.WSSPort == off && len(o.WSHosts) > 0 {
+		return errors.New("--ws-host needs --ws-port or --wss-port")
+	}
 	return nil
 }
 
@@ -303,7 +345,7 @@ func (o *options) listen() ([]boundListener, error) {
 		return nil, err
 	}
 	addr := func(port int) string { return net.JoinHostPort(o.Host, strconv.Itoa(port)) }
-	wsOpts := listener.WSOptions{Path: o.WSPath, AllowedOrigins: o.WSOrigins}
+	wsOpts := listener.WSOptions{Path: o.WSPath, AllowedOrigins: o.WSOrigins, AllowedHosts: o.WSHosts}
 
 	ln, err := listener.TCP(addr(o.Port))
 	if err != nil {
@@ -394,6 +436,13 @@ func run(ctx context.Context, o *options) error {
 		MaxSessionExpiry:  o.MaxSessionExpiry,
 		MaxOfflineQueue:   o.MaxOffline,
 		MaxPacketSize:     o.MaxPacketSize,
+		MaxTopicLevels:    o.MaxTopicLevels,
+		MaxTopicLength:    o.MaxTopicLength,
+		MaxSubscriptions:  o.MaxSubs,
+		MaxConnectBytes:   o.MaxConnectBytes,
+		MaxOutboundBytes:  o.MaxQueueBytes,
+		MaxOutboundQueue:  o.MaxQueueMessages,
+		SlowClientGrace:   o.SlowClientGrace,
 		TopicAliasMaximum: o.MaxTopicAlias,
 		SysInterval:       o.SysInterval,
 		Version:           build.VersionString(),
@@ -402,6 +451,9 @@ func run(ctx context.Context, o *options) error {
 	if o.Output.Verbose {
 		bopts.OnEvent = ev.push
 		bopts.Logger = slog.New(slog.NewTextHandler(o.IO.ErrOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if bopts.MaxPacketSize == 0 {
+		bopts.MaxPacketSize = packet.MaxPacketSize
 	}
 	srv := broker.New(bopts)
 

@@ -46,6 +46,20 @@ func TestFlags(t *testing.T) {
 	if o.WSPath != "/mqtt" || o.MaxOffline != 1000 || o.MaxSessionExpiry != 86400 || o.Output.Format != "text" {
 		t.Errorf("defaults: ws-path %q max-offline %d max-session-expiry %d output %q", o.WSPath, o.MaxOffline, o.MaxSessionExpiry, o.Output.Format)
 	}
+	if o.MaxPacketSize != 1<<20 || o.MaxTopicLevels != 128 || o.MaxTopicLength != 65535 || o.MaxSubs != 1000 ||
+		o.MaxConnectBytes != 16<<20 || o.MaxQueueBytes != 16<<20 || o.MaxQueueMessages != 10000 || o.SlowClientGrace != 30*time.Second {
+		t.Errorf("default limits: %+v", *o)
+	}
+	o, err = parse(t, "--ws-port", "0", "--ws-host", "mqtt.example.com", "--max-topic-levels", "8", "--max-topic-length", "256",
+		"--max-subscriptions", "5", "--max-connect-bytes", "4096", "--max-queue-bytes", "65536", "--max-queue-messages", "100",
+		"--slow-client-grace", "2s", "--max-packet-size", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.WSHosts) != 1 || o.MaxTopicLevels != 8 || o.MaxTopicLength != 256 || o.MaxSubs != 5 || o.MaxConnectBytes != 4096 ||
+		o.MaxQueueBytes != 65536 || o.MaxQueueMessages != 100 || o.SlowClientGrace != 2*time.Second || o.MaxPacketSize != 0 {
+		t.Errorf("parsed limits: %+v", *o)
+	}
 
 	o, err = parse(t, "-h", "0.0.0.0", "-p", "0", "--ws-port", "0", "--ws-path", "/ws", "--ws-origin", "https://a.example",
 		"--ws-origin", "b.example:8080", "--max-keepalive", "60", "--max-session-expiry", "0", "--max-offline-messages", "5",
@@ -77,6 +91,14 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"-o", "yaml"}, "invalid --output yaml"},
 		{[]string{"--max-offline-messages", "-1"}, "invalid --max-offline-messages -1"},
 		{[]string{"-h", ""}, "invalid --host"},
+		{[]string{"--max-topic-levels", "0"}, "invalid --max-topic-levels 0: must be 1 or more"},
+		{[]string{"--max-topic-length", "70000"}, "invalid --max-topic-length 70000: must be 1 to 65535"},
+		{[]string{"--max-subscriptions", "-1"}, "invalid --max-subscriptions -1"},
+		{[]string{"--max-queue-bytes", "0"}, "invalid --max-queue-bytes 0"},
+		{[]string{"--max-queue-messages", "0"}, "invalid --max-queue-messages 0"},
+		{[]string{"--max-connect-bytes", "0"}, "invalid --max-connect-bytes 0"},
+		{[]string{"--slow-client-grace", "0s"}, "invalid --slow-client-grace 0s"},
+		{[]string{"--ws-host", "a.example"}, "--ws-host needs --ws-port"},
 		{[]string{"extra"}, "unexpected argument"},
 		{[]string{"--allow-anonymous"}, "--allow-anonymous needs --users"},
 		{[]string{"--sys-interval", "-1s"}, "invalid --sys-interval -1s"},
@@ -196,7 +218,11 @@ func startServe(t *testing.T, o *options) *server {
 }
 
 func defaults() *options {
-	return &options{Port: 0, TLSPort: off, WSPort: off, WSSPort: off, MaxOffline: 1000}
+	return &options{Port: 0, TLSPort: off, WSPort: off, WSSPort: off, MaxOffline: 1000,
+		MaxPacketSize: broker.DefaultMaxPacketSize, MaxTopicLevels: broker.DefaultMaxTopicLevels,
+		MaxTopicLength: broker.DefaultMaxTopicLength, MaxSubs: broker.DefaultMaxSubscriptions,
+		MaxConnectBytes: broker.DefaultMaxConnectBytes, MaxQueueBytes: broker.DefaultMaxOutboundBytes,
+		MaxQueueMessages: broker.DefaultMaxOutboundQueue, SlowClientGrace: broker.DefaultSlowClientGrace}
 }
 
 func hostPort(t *testing.T, addr string) (string, int) {
