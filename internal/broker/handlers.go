@@ -313,6 +313,10 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 	if !x.ended {
 		for _, r := range toSend {
 			for _, m := range r.msgs {
+				// Reading is checked on delivery, retained messages included.
+				if srv.opts.Authorizer != nil && !x.mayReadLocked(m.topic) {
+					continue
+				}
 				d := delivery{msg: m, qos: min(m.qos, r.sub.qos), retain: true}
 				if r.sub.id != 0 {
 					d.subIDs = []uint32{r.sub.id}
