@@ -99,44 +99,22 @@ func (p Profile) Options() (mqttc.Options, error) {
 		o.ConnectTimeout = *p.ConnectTimeout
 	}
 
-	// MQTT 5 only settings, checked in flag order so the message is predictable.
+	// MQTT 5 only settings, checked in table order so the message is predictable.
 	if v != mqttc.V5 {
-		if flag := firstSet(
-			flagSet{"--session-expiry", p.SessionExpiry != nil},
-			flagSet{"--will-delay-interval", p.WillDelay != nil},
-			flagSet{"--will-message-expiry", p.WillMessageExpiry != nil},
-			flagSet{"--will-content-type", p.WillContentType != nil},
-			flagSet{"--will-response-topic", p.WillResponseTopic != nil},
-			flagSet{"--will-correlation-data", p.WillCorrelationData != nil},
-			flagSet{"--will-payload-format-indicator", p.WillPayloadFormat != nil},
-			flagSet{"--will-user-property", p.WillUserProperties != nil},
-			flagSet{"--receive-maximum", p.ReceiveMaximum != nil},
-			flagSet{"--maximum-packet-size", p.MaximumPacketSize != nil},
-			flagSet{"--topic-alias-maximum", p.TopicAliasMaximum != nil},
-			flagSet{"--request-response-info", p.RequestResponseInfo != nil},
-			flagSet{"--request-problem-info", p.RequestProblemInfo != nil},
-			flagSet{"--user-property", p.UserProperties != nil},
-		); flag != "" {
-			return fail("%s needs --mqtt-version 5 (got %s)", flag, v)
+		for _, s := range Settings {
+			if s.V5Only && s.IsSet(&p) {
+				return fail("--%s needs --mqtt-version 5 (got %s)", s.Flag, v)
+			}
 		}
 	}
 	o.SessionExpiry = copyPtr(p.SessionExpiry)
 
 	// Will.
 	if p.WillTopic == nil {
-		if flag := firstSet(
-			flagSet{"--will-message", p.WillMessage != nil},
-			flagSet{"--will-qos", p.WillQoS != nil},
-			flagSet{"--will-retain", p.WillRetain != nil},
-			flagSet{"--will-delay-interval", p.WillDelay != nil},
-			flagSet{"--will-message-expiry", p.WillMessageExpiry != nil},
-			flagSet{"--will-content-type", p.WillContentType != nil},
-			flagSet{"--will-response-topic", p.WillResponseTopic != nil},
-			flagSet{"--will-correlation-data", p.WillCorrelationData != nil},
-			flagSet{"--will-payload-format-indicator", p.WillPayloadFormat != nil},
-			flagSet{"--will-user-property", p.WillUserProperties != nil},
-		); flag != "" {
-			return fail("%s needs --will-topic", flag)
+		for _, s := range Settings {
+			if s.Group == GroupWill && s.Flag != "will-topic" && s.IsSet(&p) {
+				return fail("--%s needs --will-topic", s.Flag)
+			}
 		}
 	} else {
 		if err := ValidateTopicName("--will-topic", *p.WillTopic); err != nil {
@@ -260,20 +238,4 @@ func copyPtr[T any](p *T) *T {
 	}
 	v := *p
 	return &v
-}
-
-// flagSet is a flag name and whether the user set it.
-type flagSet struct {
-	flag string
-	set  bool
-}
-
-// firstSet returns the first flag of list that was set, or "".
-func firstSet(list ...flagSet) string {
-	for _, f := range list {
-		if f.set {
-			return f.flag
-		}
-	}
-	return ""
 }

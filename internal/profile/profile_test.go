@@ -794,3 +794,58 @@ func TestResolveErrors(t *testing.T) {
 		t.Errorf("bad url: %v", err)
 	}
 }
+
+// TestSettingsCoverProfile checks that every Profile field has exactly one row in
+// Settings and that the row's YAML key is the field's yaml tag, so the table and the
+// config file cannot drift apart.
+func TestSettingsCoverProfile(t *testing.T) {
+	var p Profile
+	v := reflect.ValueOf(&p).Elem()
+	rows := map[uintptr]Setting{}
+	for _, s := range Settings {
+		addr := reflect.ValueOf(s.field(&p)).Pointer()
+		if prev, dup := rows[addr]; dup {
+			t.Fatalf("settings %s and %s share a field", prev.Flag, s.Flag)
+		}
+		rows[addr] = s
+		if s.Help == "" || s.Key == "" || s.Group == "" {
+			t.Errorf("setting %s lacks help, key or group", s.Flag)
+		}
+	}
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Type().Field(i)
+		s, ok := rows[v.Field(i).Addr().Pointer()]
+		if !ok {
+			t.Errorf("field %s has no row in Settings", f.Name)
+			continue
+		}
+		if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag != s.Key {
+			t.Errorf("setting %s: key %q, field %s has yaml tag %q", s.Flag, s.Key, f.Name, tag)
+		}
+	}
+	if len(rows) != v.NumField() {
+		t.Errorf("%d settings for %d fields", len(rows), v.NumField())
+	}
+}
+
+// TestSettingsV5OnlyCheck sets each MQTT 5 only setting alone with -V 3.1.1 and expects
+// the usage error naming its flag.
+func TestSettingsV5OnlyCheck(t *testing.T) {
+	for _, s := range Settings {
+		if !s.V5Only {
+			continue
+		}
+		t.Run(s.Flag, func(t *testing.T) {
+			p := Profile{MQTTVersion: ptr("3.1.1"), WillTopic: ptr("w")}
+			if err := s.parse(&p, []string{"1"}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := p.Options()
+			want := "--" + s.Flag + " needs --mqtt-version 5 (got 3.1.1)"
+			var ue *UsageError
+			if !errors.As(err, &ue) || err.Error() != want {
+				t.Fatalf("err = %v, want %q", err, want)
+			}
+		})
+	}
+}

@@ -3,12 +3,12 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/mqttx/mqttx/internal/mqttc"
+	"github.com/mqttx/mqttx/internal/profile"
 )
 
 // ParseUserProperties parses "key=value" pairs as given to --user-property. The value
@@ -104,25 +104,7 @@ func ValidateQoS(flag string, q int) error {
 type Duration time.Duration
 
 // ParseDuration parses s as plain seconds or a Go duration; it must not be negative.
-func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	var d time.Duration
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if f > float64(1<<63-1)/float64(time.Second) {
-			return 0, fmt.Errorf("%q is too long", s)
-		}
-		d = time.Duration(f * float64(time.Second))
-	} else {
-		d, err = time.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("%q is not a duration: use seconds (5) or a duration (1m30s)", s)
-		}
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("%q is negative", s)
-	}
-	return d, nil
-}
+func ParseDuration(s string) (time.Duration, error) { return profile.ParseDuration(s) }
 
 // String implements pflag.Value.
 func (d *Duration) String() string {

@@ -20,8 +20,7 @@ type options struct {
 	Output      cmdutil.OutputOptions
 	Factory     *cmdutil.Factory
 
-	Timeout        cmdutil.Duration
-	UserProperties []string
+	Timeout cmdutil.Duration
 }
 
 // NewCmd returns the conn command. runF, when not nil, replaces run.
@@ -48,18 +47,14 @@ connection, mqttx conn exits 1.`,
 			return run(cmd.Context(), opts)
 		},
 	}
-	opts.ConnOptions = cmdutil.AddConnFlags(cmd, f)
+	opts.ConnOptions = cmdutil.AddConnFlags(cmd, f, "user-property")
 	fs := cmd.Flags()
 	fs.VarP(&opts.Timeout, "timeout", "W", "disconnect cleanly and exit 0 after `DURATION` (seconds or 1m30s)")
-	fs.StringArrayVar(&opts.UserProperties, "user-property", nil, "MQTT 5: CONNECT user property `key=value` (repeatable)")
 	cmdutil.AddOutputFlags(fs, &opts.Output, "text")
 	return cmd
 }
 
 func (o *options) validate() error {
-	if _, err := cmdutil.ParseUserProperties("user-property", o.UserProperties); err != nil {
-		return err
-	}
 	return o.Output.Validate()
 }
 
@@ -67,13 +62,6 @@ func run(ctx context.Context, o *options) error {
 	co, err := o.ConnOptions()
 	if err != nil {
 		return err
-	}
-	if len(o.UserProperties) > 0 {
-		if co.Version != mqttc.V5 {
-			return cmdutil.FlagErrorf("--user-property needs --mqtt-version 5 (got %s)", co.Version)
-		}
-		props, _ := cmdutil.ParseUserProperties("user-property", o.UserProperties)
-		co.UserProperties = append(co.UserProperties, props...)
 	}
 	p, _, err := o.Output.NewPrinter(o.Factory)
 	if err != nil {

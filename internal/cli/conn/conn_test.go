@@ -32,7 +32,11 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parse(t, tt.args...)
+			o, err := parse(t, tt.args...)
+			if err == nil {
+				// Connection settings are checked when they are resolved, as run does.
+				_, err = o.ConnOptions()
+			}
 			if tt.wantErr == "" && err != nil {
 				t.Fatalf("unexpected error: %v", err)
 			}
