@@ -2,7 +2,6 @@ package output
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,11 +10,11 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/fatih/color"
 
 	"github.com/mqttx/mqttx/internal/mqttc"
+	"github.com/mqttx/mqttx/internal/payload"
 )
 
 // Event is something that happened, for Status (stderr) or Result (stdout).
@@ -258,10 +257,10 @@ func (p *printer) writeMessageText(m mqttc.Message) {
 			p.buf.WriteString("  " + p.key.Sprint(kv[0]+":") + " " + kv[1] + "\n")
 		}
 	}
-	if utf8.Valid(m.Payload) {
-		p.buf.Write(m.Payload)
+	if s, enc := payload.String(m.Payload); enc == payload.UTF8 {
+		p.buf.WriteString(s)
 	} else {
-		p.buf.WriteString("base64:" + base64.StdEncoding.EncodeToString(m.Payload))
+		p.buf.WriteString("base64:" + s)
 	}
 	p.buf.WriteByte('\n')
 }
@@ -309,12 +308,10 @@ func propertyLines(pp *mqttc.PublishProperties) [][2]string {
 }
 
 // encodeBytes returns b as a string and "utf8" when it is valid UTF-8, else its base64
-// form and "base64".
+// form and "base64" (payload.String).
 func encodeBytes(b []byte) (string, string) {
-	if utf8.Valid(b) {
-		return string(b), "utf8"
-	}
-	return base64.StdEncoding.EncodeToString(b), "base64"
+	s, enc := payload.String(b)
+	return s, string(enc)
 }
 
 // jsonMessage is the JSON Lines form of a message.
