@@ -117,7 +117,7 @@ func printError(f *cmdutil.Factory, cmd *cobra.Command, err error, code int) {
 			return
 		}
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Error: %v\n", err)
+	fmt.Fprintf(f.IO.ErrOut, "Error: %s\n", output.EscapeControl(err.Error()))
 	if code == ExitUsage {
 		fmt.Fprintf(f.IO.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}

@@ -202,12 +202,13 @@ func (p *printer) Error(err error) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	msg := EscapeControl(err.Error())
 	if p.format == FormatJSON {
+		// JSON escapes control characters itself.
 		p.encodeJSON(struct {
 			Type  string `json:"type"`
 			Error string `json:"error"`
-		}{"error", msg})
+		}{"error", err.Error()})
 		return p.flush(p.s.ErrOut)
 	}
 	p.buf.WriteString(p.bad.Sprint("Error:") + " " + msg + "\n")

@@ -31,7 +31,7 @@ func Connect(ctx context.Context, newClient func(mqttc.Options) (mqttc.Client, e
 	if err != nil {
 		return nil, &FlagError{Err: err}
 	}
-	_ = p.Status(output.Event{Type: "connecting", Text: "Connecting...", Fields: map[string]any{"host": co.Host, "port": co.Port}})
+	_ = p.Status(output.Connecting(co.Host, co.Port))
 	ack, err := c.Connect(ctx)
 	if err != nil {
 		if ctx.Err() != nil {

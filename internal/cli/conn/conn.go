@@ -94,7 +94,7 @@ func run(ctx context.Context, o *options) error {
 	if err := c.Disconnect(dctx); err != nil {
 		return fmt.Errorf("disconnect: %w", err)
 	}
-	_ = p.Status(output.Event{Type: "disconnected", Text: "Disconnected"})
+	_ = p.Status(output.Disconnected())
 	return nil
 }
 
@@ -135,7 +135,7 @@ func connAckEvent(co mqttc.Options, ack *mqttc.ConnAck) output.Event {
 			fields["assigned_client_id"] = true
 		}
 	}
-	return output.Event{Type: "connected", Text: "Connected", Fields: fields}
+	return output.ConnectedDetails(fields)
 }
 
 func deref[T any](p *T) T {

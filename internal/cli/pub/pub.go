@@ -218,7 +218,7 @@ func run(ctx context.Context, o *options) error {
 		return err
 	}
 	defer c.Disconnect(context.Background())
-	_ = p.Status(output.Event{Type: "connected", Text: "Connected", Fields: map[string]any{"client_id": c.Ack.ClientID, "session_present": c.Ack.SessionPresent}})
+	_ = p.Status(output.Connected(c.Ack.ClientID, c.Ack.SessionPresent))
 
 	msg := mqttc.Message{Topic: o.Topic, QoS: byte(o.QoS), Retain: o.Retain, Properties: o.properties()}
 	publish := func(body []byte) error {
@@ -227,7 +227,7 @@ func run(ctx context.Context, o *options) error {
 			if err := publishOne(ctx, c, msg); err != nil {
 				return err
 			}
-			ev := output.Event{Type: "published", Text: "Published", Fields: map[string]any{"topic": msg.Topic, "qos": msg.QoS, "retain": msg.Retain, "bytes": len(body)}}
+			ev := output.Published(msg.Topic, msg.QoS, msg.Retain, len(body))
 			if format == output.Format("json") {
 				if err := p.Result(ev); err != nil {
 					return err

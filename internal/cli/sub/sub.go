@@ -218,7 +218,7 @@ func run(ctx context.Context, o *options) error {
 		return nil
 	}
 	defer c.Disconnect(context.Background())
-	_ = p.Status(output.Event{Type: "connected", Text: "Connected", Fields: map[string]any{"client_id": ack.ClientID, "session_present": ack.SessionPresent}})
+	_ = p.Status(output.Connected(ack.ClientID, ack.SessionPresent))
 
 	subs := o.subscriptions()
 	codes, err := c.Subscribe(ctx, subs, o.subscribeOptions())
@@ -229,11 +229,11 @@ func run(ctx context.Context, o *options) error {
 		return fmt.Errorf("subscribe: %w", err)
 	}
 	for i, s := range subs {
-		ev := output.Event{Type: "subscribed", Text: "Subscribed to " + s.Topic, Fields: map[string]any{"topic": s.Topic, "qos": s.QoS}}
+		var granted *byte
 		if i < len(codes) {
-			ev.Fields["granted_qos"] = codes[i]
+			granted = &codes[i]
 		}
-		_ = p.Status(ev)
+		_ = p.Status(output.Subscribed(s.Topic, s.QoS, granted))
 	}
 
 	var timeout <-chan time.Time
@@ -246,7 +246,7 @@ func run(ctx context.Context, o *options) error {
 	var reported int64
 	reportDropped := func() {
 		if d := dropped.Load(); d > reported {
-			_ = p.Status(output.Event{Type: "dropped", Text: fmt.Sprintf("Dropped %d messages: output too slow", d-reported), Fields: map[string]any{"dropped": d - reported}})
+			_ = p.Status(output.Dropped(d - reported))
 			reported = d
 		}
 	}
