@@ -182,7 +182,8 @@ type Client interface {
 	// returns a *RefusedError.
 	Connect(ctx context.Context) (*ConnAck, error)
 	// Publish sends m and, for QoS 1 and 2, waits for the flow to complete. A PUBACK or
-	// PUBREC with a failure reason code (MQTT 5) returns a *RefusedError.
+	// PUBREC with a failure reason code (MQTT 5) returns a *RefusedError. A message larger
+	// than MQTT or the broker's Maximum Packet Size allows is not sent: *TooLargeError.
 	Publish(ctx context.Context, m Message) error
 	// Subscribe sends one SUBSCRIBE and returns the granted QoS / reason code per filter.
 	// Any failure code (>= 0x80) returns a *RefusedError alongside the codes.

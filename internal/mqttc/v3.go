@@ -260,6 +260,9 @@ func (c *v3Client) Publish(ctx context.Context, m Message) error {
 	if m.Properties != nil {
 		return errors.New("publish properties need MQTT 5: connect with mqtt version 5")
 	}
+	if err := checkSize(c.o.Version, m, 0); err != nil {
+		return err
+	}
 	payload := m.Payload
 	if payload == nil {
 		payload = []byte{}

@@ -3,7 +3,6 @@ package conn
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -92,7 +91,7 @@ func run(ctx context.Context, o *options) error {
 	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := c.Disconnect(dctx); err != nil {
-		return fmt.Errorf("disconnect: %w", err)
+		return err // the client's error says "disconnect: ..."
 	}
 	_ = p.Status(output.Disconnected())
 	return nil

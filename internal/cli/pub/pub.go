@@ -18,6 +18,7 @@ import (
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/mqttc"
 	"github.com/mqttx/mqttx/internal/output"
+	"github.com/mqttx/mqttx/internal/payload"
 )
 
 type options struct {
@@ -202,14 +203,20 @@ func run(ctx context.Context, o *options) error {
 	case o.set["message"]:
 		payload = []byte(o.Message)
 	case o.File != "":
-		payload, err = os.ReadFile(o.File)
+		payload, err = readLimited(o.File, nil, o.Topic)
 		if err != nil {
-			return fmt.Errorf("read --file: %w", err)
+			return err
 		}
 	case o.Stdin:
-		payload, err = io.ReadAll(o.IO.In)
+		payload, err = readLimited("", o.IO.In, o.Topic)
 		if err != nil {
-			return fmt.Errorf("read stdin: %w", err)
+			return err
+		}
+	}
+	if !o.Lines {
+		// A message MQTT cannot carry is bad input: say so before connecting.
+		if _, err := mqttc.PublishSize(co.Version, mqttc.Message{Topic: o.Topic, Payload: payload, QoS: byte(o.QoS), Properties: o.properties()}); err != nil {
+			return &cmdutil.FlagError{Err: err}
 		}
 	}
 
@@ -256,7 +263,7 @@ func run(ctx context.Context, o *options) error {
 	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := c.Disconnect(dctx); err != nil {
-		return fmt.Errorf("disconnect: %w", err)
+		return err
 	}
 	return nil
 }
@@ -269,12 +276,43 @@ func publishOne(ctx context.Context, c *cmdutil.Conn, m mqttc.Message) error {
 	default:
 	}
 	if err := c.Publish(ctx, m); err != nil {
+		var tl *mqttc.TooLargeError
+		if errors.As(err, &tl) {
+			return &cmdutil.FlagError{Err: err}
+		}
 		select {
 		case lerr := <-c.Lost:
-			return fmt.Errorf("publish to %s: %w", m.Topic, cmdutil.ConnectionLost(lerr))
+			return fmt.Errorf("publish to %s: %w", output.EscapeControl(m.Topic), cmdutil.ConnectionLost(lerr))
 		default:
 		}
-		return fmt.Errorf("publish to %s: %w", m.Topic, err)
+		// The client's errors already name the topic.
+		return err
 	}
 	return nil
+}
+
+// readLimited reads the file name (or r when name is "") whole, refusing one larger than
+// any MQTT message before reading it all.
+func readLimited(name string, r io.Reader, topic string) ([]byte, error) {
+	what := "stdin"
+	if name != "" {
+		what = "--file " + name
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("read --file: %w", err)
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > payload.MaxSize {
+			return nil, &cmdutil.FlagError{Err: &mqttc.TooLargeError{Topic: topic, Size: int(min(st.Size(), 1<<62)), Limit: payload.MaxSize}}
+		}
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, payload.MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", what, err)
+	}
+	if len(b) > payload.MaxSize {
+		return nil, &cmdutil.FlagError{Err: fmt.Errorf("message from %s too large: more than MQTT's limit of %d bytes per packet; send a smaller payload", what, payload.MaxSize)}
+	}
+	return b, nil
 }

@@ -213,7 +213,7 @@ func run(ctx context.Context, o *options) error {
 		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := c.Disconnect(dctx); err != nil {
-			return fmt.Errorf("disconnect: %w", err)
+			return err // the client's error says "disconnect: ..."
 		}
 		return nil
 	}
