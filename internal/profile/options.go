@@ -31,7 +31,8 @@ func deref[T any](p *T) T {
 // the fix, e.g. "invalid --port 0: must be 1-65535" or "--session-expiry needs
 // --mqtt-version 5".
 //
-// Client id: when unset, "mqttx_" and 8 random hex digits. With --no-clean on MQTT 3.x a
+// Client id: when unset, "mqttx_" and 8 random hex digits; set to "" (-i ''), left
+// empty for the broker to assign (MQTT 5, and 3.1.1 with a clean session). With --no-clean on MQTT 3.x a
 // client id is required instead ("--no-clean needs --client-id ..."), since a random id
 // could never resume the session it asks to keep. On MQTT 5 a random id is generated as
 // usual (the session can be resumed by passing that id later).
@@ -81,7 +82,9 @@ func (p Profile) Options() (mqttc.Options, error) {
 	o.CleanStart = deref(p.Clean)
 
 	o.ClientID = deref(p.ClientID)
-	if o.ClientID == "" {
+	if p.ClientID != nil && o.ClientID == "" && (v == mqttc.V5 || (v == mqttc.V311 && o.CleanStart)) {
+		// -i '': the broker assigns an id (MQTT 5 sends it back in CONNACK).
+	} else if o.ClientID == "" {
 		if !o.CleanStart && v != mqttc.V5 {
 			return mqttc.Options{}, usageErr(errNoClientID)
 		}
@@ -108,6 +111,11 @@ func (p Profile) Options() (mqttc.Options, error) {
 		}
 	}
 	o.SessionExpiry = copyPtr(p.SessionExpiry)
+	if v == mqttc.V5 && !o.CleanStart && o.SessionExpiry == nil {
+		// Without an expiry interval an MQTT 5 session ends with the connection, which
+		// is never what --no-clean asks for: keep it, as mosquitto_sub -c does.
+		o.SessionExpiry = ptr(uint32(NeverExpires))
+	}
 
 	// Will.
 	if p.WillTopic == nil {

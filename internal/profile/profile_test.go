@@ -428,6 +428,68 @@ func TestOptionsFull(t *testing.T) {
 	}
 }
 
+func TestOptionsNoCleanV5KeepsSession(t *testing.T) {
+	o, err := Profile{Clean: ptr(false), ClientID: ptr("me")}.Options()
+	if err != nil || o.SessionExpiry == nil || *o.SessionExpiry != NeverExpires {
+		t.Fatalf("v5 --no-clean without -x: expiry %v, %v; want never", o.SessionExpiry, err)
+	}
+	o, err = Profile{Clean: ptr(false), ClientID: ptr("me"), SessionExpiry: ptr(uint32(60))}.Options()
+	if err != nil || *o.SessionExpiry != 60 {
+		t.Fatalf("-x 60 kept: %v %v", o.SessionExpiry, err)
+	}
+	if o, _ := (Profile{}).Options(); o.SessionExpiry != nil {
+		t.Fatalf("clean start sends no expiry: %v", *o.SessionExpiry)
+	}
+	if o, _ := (Profile{Clean: ptr(false), ClientID: ptr("me"), MQTTVersion: ptr("3.1.1")}).Options(); o.SessionExpiry != nil {
+		t.Fatalf("3.1.1 has no session expiry")
+	}
+}
+
+func TestParseExpiry(t *testing.T) {
+	for in, want := range map[string]uint32{"0": 0, "60": 60, "never": NeverExpires, "NEVER": NeverExpires, "-1": NeverExpires, "∞": NeverExpires, "4294967295": NeverExpires} {
+		if got, err := ParseExpiry(in); err != nil || got != want {
+			t.Errorf("ParseExpiry(%q) = %d, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "soon", "-2", "4294967296", "1h"} {
+		if _, err := ParseExpiry(bad); err == nil {
+			t.Errorf("ParseExpiry(%q) accepted", bad)
+		}
+	}
+	got, err := FromFlags(newFlags(t, "-x", "never"))
+	if err != nil || got.SessionExpiry == nil || *got.SessionExpiry != NeverExpires {
+		t.Fatalf("-x never: %+v %v", got, err)
+	}
+}
+
+func TestOptionsEmptyClientID(t *testing.T) {
+	for _, tt := range []struct {
+		p       Profile
+		want    string
+		wantErr string
+	}{
+		{Profile{ClientID: ptr("")}, "", ""},
+		{Profile{ClientID: ptr(""), MQTTVersion: ptr("3.1.1")}, "", ""},
+		{Profile{ClientID: ptr(""), Clean: ptr(false)}, "", ""},
+		{Profile{ClientID: ptr(""), MQTTVersion: ptr("3.1.1"), Clean: ptr(false)}, "", "--no-clean needs --client-id"},
+	} {
+		o, err := tt.p.Options()
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%+v: err %v, want %q", tt.p, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || o.ClientID != tt.want {
+			t.Errorf("%+v: client id %q, %v; want %q", tt.p, o.ClientID, err, tt.want)
+		}
+	}
+	// MQTT 3.1 needs an id: an empty one gets a generated id, as when unset.
+	if o, err := (Profile{ClientID: ptr(""), MQTTVersion: ptr("3.1")}).Options(); err != nil || o.ClientID == "" {
+		t.Errorf("3.1 empty id: %q %v", o.ClientID, err)
+	}
+}
+
 func TestOptionsV311NoCleanWithID(t *testing.T) {
 	o, err := Profile{MQTTVersion: ptr("3.1.1"), Clean: ptr(false), ClientID: ptr("me")}.Options()
 	if err != nil || o.CleanStart || o.ClientID != "me" || o.Version != mqttc.V311 {

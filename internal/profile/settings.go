@@ -66,9 +66,10 @@ var Settings = []Setting{
 		field: func(p *Profile) any { return &p.Password }},
 	{Flag: "keepalive", Short: "k", Key: "keepalive", Group: GroupConnection, Help: "keepalive interval in seconds, 0 disables it", Default: "30",
 		field: func(p *Profile) any { return &p.KeepAlive }},
-	{Flag: "no-clean", Key: "clean", Group: GroupConnection, Invert: true, Help: "resume the session: clean session off (3.x, needs --client-id), clean start off (5)",
+	{Flag: "no-clean", Key: "clean", Group: GroupConnection, Invert: true, Help: "keep and resume the session: clean session off (3.x, needs --client-id); on MQTT 5 clean start off and, without -x, a session that never expires (as mosquitto_sub -c)",
 		field: func(p *Profile) any { return &p.Clean }},
-	{Flag: "session-expiry", Short: "x", Key: "session_expiry", V5Only: true, Group: GroupConnection, Help: "session expiry interval in seconds (MQTT 5)",
+	{Flag: "session-expiry", Short: "x", Key: "session_expiry", V5Only: true, Group: GroupConnection, Help: "session expiry interval in seconds, or never (MQTT 5; default 0, or never with --no-clean)",
+		value: func() pflag.Value { return new(expiryValue) },
 		field: func(p *Profile) any { return &p.SessionExpiry }},
 
 	{Flag: "will-topic", Key: "will_topic", Group: GroupWill, Help: "topic of the last-will message",
@@ -339,3 +340,36 @@ func (d *durationValue) Set(s string) error {
 }
 
 func (d *durationValue) Type() string { return "duration" }
+
+// NeverExpires is the session expiry interval of a session that does not expire.
+const NeverExpires = 0xFFFFFFFF
+
+// ParseExpiry parses a session expiry interval: seconds, or never (also -1 and ∞, as
+// mosquitto_sub -x) for NeverExpires.
+func ParseExpiry(s string) (uint32, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "never", "-1", "∞", "inf", "infinity":
+		return NeverExpires, nil
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("%s is not a number of seconds 0-4294967295 or never", quoteIfNeeded(s))
+	}
+	return uint32(n), nil
+}
+
+// expiryValue is a pflag.Value for ParseExpiry.
+type expiryValue uint32
+
+func (e *expiryValue) String() string { return strconv.FormatUint(uint64(*e), 10) }
+
+func (e *expiryValue) Set(s string) error {
+	v, err := ParseExpiry(s)
+	if err != nil {
+		return err
+	}
+	*e = expiryValue(v)
+	return nil
+}
+
+func (e *expiryValue) Type() string { return "seconds" }
