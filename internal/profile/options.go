@@ -31,7 +31,7 @@ func deref[T any](p *T) T {
 // the fix, e.g. "invalid --port 0: must be 1-65535" or "--session-expiry needs
 // --mqtt-version 5".
 //
-// Client id: when unset, "mqttx_" and 8 random hex digits; set to "" (-i ''), left
+// Client id: when unset, "mqttx_" and 8 random hex digits; set to "" (-i ""), left
 // empty for the broker to assign (MQTT 5, and 3.1.1 with a clean session). With --no-clean on MQTT 3.x a
 // client id is required instead ("--no-clean needs --client-id ..."), since a random id
 // could never resume the session it asks to keep. On MQTT 5 a random id is generated as
