@@ -27,6 +27,9 @@ import (
 // disconnect cleanly and exit 0, one-shot commands exit 130. A second signal kills the
 // process.
 func Main(args []string, streams *output.Streams) int {
+	// A closed stdout (| head -1) makes writes fail with EPIPE instead of killing the
+	// process, so commands can end cleanly and exit 0.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// After the first signal, restore the default handling so that a second Ctrl-C
@@ -47,7 +50,9 @@ func Run(ctx context.Context, args []string, f *cmdutil.Factory) int {
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	cmd, err := root.ExecuteContextC(ctx)
-	if err == nil {
+	if err == nil || cmdutil.IsClosedOutput(err) {
+		// A reader that went away (| head -1) is not a failure, and there is nobody
+		// to tell.
 		return ExitOK
 	}
 	if cmd == nil {
@@ -109,9 +114,9 @@ over TCP, TLS and WebSocket.
 }
 
 // printError writes err as one line to stderr: JSON when the command prints JSON,
-// otherwise "Error: ..." and, for usage errors, a hint to run --help.
+// otherwise "Error: ..." and, for usage errors, always text, a hint to run --help.
 func printError(f *cmdutil.Factory, cmd *cobra.Command, err error, code int) {
-	if jsonOutput(f, cmd.Flags()) {
+	if code != ExitUsage && jsonOutput(f, cmd.Flags()) {
 		p := output.NewPrinter(f.IO, output.Format("json"), output.PrinterOptions{Now: f.Now})
 		if p.Error(err) == nil {
 			return

@@ -90,9 +90,9 @@ message per line of stdin) or -n (an empty message).`,
 	}
 	opts.ConnOptions = cmdutil.AddConnFlags(cmd, f)
 	fs := cmd.Flags()
-	fs.StringVarP(&opts.Topic, "topic", "t", "", "topic to publish to (no wildcards)")
-	fs.StringVarP(&opts.Message, "message", "m", "", "message payload")
-	fs.StringVarP(&opts.File, "file", "f", "", "send the contents of `FILE` as the message")
+	fs.VarP(&cmdutil.OnceString{Value: &opts.Topic}, "topic", "t", "topic to publish to (no wildcards)")
+	fs.VarP(&cmdutil.OnceString{Value: &opts.Message}, "message", "m", "message payload")
+	fs.VarP(&cmdutil.OnceString{Value: &opts.File}, "file", "f", "send the contents of `FILE` as the message")
 	fs.BoolVarP(&opts.Stdin, "stdin", "s", false, "read the whole of stdin as one message")
 	// -l is --protocol (MQTTX), so line mode takes MQTTX's -M/--multiline.
 	fs.BoolVarP(&opts.Lines, "multiline", "M", false, "read stdin and send one message per line (mosquitto_pub -l)")

@@ -267,6 +267,9 @@ func run(ctx context.Context, o *options) error {
 			return nil
 		case m := <-msgs:
 			if err := p.Message(m); err != nil {
+				if cmdutil.IsClosedOutput(err) {
+					return disconnect()
+				}
 				return fmt.Errorf("print message: %w", err)
 			}
 			printed++
@@ -280,6 +283,9 @@ func run(ctx context.Context, o *options) error {
 				select {
 				case m := <-msgs:
 					if err := p.Message(m); err != nil {
+						if cmdutil.IsClosedOutput(err) {
+							return disconnect()
+						}
 						return fmt.Errorf("print message: %w", err)
 					}
 					printed++
