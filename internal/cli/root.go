@@ -45,6 +45,18 @@ func Main(args []string, streams *output.Streams) int {
 // error to f.IO.ErrOut.
 func Run(ctx context.Context, args []string, f *cmdutil.Factory) int {
 	root := NewRootCmd(f)
+	if len(args) > 0 {
+		// MQTTX CLI's two-letter shorthands and long names, rewritten before pflag can
+		// misread them (cmdutil.Aliases).
+		if sub, _, err := root.Find(args[:1]); err == nil && sub != root {
+			rest, err := cmdutil.ApplyAliases(sub.Name(), args[1:], sub.Flags())
+			if err != nil {
+				printError(f, sub, err, ExitUsage)
+				return ExitUsage
+			}
+			args = append([]string{args[0]}, rest...)
+		}
+	}
 	root.SetArgs(args)
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)

@@ -2,7 +2,6 @@ package profile
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -17,14 +16,10 @@ const (
 )
 
 // AddConnFlags registers the connection flags of Settings shared by every client
-// command, and the opt-in ones named in optIn (conn's CONNECT --user-property). Their
-// defaults only show in help: FromFlags reads a flag only when the user set it. -h is
-// --host, so commands must declare --help without a shorthand.
-func AddConnFlags(fs *pflag.FlagSet, optIn ...string) {
+// command. Their defaults only show in help: FromFlags reads a flag only when the user
+// set it. -h is --host, so commands must declare --help without a shorthand.
+func AddConnFlags(fs *pflag.FlagSet) {
 	for _, s := range Settings {
-		if s.OptIn && !slices.Contains(optIn, s.Flag) {
-			continue
-		}
 		s.register(fs)
 	}
 	fs.StringP(FlagURL, "L", "", "broker URL mqtt[s]|ws[s]://[user[:password]@]host[:port][/topic]; other flags override its parts")

@@ -234,7 +234,7 @@ func (p Profile) Options() (mqttc.Options, error) {
 	o.TopicAliasMaximum = copyPtr(p.TopicAliasMaximum)
 	o.RequestResponseInfo = deref(p.RequestResponseInfo)
 	o.RequestProblemInfo = copyPtr(p.RequestProblemInfo)
-	if o.UserProperties, err = parseKVs("--user-property", p.UserProperties); err != nil {
+	if o.UserProperties, err = parseKVs("--conn-user-property", p.UserProperties); err != nil {
 		return mqttc.Options{}, err
 	}
 	return o, nil

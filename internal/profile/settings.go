@@ -25,9 +25,6 @@ type Setting struct {
 	Default string // default shown in help; "" shows none
 	// Invert stores the flag's negation: --no-clean sets Clean to false.
 	Invert bool
-	// OptIn rows are registered only by commands that name them in AddConnFlags (conn's
-	// CONNECT --user-property; pub and sub use that flag name for their own packets).
-	OptIn bool
 	// Secret values are masked by `profile show`.
 	Secret bool
 	// value, when set, builds the flag's pflag.Value (for spellings such as "never" or
@@ -126,7 +123,7 @@ var Settings = []Setting{
 		field: func(p *Profile) any { return &p.RequestResponseInfo }},
 	{Flag: "request-problem-info", Key: "request_problem_info", V5Only: true, Group: GroupMQTT5, Help: "let the broker send reason strings and user properties on failures (MQTT 5)", Default: "true",
 		field: func(p *Profile) any { return &p.RequestProblemInfo }},
-	{Flag: "user-property", Key: "user_properties", V5Only: true, Group: GroupMQTT5, OptIn: true, Help: "CONNECT user property `key=value`, repeatable (MQTT 5)",
+	{Flag: "conn-user-property", Key: "user_properties", V5Only: true, Group: GroupMQTT5, Help: "CONNECT user property `key=value`, repeatable (MQTT 5)",
 		field: func(p *Profile) any { return &p.UserProperties }},
 }
 

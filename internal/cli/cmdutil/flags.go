@@ -58,12 +58,12 @@ func (o OutputOptions) NewPrinter(f *Factory) (output.Printer, output.Format, er
 	return output.NewPrinter(f.IO, format, output.PrinterOptions{Verbose: o.Verbose, Now: f.Now}), format, nil
 }
 
-// AddConnFlags registers the shared connection flags (see profile.AddConnFlags), and
-// the opt-in settings named in optIn, and returns a function resolving them, when the
-// command runs, into client options: defaults < saved profile < environment < flags.
-func AddConnFlags(cmd *cobra.Command, f *Factory, optIn ...string) func() (mqttc.Options, error) {
+// AddConnFlags registers the shared connection flags (see profile.AddConnFlags) and
+// returns a function resolving them, when the command runs, into client options:
+// defaults < saved profile < environment < flags.
+func AddConnFlags(cmd *cobra.Command, f *Factory) func() (mqttc.Options, error) {
 	fs := cmd.Flags()
-	profile.AddConnFlags(fs, optIn...)
+	profile.AddConnFlags(fs)
 	return func() (mqttc.Options, error) {
 		p, err := profile.Resolve(fs, f.Getenv, "")
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/mqttc"
@@ -19,7 +20,8 @@ type options struct {
 	Output      cmdutil.OutputOptions
 	Factory     *cmdutil.Factory
 
-	Timeout cmdutil.Duration
+	Timeout   cmdutil.Duration
+	Reconnect cmdutil.ReconnectOptions
 }
 
 // NewCmd returns the conn command. runF, when not nil, replaces run.
@@ -31,7 +33,10 @@ func NewCmd(f *cmdutil.Factory, runF func(*options) error) *cobra.Command {
 		Long: `Connect to a broker, print what it granted (session present, client id and, with
 MQTT 5, every CONNACK property), and stay connected until Ctrl-C or -W: both end
 with a clean DISCONNECT, so no will message is published. If the broker closes the
-connection, mqttx conn exits 1.`,
+connection, mqttx conn reconnects ("Reconnecting... [n]" on stderr, waiting
+--reconnect-period, doubled per failed attempt up to 30s, with jitter) unless
+--no-reconnect is given or --max-reconnects attempts failed (exit 1); a broker that
+refuses the connection is not asked again (exit 3).`,
 		Example: `  $ mqttx conn -h broker.example.com -V 3.1.1
   $ mqttx conn -i dying --will-topic status/dying --will-message offline --will-retain
   $ mqttx conn -o json -W 1`,
@@ -46,14 +51,25 @@ connection, mqttx conn exits 1.`,
 			return run(cmd.Context(), opts)
 		},
 	}
-	opts.ConnOptions = cmdutil.AddConnFlags(cmd, f, "user-property")
+	opts.ConnOptions = cmdutil.AddConnFlags(cmd, f)
 	fs := cmd.Flags()
+	// conn has no PUBLISH or SUBSCRIBE, so its --user-property is CONNECT's.
+	fs.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "user-property" {
+			name = "conn-user-property"
+		}
+		return pflag.NormalizedName(name)
+	})
 	fs.VarP(&opts.Timeout, "timeout", "W", "disconnect cleanly and exit 0 after `DURATION` (seconds or 1m30s)")
+	cmdutil.AddReconnectFlags(fs, &opts.Reconnect)
 	cmdutil.AddOutputFlags(fs, &opts.Output, "text")
 	return cmd
 }
 
 func (o *options) validate() error {
+	if err := o.Reconnect.Validate(); err != nil {
+		return err
+	}
 	return o.Output.Validate()
 }
 
@@ -70,9 +86,8 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	ack, lost := c.Ack, c.Lost
-	defer c.Disconnect(context.Background())
-	if err := p.Result(connAckEvent(co, ack)); err != nil {
+	defer func() { _ = c.Disconnect(context.Background()) }()
+	if err := p.Result(connAckEvent(co, c.Ack)); err != nil {
 		return err
 	}
 
@@ -82,11 +97,27 @@ func run(ctx context.Context, o *options) error {
 		defer t.Stop()
 		timeout = t.C
 	}
-	select {
-	case <-ctx.Done():
-	case <-timeout:
-	case err := <-lost:
-		return cmdutil.ConnectionLost(err)
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case <-timeout:
+			break wait
+		case err := <-c.Lost:
+			if o.Reconnect.Disabled {
+				return cmdutil.ConnectionLost(err)
+			}
+			nc, rerr := cmdutil.Reconnect(ctx, o.Reconnect, p, cmdutil.ConnectionLost(err), o.Connect, co)
+			if rerr != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return rerr
+			}
+			c = nc
+			_ = p.Status(output.Connected(c.Ack.ClientID, c.Ack.SessionPresent))
+		}
 	}
 	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -25,7 +25,7 @@ func TestValidate(t *testing.T) {
 		{"timeout", []string{"-W", "3"}, ""},
 		{"user properties", []string{"--user-property", "a=1", "--user-property", "a=2"}, ""},
 		{"will", []string{"--will-topic", "w", "--will-message", "bye", "--will-qos", "1", "--will-retain"}, ""},
-		{"bad user property", []string{"--user-property", "=x"}, "invalid --user-property"},
+		{"bad user property", []string{"--user-property", "=x"}, "invalid --conn-user-property"},
 		{"bad timeout", []string{"-W", "x"}, "not a duration"},
 		{"bad output", []string{"-o", "csv"}, "invalid --output csv"},
 		{"positional", []string{"broker"}, "unexpected argument"},

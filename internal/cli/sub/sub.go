@@ -38,6 +38,7 @@ type options struct {
 	RetainHandling    int
 	SubscriptionID    int
 	UserProperties    []string
+	Reconnect         cmdutil.ReconnectOptions
 
 	set map[string]bool
 }
@@ -59,7 +60,12 @@ terminal, JSON Lines when stdout is not a terminal (-o to choose). Runs until Ct
 them is acknowledged, so with a persistent session (--no-clean) the broker keeps the
 rest for the next sub. Retained messages skipped by -R are acknowledged and do not
 count. If output cannot keep up, messages beyond a queue of 1024 are dropped (and
-acknowledged) with a note on stderr; a dropped message counts towards -C.`,
+acknowledged) with a note on stderr; a dropped message counts towards -C.
+
+A lost connection is re-established ("Reconnecting... [n]" on stderr, waiting
+--reconnect-period, doubled per failed attempt up to 30s, with jitter) and the filters
+subscribed again, unless --no-reconnect is given or --max-reconnects attempts failed
+(exit 1); a broker that refuses the connection is not asked again (exit 3).`,
 		Example: `  $ mqttx sub -t 'sensor/+/temperature'
   $ mqttx sub -t a/# -q 1 -t b/+ -q 2
   $ mqttx sub -t status -C 1 -W 5 -o raw
@@ -98,6 +104,7 @@ acknowledged) with a note on stderr; a dropped message counts towards -C.`,
 	fs.IntVar(&opts.RetainHandling, "retain-handling", 0, "MQTT 5: retained messages at subscribe: 0 send, 1 send if new subscription, 2 never")
 	fs.IntVar(&opts.SubscriptionID, "subscription-identifier", 0, "MQTT 5: subscription identifier `N` (1 to 268435455)")
 	fs.StringArrayVar(&opts.UserProperties, "user-property", nil, "MQTT 5: SUBSCRIBE user property `key=value` (repeatable)")
+	cmdutil.AddReconnectFlags(fs, &opts.Reconnect)
 	cmdutil.AddOutputFlags(fs, &opts.Output, "auto")
 	return cmd
 }
@@ -129,6 +136,9 @@ func (o *options) validate() error {
 		return fmt.Errorf("invalid --subscription-identifier %d: must be between 1 and 268435455", o.SubscriptionID)
 	}
 	if _, err := cmdutil.ParseUserProperties("user-property", o.UserProperties); err != nil {
+		return err
+	}
+	if err := o.Reconnect.Validate(); err != nil {
 		return err
 	}
 	return o.Output.Validate()
@@ -208,7 +218,6 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	ack, lost := c.Ack, c.Lost
 	disconnect := func() error {
 		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -217,23 +226,29 @@ func run(ctx context.Context, o *options) error {
 		}
 		return nil
 	}
-	defer c.Disconnect(context.Background())
-	_ = p.Status(output.Connected(ack.ClientID, ack.SessionPresent))
+	defer func() { _ = c.Disconnect(context.Background()) }()
 
 	subs := o.subscriptions()
-	codes, err := c.Subscribe(ctx, subs, o.subscribeOptions())
-	if err != nil {
+	subscribe := func() error {
+		_ = p.Status(output.Connected(c.Ack.ClientID, c.Ack.SessionPresent))
+		codes, err := c.Subscribe(ctx, subs, o.subscribeOptions())
+		if err != nil {
+			return err // the client's error says "subscribe: ..."
+		}
+		for i, s := range subs {
+			var granted *byte
+			if i < len(codes) {
+				granted = &codes[i]
+			}
+			_ = p.Status(output.Subscribed(s.Topic, s.QoS, granted))
+		}
+		return nil
+	}
+	if err := subscribe(); err != nil {
 		if ctx.Err() != nil {
 			return disconnect()
 		}
-		return fmt.Errorf("subscribe: %w", err)
-	}
-	for i, s := range subs {
-		var granted *byte
-		if i < len(codes) {
-			granted = &codes[i]
-		}
-		_ = p.Status(output.Subscribed(s.Topic, s.QoS, granted))
+		return err
 	}
 
 	var timeout <-chan time.Time
@@ -255,8 +270,27 @@ func run(ctx context.Context, o *options) error {
 		select {
 		case <-ctx.Done():
 			return disconnect()
-		case err := <-lost:
-			return cmdutil.ConnectionLost(err)
+		case err := <-c.Lost:
+			if o.Reconnect.Disabled {
+				return cmdutil.ConnectionLost(err)
+			}
+			// Reconnect and subscribe again; a session the broker kept still has the
+			// subscriptions, but subscribing again is harmless and covers a broker that
+			// lost it.
+			nc, rerr := cmdutil.Reconnect(ctx, o.Reconnect, p, cmdutil.ConnectionLost(err), o.Connect, co)
+			if rerr != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return rerr
+			}
+			c = nc
+			if err := subscribe(); err != nil {
+				if ctx.Err() != nil {
+					return disconnect()
+				}
+				return err
+			}
 		case <-timeout:
 			if err := disconnect(); err != nil {
 				return err
