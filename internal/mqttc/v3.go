@@ -100,6 +100,9 @@ func (c *v3Client) Connect(ctx context.Context) (*ConnAck, error) {
 	opts.SetPassword(c.o.Password)
 	opts.SetCleanSession(c.o.CleanStart)
 	opts.SetKeepAlive(time.Duration(c.o.KeepAlive) * time.Second)
+	// A broker that stops answering is noticed within the keepalive and this, so a QoS
+	// 1/2 publish waiting for its acknowledgement ends (as in pinger.go for MQTT 5).
+	opts.SetPingTimeout(min(max(time.Duration(c.o.KeepAlive)*time.Second, time.Second), maxPingWait))
 	opts.SetAutoReconnect(false)
 	opts.SetConnectRetry(false)
 	opts.SetResumeSubs(false)

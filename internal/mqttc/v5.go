@@ -159,6 +159,7 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 		OnPublishReceived:  []func(paho.PublishReceived) (bool, error){c.onPublish},
 		OnServerDisconnect: c.onServerDisconnect,
 		OnClientError:      c.onClientError,
+		PingHandler:        &pinger{},
 		// paho calls the handler unchecked when a CONNACK carries an authentication
 		// method, so one is always set.
 		AuthHandler: singleStepAuth{method: c.o.AuthenticationMethod},
