@@ -16,6 +16,7 @@ import (
 	"github.com/mqttx/mqttx/internal/build"
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/cli/conn"
+	profilecmd "github.com/mqttx/mqttx/internal/cli/profile"
 	"github.com/mqttx/mqttx/internal/cli/pub"
 	"github.com/mqttx/mqttx/internal/cli/serve"
 	"github.com/mqttx/mqttx/internal/cli/sub"
@@ -115,6 +116,7 @@ over TCP, TLS and WebSocket.
 		pub.NewCmd(f, nil),
 		sub.NewCmd(f, nil),
 		serve.NewCmd(f, nil),
+		profilecmd.NewCmd(f, nil),
 	)
 	for _, c := range root.Commands() {
 		if c.Long == "" {

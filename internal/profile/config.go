@@ -97,7 +97,12 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	return parseConfig(path, data)
+	c, err := parseConfig(path, data)
+	if err != nil {
+		// A config file that does not parse is bad input, like a bad flag.
+		return nil, usageErr(err)
+	}
+	return c, nil
 }
 
 // parseConfig decodes one YAML document strictly.
@@ -207,6 +212,13 @@ func (c *Config) Names() []string {
 // else the config's default; a named profile that does not exist is an error. fs may be
 // nil (no flags). The result still needs Options() to be validated.
 func Resolve(fs *pflag.FlagSet, getenv func(string) string, configPath string) (Profile, error) {
+	return ResolveWarn(fs, getenv, configPath, nil)
+}
+
+// ResolveWarn is Resolve that passes warnings to warn: a default config file (not named
+// by --config or $MQTTX_CONFIG) that exists but cannot be read is a warning, and the
+// settings resolve without it; a named one is an error.
+func ResolveWarn(fs *pflag.FlagSet, getenv func(string) string, configPath string, warn func(string)) (Profile, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
@@ -226,10 +238,16 @@ func Resolve(fs *pflag.FlagSet, getenv func(string) string, configPath string) (
 			return Profile{}, usageErr(fmt.Errorf("invalid --config %s: no such file", quoteIfNeeded(path)))
 		}
 	}
+	named := path != "" || getenv(EnvConfig) != ""
 	if path == "" {
 		path = ConfigPath(getenv)
 	}
 	cfg, err := LoadConfig(path)
+	var pe *iofs.PathError
+	if err != nil && !named && warn != nil && errors.As(err, &pe) {
+		warn(fmt.Sprintf("ignoring config %s: %v", path, pe.Err))
+		cfg, err = &Config{}, nil
+	}
 	if err != nil {
 		return Profile{}, err
 	}

@@ -19,13 +19,19 @@ const (
 // command. Their defaults only show in help: FromFlags reads a flag only when the user
 // set it. -h is --host, so commands must declare --help without a shorthand.
 func AddConnFlags(fs *pflag.FlagSet) {
+	AddSettingFlags(fs)
+	fs.String(FlagProfile, "", "saved connection profile to use (default: $MQTTX_PROFILE, else the config's default)")
+	fs.String(FlagConfig, "", "config file (default: $MQTTX_CONFIG, else $XDG_CONFIG_HOME/mqttx/config.yaml)")
+}
+
+// AddSettingFlags registers a flag per row of Settings and -L/--url: the flags a
+// profile is made of (profile save).
+func AddSettingFlags(fs *pflag.FlagSet) {
 	for _, s := range Settings {
-		s.register(fs)
+		s.Register(fs)
 	}
 	fs.StringP(FlagURL, "L", "", "broker URL mqtt[s]|ws[s]://[user[:password]@]host[:port][/topic]; other flags override its parts")
 	_ = fs.SetAnnotation(FlagURL, "group", []string{GroupConnection})
-	fs.String(FlagProfile, "", "saved connection profile to use (default: $MQTTX_PROFILE, else the config's default)")
-	fs.String(FlagConfig, "", "config file (default: $MQTTX_CONFIG, else $XDG_CONFIG_HOME/mqttx/config.yaml)")
 }
 
 // changed reports whether flag name exists in fs and was set by the user.

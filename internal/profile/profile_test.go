@@ -911,3 +911,27 @@ func TestSettingsV5OnlyCheck(t *testing.T) {
 		})
 	}
 }
+
+func TestResolveUnreadableDefaultConfigWarns(t *testing.T) {
+	if runtime.GOOS == "windows" || os.Getuid() == 0 {
+		t.Skip("needs file permissions that bind the user")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mqttx", "config.yaml")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("default: x\n"), 0o000); err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	p, err := ResolveWarn(newFlags(t), env("XDG_CONFIG_HOME", dir), "", func(s string) { warnings = append(warnings, s) })
+	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], "permission denied") || *p.Host != "localhost" {
+		t.Fatalf("default file: %v, warnings %q", err, warnings)
+	}
+	// Named by --config it is an error.
+	_, err = ResolveWarn(newFlags(t, "--config", path), env(), "", func(string) {})
+	if err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("--config: %v", err)
+	}
+}

@@ -256,8 +256,8 @@ func (s Setting) parse(p *Profile, vals []string) error {
 	return nil
 }
 
-// register adds s to fs as a flag of the field's type.
-func (s Setting) register(fs *pflag.FlagSet) {
+// Register adds s to fs as a flag of the field's type.
+func (s Setting) Register(fs *pflag.FlagSet) {
 	if s.value != nil {
 		fl := fs.VarPF(s.value(), s.Flag, s.Short, s.Help)
 		fl.DefValue = s.Default

@@ -65,7 +65,9 @@ func AddConnFlags(cmd *cobra.Command, f *Factory) func() (mqttc.Options, error) 
 	fs := cmd.Flags()
 	profile.AddConnFlags(fs)
 	return func() (mqttc.Options, error) {
-		p, err := profile.Resolve(fs, f.Getenv, "")
+		p, err := profile.ResolveWarn(fs, f.Getenv, "", func(msg string) {
+			fmt.Fprintln(f.IO.ErrOut, "Warning: "+output.EscapeControl(msg))
+		})
 		if err != nil {
 			return mqttc.Options{}, err
 		}
