@@ -20,7 +20,7 @@ type options struct {
 	IO     *output.Streams
 	Getenv func(string) string
 	Flags  *pflag.FlagSet // save's connection flags
-	Config string        // --config
+	Config string         // --config
 	Name   string
 }
 
