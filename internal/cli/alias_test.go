@@ -65,6 +65,13 @@ func TestApplyAliases(t *testing.T) {
 		{"pub", "-t x -m y -Pp a.proto", "", "-Pp is an MQTTX CLI option mqttx does not have: protobuf payloads are not supported by mqttx"},
 		{"sub", "--save", "", "mqttx profile save NAME"},
 		{"pub", "-up", "", "flag needs an argument: -up"},
+		{"pub", "-D publish content-type text/plain -D connect session-expiry-interval 60 -D will payload-format-indicator 1", "--content-type=text/plain --session-expiry=60 --will-payload-format-indicator=true", ""},
+		{"pub", "-D publish user-property k v --property connect user-property a b", "--user-property=k=v --conn-user-property=a=b", ""},
+		{"sub", "-D subscribe subscription-identifier 7", "--subscription-identifier=7", ""},
+		{"sub", "-D publish content-type x", "", "-D publish properties do not apply to mqttx sub"},
+		{"pub", "-D publish colour red", "", `invalid -D publish property "colour"`},
+		{"pub", "-D publish", "", "-D needs a command and a property"},
+		{"pub", "--cafile ca.pem --will-payload bye", "--ca=ca.pem --will-message=bye", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cmd+" "+tt.in, func(t *testing.T) {
@@ -125,6 +132,9 @@ func FuzzApplyAliases(f *testing.F) {
 		hasAlias := false
 		for _, a := range args {
 			name, _, _ := strings.Cut(a, "=")
+			if name == "-D" || name == "--property" {
+				hasAlias = true
+			}
 			for _, al := range cmdutil.Aliases {
 				if al.Spelling == name {
 					hasAlias = true

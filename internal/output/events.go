@@ -137,3 +137,10 @@ func EscapeControl(s string) string {
 	}
 	return b.String()
 }
+
+// Quiet returns p without status lines: results, messages and errors still print.
+func Quiet(p Printer) Printer { return quiet{p} }
+
+type quiet struct{ Printer }
+
+func (quiet) Status(Event) error { return nil }

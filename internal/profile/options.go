@@ -38,6 +38,11 @@ func deref[T any](p *T) T {
 // usual (the session can be resumed by passing that id later).
 func (p Profile) Options() (mqttc.Options, error) {
 	full := Defaults()
+	if p.Protocol == nil && (p.CA != nil || p.Cert != nil) {
+		// A CA or client certificate without a protocol means TLS, as mosquitto's
+		// --cafile does.
+		full.Protocol = ptr("mqtts")
+	}
 	full.Merge(p)
 	p = full
 

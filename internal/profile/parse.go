@@ -13,14 +13,14 @@ import (
 )
 
 // ParseVersion parses an --mqtt-version value: "5" or "5.0" is MQTT 5, "3.1.1" or "311"
-// is MQTT 3.1.1, "3.1" or "31" is MQTT 3.1.
+// is MQTT 3.1.1, "3.1" or "31" is MQTT 3.1; mosquitto's mqttv5, mqttv311 and mqttv31 too.
 func ParseVersion(s string) (mqttc.Version, error) {
-	switch strings.TrimSpace(s) {
-	case "5", "5.0":
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "5", "5.0", "mqttv5":
 		return mqttc.V5, nil
-	case "3.1.1", "311":
+	case "3.1.1", "311", "mqttv311":
 		return mqttc.V311, nil
-	case "3.1", "31":
+	case "3.1", "31", "mqttv31":
 		return mqttc.V31, nil
 	}
 	return 0, usageErr(fmt.Errorf("invalid --mqtt-version %s: must be 5, 3.1.1 or 3.1", quoteIfNeeded(s)))

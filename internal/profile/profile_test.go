@@ -541,7 +541,7 @@ func TestOptionsErrors(t *testing.T) {
 		{"response info v3", v3(Profile{RequestResponseInfo: ptr(true)}), "--request-response-info needs --mqtt-version 5 (got 3.1.1)"},
 		{"problem info v3", v3(Profile{RequestProblemInfo: ptr(true)}), "--request-problem-info needs --mqtt-version 5 (got 3.1.1)"},
 		{"connect user props v3", v3(Profile{UserProperties: []string{"a=b"}}), "--conn-user-property needs --mqtt-version 5 (got 3.1.1)"},
-		{"ca on mqtt", Profile{CA: ptr("ca.pem")}, "--ca needs --protocol mqtts or wss (got mqtt)"},
+		{"ca on explicit mqtt", Profile{CA: ptr("ca.pem"), Protocol: ptr("mqtt")}, "--ca needs --protocol mqtts or wss (got mqtt)"},
 		{"insecure on ws", Profile{Protocol: ptr("ws"), Insecure: ptr(true)}, "--insecure needs --protocol mqtts or wss (got ws)"},
 		{"cert without key", Profile{Protocol: ptr("mqtts"), Cert: ptr("c")}, "--cert needs --key"},
 		{"key without cert", Profile{Protocol: ptr("mqtts"), Key: ptr("k")}, "--key needs --cert"},
@@ -933,5 +933,15 @@ func TestResolveUnreadableDefaultConfigWarns(t *testing.T) {
 	_, err = ResolveWarn(newFlags(t, "--config", path), env(), "", func(string) {})
 	if err == nil || !strings.Contains(err.Error(), "permission denied") {
 		t.Fatalf("--config: %v", err)
+	}
+}
+
+func TestCAImpliesTLS(t *testing.T) {
+	o, err := Profile{CA: ptr("ca.pem")}.Options()
+	if err != nil || o.Scheme != "mqtts" || o.Port != 8883 {
+		t.Fatalf("--ca alone: %s:%d %v; want mqtts on 8883", o.Scheme, o.Port, err)
+	}
+	if v, err := ParseVersion("mqttv311"); err != nil || v != mqttc.V311 {
+		t.Fatalf("mqttv311: %v %v", v, err)
 	}
 }

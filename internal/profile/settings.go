@@ -53,7 +53,7 @@ var Settings = []Setting{
 		field: func(p *Profile) any { return &p.Port }},
 	{Flag: "protocol", Short: "l", Key: "protocol", Group: GroupConnection, Help: "protocol: mqtt, mqtts, ws or wss", Default: "mqtt",
 		field: func(p *Profile) any { return &p.Protocol }},
-	{Flag: "mqtt-version", Short: "V", Key: "mqtt_version", Group: GroupConnection, Help: "MQTT version: 5, 3.1.1 or 3.1", Default: "5",
+	{Flag: "mqtt-version", Short: "V", Key: "mqtt_version", Group: GroupConnection, Help: "MQTT version: 5, 3.1.1 or 3.1 (also 5.0, 311, 31, mqttv5, mqttv311, mqttv31)", Default: "5",
 		field: func(p *Profile) any { return &p.MQTTVersion }},
 	{Flag: "client-id", Short: "i", Key: "client_id", Group: GroupConnection, Help: "client id (default: mqttx_ and 8 random hex digits)",
 		field: func(p *Profile) any { return &p.ClientID }},
@@ -92,7 +92,7 @@ var Settings = []Setting{
 	{Flag: "will-user-property", Key: "will_user_properties", V5Only: true, Group: GroupWill, Help: "user property key=value of the will message, repeatable (MQTT 5)",
 		field: func(p *Profile) any { return &p.WillUserProperties }},
 
-	{Flag: "ca", Key: "ca", Group: GroupTLS, Help: "CA certificate file (PEM) to trust for mqtts/wss",
+	{Flag: "ca", Key: "ca", Group: GroupTLS, Help: "CA certificate file (PEM) to trust for mqtts/wss; without -l it means mqtts",
 		field: func(p *Profile) any { return &p.CA }},
 	{Flag: "cert", Key: "cert", Group: GroupTLS, Help: "client certificate file (PEM) for mqtts/wss",
 		field: func(p *Profile) any { return &p.Cert }},

@@ -53,8 +53,10 @@ var Aliases = []Alias{
 	{Spelling: "--conn-user-properties", Flag: "conn-user-property", Value: colonKV},
 	{Spelling: "-up", Flag: "conn-user-property", Commands: connOnly, Value: colonKV},
 	{Spelling: "--user-properties", Flag: "conn-user-property", Commands: connOnly, Value: colonKV},
-	// mosquitto's -c: clean session off.
+	// mosquitto's spellings.
 	{Spelling: "-c", Flag: "no-clean"},
+	{Spelling: "--cafile", Flag: "ca"},
+	{Spelling: "--will-payload", Flag: "will-message"},
 
 	// Will.
 	{Spelling: "-Wt", Flag: "will-topic"},
@@ -151,6 +153,15 @@ func ApplyAliases(cmd string, args []string, fs *pflag.FlagSet) ([]string, error
 			continue
 		}
 		name, value, hasValue := strings.Cut(arg, "=")
+		if name == "-D" || name == "--property" {
+			flag, n, err := mosquittoProperty(cmd, args[i+1:])
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, flag)
+			i += n
+			continue
+		}
 		if a, ok := lookupAlias(cmd, name); ok {
 			if a.Unsupported != "" {
 				return nil, FlagErrorf("%s is an MQTTX CLI option mqttx does not have: %s", name, a.Unsupported)
@@ -209,4 +220,80 @@ func ApplyAliases(cmd string, args []string, fs *pflag.FlagSet) ([]string, error
 		}
 	}
 	return out, nil
+}
+
+// mosquittoProps maps mosquitto's -D/--property COMMAND IDENTIFIER to our flags, per
+// command of mosquitto's (connect, publish, subscribe, will).
+var mosquittoProps = map[string]map[string]string{
+	"connect": {
+		"session-expiry-interval": "session-expiry", "receive-maximum": "receive-maximum",
+		"maximum-packet-size": "maximum-packet-size", "topic-alias-maximum": "topic-alias-maximum",
+		"request-response-information": "request-response-info", "request-problem-information": "request-problem-info",
+		"user-property": "conn-user-property",
+	},
+	"publish": {
+		"payload-format-indicator": "payload-format-indicator", "message-expiry-interval": "message-expiry-interval",
+		"content-type": "content-type", "response-topic": "response-topic", "correlation-data": "correlation-data",
+		"topic-alias": "topic-alias", "user-property": "user-property",
+	},
+	"subscribe": {"subscription-identifier": "subscription-identifier", "user-property": "user-property"},
+	"will": {
+		"will-delay-interval": "will-delay-interval", "payload-format-indicator": "will-payload-format-indicator",
+		"message-expiry-interval": "will-message-expiry", "content-type": "will-content-type",
+		"response-topic": "will-response-topic", "correlation-data": "will-correlation-data",
+		"user-property": "will-user-property",
+	},
+}
+
+// mosquittoProperty reads mosquitto's "-D COMMAND IDENTIFIER VALUE" (user-property takes
+// NAME VALUE) from rest and returns our flag with its value and how many arguments of
+// rest it used.
+func mosquittoProperty(cmd string, rest []string) (string, int, error) {
+	const usage = "use -D COMMAND IDENTIFIER VALUE, as mosquitto: -D publish content-type text/plain"
+	if len(rest) < 2 {
+		return "", 0, FlagErrorf("-D needs a command and a property: %s", usage)
+	}
+	command, ident := rest[0], rest[1]
+	props, ok := mosquittoProps[command]
+	if !ok {
+		return "", 0, FlagErrorf("invalid -D command %q: must be connect, publish, subscribe or will", command)
+	}
+	if (command == "publish" && cmd != "pub") || (command == "subscribe" && cmd != "sub") {
+		return "", 0, FlagErrorf("-D %s properties do not apply to mqttx %s", command, cmd)
+	}
+	flag, ok := props[ident]
+	if !ok {
+		return "", 0, FlagErrorf("invalid -D %s property %q: mqttx knows %s", command, ident, strings.Join(sortedKeys(props), ", "))
+	}
+	if ident == "user-property" {
+		if len(rest) < 4 {
+			return "", 0, FlagErrorf("-D %s user-property needs a name and a value", command)
+		}
+		return "--" + flag + "=" + rest[2] + "=" + rest[3], 4, nil
+	}
+	if len(rest) < 3 {
+		return "", 0, FlagErrorf("-D %s %s needs a value: %s", command, ident, usage)
+	}
+	value := rest[2]
+	switch ident {
+	case "request-response-information", "request-problem-information", "payload-format-indicator":
+		switch value {
+		case "0":
+			value = "false"
+		case "1":
+			value = "true"
+		default:
+			return "", 0, FlagErrorf("invalid -D %s %s %q: must be 0 or 1", command, ident, value)
+		}
+	}
+	return "--" + flag + "=" + value, 3, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

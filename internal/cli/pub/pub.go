@@ -3,6 +3,7 @@ package pub
 
 import (
 	"bufio"
+	"crypto/rand"
 	"bytes"
 	"context"
 	"errors"
@@ -37,6 +38,10 @@ type options struct {
 	QoS     int
 	Retain  bool
 	Count   int
+	Size    string           // -S: a random payload of this size
+	Delay   cmdutil.Duration // --repeat-delay between publishes
+	Format  string           // --format of the input
+	Quiet   bool
 
 	// set tells which message sources were given; filled from the flag set.
 	set map[string]bool
@@ -63,10 +68,17 @@ func NewCmd(f *cmdutil.Factory, runF func(*options) error) *cobra.Command {
 		Short: "Publish a message",
 		Long: `Publish a message to a topic, wait for the acknowledgement at QoS 1 and 2, and
 disconnect. The message comes from exactly one of -m, -f, -s (all of stdin), -M (one
-message per line of stdin) or -n (an empty message).`,
+message per line of stdin, published as each line arrives), -n (an empty message) or
+-S SIZE (random bytes). --format converts the input first: base64 and hex are decoded
+to bytes, json is checked, cbor and msgpack are converted from JSON. A message larger
+than MQTT allows, or than the broker's Maximum Packet Size, is refused before sending
+(exit 2). "Published" is printed once the broker acknowledged the message (QoS 1 and 2)
+or it was written (QoS 0).`,
 		Example: `  $ mqttx pub -t sensor/1/temperature -m 21.5 -q 1
   $ mqttx pub -t config/device7 -f device7.json -r
   $ tail -f log.txt | mqttx pub -t logs -M
+  $ mqttx pub -t blob -S 1KB --repeat 10 --repeat-delay 0.5
+  $ mqttx pub -t cfg -m '{"on":true}' --format cbor
   $ mqttx pub -t status -n -r   # clear a retained message`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -100,6 +112,11 @@ message per line of stdin) or -n (an empty message).`,
 	fs.IntVarP(&opts.QoS, "qos", "q", 0, "QoS level: 0, 1 or 2")
 	fs.BoolVarP(&opts.Retain, "retain", "r", false, "ask the broker to retain the message")
 	fs.IntVarP(&opts.Count, "count", "C", 1, "publish the message `N` times")
+	fs.IntVar(&opts.Count, "repeat", 1, "publish the message `N` times (mosquitto_pub's name for -C)")
+	fs.Var(&opts.Delay, "repeat-delay", "wait `DURATION` (seconds or 500ms) between repeated publishes")
+	fs.StringVarP(&opts.Size, "size", "S", "", "send a random payload of `SIZE` bytes: 512, 512B, 1KB, 2MB")
+	fs.StringVar(&opts.Format, "format", "", "convert the input before sending: base64 and hex are decoded, json is checked, cbor and msgpack are converted from JSON")
+	fs.BoolVar(&opts.Quiet, "quiet", false, "print nothing but errors")
 	fs.Uint32Var(&opts.MessageExpiry, "message-expiry-interval", 0, "MQTT 5: message expiry interval in `seconds`")
 	fs.StringVar(&opts.ContentType, "content-type", "", "MQTT 5: content type of the payload")
 	fs.StringVar(&opts.ResponseTopic, "response-topic", "", "MQTT 5: response topic")
@@ -123,20 +140,38 @@ func (o *options) validate() error {
 		return err
 	}
 	var sources []string
-	for _, s := range []string{"message", "file", "stdin", "multiline", "null-message"} {
+	for _, s := range []string{"message", "file", "stdin", "multiline", "null-message", "size"} {
 		if o.set[s] {
 			sources = append(sources, "--"+s)
 		}
 	}
 	switch len(sources) {
 	case 0:
-		return errors.New("missing message: give one of -m, -f, -s, -M or -n")
+		return errors.New("missing message: give one of -m, -f, -s, -M, -n or -S")
 	case 1:
 	default:
 		return fmt.Errorf("conflicting %s: give only one message source", strings.Join(sources, " and "))
 	}
+	if o.set["count"] && o.set["repeat"] {
+		return errors.New("conflicting --count and --repeat: they are the same; give one")
+	}
 	if o.Count < 1 {
-		return fmt.Errorf("invalid --count %d: must be at least 1", o.Count)
+		name := "count"
+		if o.set["repeat"] {
+			name = "repeat"
+		}
+		return fmt.Errorf("invalid --%s %d: must be at least 1", name, o.Count)
+	}
+	if o.set["size"] {
+		if _, err := payload.ParseSize(o.Size); err != nil {
+			return fmt.Errorf("invalid --size: %v", err)
+		}
+	}
+	if _, err := payload.ParseFormat(o.Format); err != nil {
+		return err
+	}
+	if o.set["size"] && o.Format != "" {
+		return errors.New("conflicting --size and --format: a random payload has no format to convert")
 	}
 	if o.set["topic-alias"] && o.TopicAlias == 0 {
 		return errors.New("invalid --topic-alias 0: must be at least 1")
@@ -196,26 +231,45 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
+	if o.Quiet {
+		p = output.Quiet(p)
+	}
+	pf, _ := payload.ParseFormat(o.Format)
+	pack := func(b []byte) ([]byte, error) {
+		out, err := payload.Pack(pf, b)
+		if err != nil {
+			return nil, &cmdutil.FlagError{Err: fmt.Errorf("invalid --format %s input: %v", pf, err)}
+		}
+		return out, nil
+	}
 
 	// Read a file or all of stdin before connecting, so a bad file fails fast.
-	var payload []byte
+	var body []byte
 	switch {
 	case o.set["message"]:
-		payload = []byte(o.Message)
+		body = []byte(o.Message)
 	case o.File != "":
-		payload, err = readLimited(o.File, nil, o.Topic)
+		body, err = readLimited(o.File, nil, o.Topic)
 		if err != nil {
 			return err
 		}
 	case o.Stdin:
-		payload, err = readLimited("", o.IO.In, o.Topic)
+		body, err = readLimited("", o.IO.In, o.Topic)
 		if err != nil {
+			return err
+		}
+	case o.set["size"]:
+		n, _ := payload.ParseSize(o.Size)
+		if body, err = payload.Random(rand.Reader, n); err != nil {
 			return err
 		}
 	}
 	if !o.Lines {
+		if body, err = pack(body); err != nil {
+			return err
+		}
 		// A message MQTT cannot carry is bad input: say so before connecting.
-		if _, err := mqttc.PublishSize(co.Version, mqttc.Message{Topic: o.Topic, Payload: payload, QoS: byte(o.QoS), Properties: o.properties()}); err != nil {
+		if _, err := mqttc.PublishSize(co.Version, mqttc.Message{Topic: o.Topic, Payload: body, QoS: byte(o.QoS), Properties: o.properties()}); err != nil {
 			return &cmdutil.FlagError{Err: err}
 		}
 	}
@@ -228,9 +282,20 @@ func run(ctx context.Context, o *options) error {
 	_ = p.Status(output.Connected(c.Ack.ClientID, c.Ack.SessionPresent))
 
 	msg := mqttc.Message{Topic: o.Topic, QoS: byte(o.QoS), Retain: o.Retain, Properties: o.properties()}
+	first := true
 	publish := func(body []byte) error {
 		msg.Payload = body
 		for range o.Count {
+			if !first && o.Delay > 0 {
+				t := time.NewTimer(time.Duration(o.Delay))
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return ctx.Err()
+				case <-t.C:
+				}
+			}
+			first = false
 			if err := publishOne(ctx, c, msg); err != nil {
 				return err
 			}
@@ -249,7 +314,10 @@ func run(ctx context.Context, o *options) error {
 		sc := bufio.NewScanner(o.IO.In)
 		sc.Buffer(make([]byte, 64*1024), 256*1024*1024)
 		for sc.Scan() {
-			line := bytes.TrimSuffix(sc.Bytes(), []byte("\r"))
+			line, err := pack(bytes.TrimSuffix(sc.Bytes(), []byte("\r")))
+			if err != nil {
+				return err
+			}
 			if err := publish(line); err != nil {
 				return err
 			}
@@ -257,7 +325,7 @@ func run(ctx context.Context, o *options) error {
 		if err := sc.Err(); err != nil {
 			return fmt.Errorf("read stdin: %w", err)
 		}
-	} else if err := publish(payload); err != nil {
+	} else if err := publish(body); err != nil {
 		return err
 	}
 	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
