@@ -60,6 +60,14 @@ type PrinterOptions struct {
 	Verbose bool
 	// Now is the clock for events and messages without a time; default time.Now.
 	Now func() time.Time
+	// Template, when set, prints each message with a -F format string instead of the
+	// format's own layout.
+	Template *MessageFormat
+	// NoNewline leaves out the newline after a raw payload or a -F line (-N).
+	NoNewline bool
+	// Display, when set, turns a payload into what is shown (sub --format); the
+	// message's own bytes still give %l and %x.
+	Display func([]byte) []byte
 }
 
 // NewPrinter returns the Printer for f. Colours are decided from s once, here. Raw
@@ -218,13 +226,26 @@ func (p *printer) Error(err error) error {
 func (p *printer) Message(m mqttc.Message) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch p.format {
-	case FormatJSON:
+	shown := m.Payload
+	if p.opts.Display != nil {
+		shown = p.opts.Display(m.Payload)
+	}
+	switch {
+	case p.opts.Template != nil:
+		p.buf.Write(p.opts.Template.Append(p.buf.AvailableBuffer(), m, shown, p.opts.Now()))
+		if !p.opts.NoNewline {
+			p.buf.WriteByte('\n')
+		}
+	case p.format == FormatJSON:
+		m.Payload = shown
 		p.writeMessageJSON(m)
-	case FormatRaw:
-		p.buf.Write(m.Payload)
-		p.buf.WriteByte('\n')
+	case p.format == FormatRaw:
+		p.buf.Write(shown)
+		if !p.opts.NoNewline {
+			p.buf.WriteByte('\n')
+		}
 	default:
+		m.Payload = shown
 		p.writeMessageText(m)
 	}
 	return p.flush(p.s.Out)

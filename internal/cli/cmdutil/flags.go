@@ -45,7 +45,7 @@ func (o OutputOptions) Validate() error {
 }
 
 // NewPrinter applies --color to the streams and returns the printer for --output.
-func (o OutputOptions) NewPrinter(f *Factory) (output.Printer, output.Format, error) {
+func (o OutputOptions) NewPrinter(f *Factory, tune ...func(*output.PrinterOptions)) (output.Printer, output.Format, error) {
 	if o.Color != "" {
 		if err := f.IO.SetColor(o.Color); err != nil {
 			return nil, "", &FlagError{Err: err}
@@ -55,7 +55,11 @@ func (o OutputOptions) NewPrinter(f *Factory) (output.Printer, output.Format, er
 	if err != nil {
 		return nil, "", &FlagError{Err: err}
 	}
-	return output.NewPrinter(f.IO, format, output.PrinterOptions{Verbose: o.Verbose, Now: f.Now}), format, nil
+	po := output.PrinterOptions{Verbose: o.Verbose, Now: f.Now}
+	for _, t := range tune {
+		t(&po)
+	}
+	return output.NewPrinter(f.IO, format, po), format, nil
 }
 
 // AddConnFlags registers the shared connection flags (see profile.AddConnFlags) and

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/mqttc"
 	"github.com/mqttx/mqttx/internal/output"
+	"github.com/mqttx/mqttx/internal/packet"
+	"github.com/mqttx/mqttx/internal/payload"
 )
 
 // queueSize bounds the messages waiting between the client's network goroutine and the
@@ -40,6 +43,17 @@ type options struct {
 	UserProperties    []string
 	Reconnect         cmdutil.ReconnectOptions
 
+	FormatString   string   // -F
+	NoNewline      bool     // -N
+	Display        string   // --format
+	RetainedOnly   bool     // --retained-only
+	RemoveRetained bool     // --remove-retained
+	FilterOut      []string // -T
+	Unsubscribe    []string // -U
+	FileWrite      string   // --file-write
+	Delimiter      string   // --delimiter
+	FileSave       string   // --file-save
+
 	set map[string]bool
 }
 
@@ -65,11 +79,20 @@ acknowledged) with a note on stderr; a dropped message counts towards -C.
 A lost connection is re-established ("Reconnecting... [n]" on stderr, waiting
 --reconnect-period, doubled per failed attempt up to 30s, with jitter) and the filters
 subscribed again, unless --no-reconnect is given or --max-reconnects attempts failed
-(exit 1); a broker that refuses the connection is not asked again (exit 3).`,
+(exit 1); a broker that refuses the connection is not asked again (exit 3).
+
+-F prints each message with a mosquitto_sub format string (a newline follows unless -N):
+` + output.FormatDirectives + `
+
+--format shows payloads decoded (base64, hex, json indented, cbor or msgpack as JSON); a
+payload that is not in that format is shown as received, with a warning on stderr.
+--file-write and --file-save keep the payloads as received.`,
 		Example: `  $ mqttx sub -t 'sensor/+/temperature'
   $ mqttx sub -t a/# -q 1 -t b/+ -q 2
   $ mqttx sub -t status -C 1 -W 5 -o raw
-  $ mqttx sub -t jobs -i worker1 --no-clean -x 3600 -q 1`,
+  $ mqttx sub -t jobs -i worker1 --no-clean -x 3600 -q 1
+  $ mqttx sub -t 'sensor/#' -F '%I %t %p'
+  $ mqttx sub -t 'config/#' --retained-only --remove-retained`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.set = map[string]bool{}
@@ -104,14 +127,40 @@ subscribed again, unless --no-reconnect is given or --max-reconnects attempts fa
 	fs.IntVar(&opts.RetainHandling, "retain-handling", 0, "MQTT 5: retained messages at subscribe: 0 send, 1 send if new subscription, 2 never")
 	fs.IntVar(&opts.SubscriptionID, "subscription-identifier", 0, "MQTT 5: subscription identifier `N` (1 to 268435455)")
 	fs.StringArrayVar(&opts.UserProperties, "user-property", nil, "MQTT 5: SUBSCRIBE user property `key=value` (repeatable)")
+	fs.StringVarP(&opts.FormatString, "format-string", "F", "", "print each message with a mosquitto_sub format `STRING`, e.g. '%t %p' (directives below)")
+	fs.BoolVarP(&opts.NoNewline, "no-newline", "N", false, "no newline after a raw payload (-o raw) or an -F line")
+	fs.StringVar(&opts.Display, "format", "", "show payloads decoded: base64, hex, json (indented), cbor or msgpack (as JSON)")
+	fs.BoolVar(&opts.RetainedOnly, "retained-only", false, "print only retained messages and exit at the first message that is not retained")
+	fs.BoolVar(&opts.RemoveRetained, "remove-retained", false, "clear each retained message received (publish an empty retained message to its topic)")
+	fs.StringArrayVarP(&opts.FilterOut, "filter-out", "T", nil, "do not print messages whose topic matches `FILTER` (repeatable)")
+	fs.StringArrayVarP(&opts.Unsubscribe, "unsubscribe", "U", nil, "unsubscribe from `FILTER` first, e.g. a subscription left in a persistent session (repeatable)")
+	fs.StringVar(&opts.FileWrite, "file-write", "", "also append each payload to `FILE`, followed by --delimiter")
+	fs.StringVar(&opts.Delimiter, "delimiter", `\n`, `what --file-write writes after each payload (\n, \t and \\ are understood)`)
+	fs.StringVar(&opts.FileSave, "file-save", "", "also save each payload as its own file in `DIR`")
 	cmdutil.AddReconnectFlags(fs, &opts.Reconnect)
 	cmdutil.AddOutputFlags(fs, &opts.Output, "auto")
 	return cmd
 }
 
 func (o *options) validate() error {
-	if len(o.Topics) == 0 {
+	if len(o.Topics) == 0 && len(o.Unsubscribe) == 0 {
 		return errors.New("missing --topic: give at least one -t filter")
+	}
+	for _, t := range append(append([]string{}, o.FilterOut...), o.Unsubscribe...) {
+		if err := cmdutil.ValidateTopicFilter(t); err != nil {
+			return err
+		}
+	}
+	if o.FormatString != "" {
+		if _, err := output.ParseMessageFormat(o.FormatString); err != nil {
+			return err
+		}
+	}
+	if _, err := payload.ParseFormat(o.Display); err != nil {
+		return err
+	}
+	if o.RetainedOnly && o.NoRetained {
+		return errors.New("conflicting --retained-only and --no-retained: nothing would be printed")
 	}
 	for _, t := range o.Topics {
 		if err := cmdutil.ValidateTopicFilter(t); err != nil {
@@ -185,10 +234,38 @@ func run(ctx context.Context, o *options) error {
 	if err := cmdutil.RequireV5(co.Version, o.set, v5Flags); err != nil {
 		return err
 	}
-	p, _, err := o.Output.NewPrinter(o.Factory)
+	tmpl, _ := output.ParseMessageFormat(o.FormatString)
+	if o.FormatString == "" {
+		tmpl = nil
+	} else if !o.set["output"] {
+		// -F chooses the message layout; status lines stay plain text.
+		o.Output.Format = "text"
+	}
+	display, _ := payload.ParseFormat(o.Display)
+	// displayErr is why the last payload could not be shown in --format; the printer
+	// calls Display from this goroutine, and handle reports it after printing.
+	var displayErr error
+	p, _, err := o.Output.NewPrinter(o.Factory, func(po *output.PrinterOptions) {
+		po.Template, po.NoNewline = tmpl, o.NoNewline
+		if display != payload.Text {
+			po.Display = func(b []byte) []byte {
+				shown, err := payload.Show(display, b)
+				if err != nil {
+					displayErr = err
+					return b
+				}
+				return shown
+			}
+		}
+	})
 	if err != nil {
 		return err
 	}
+	out, err := openOutputs(o)
+	if err != nil {
+		return err
+	}
+	defer out.close()
 
 	msgs := make(chan mqttc.Message, queueSize)
 	var dropped atomic.Int64
@@ -197,9 +274,21 @@ func run(ctx context.Context, o *options) error {
 	// delivers the rest on the next connection. full is closed once N were accepted.
 	var accepted atomic.Int64
 	full := make(chan struct{})
+	// --retained-only ends at the first message that is not retained.
+	notRetained := make(chan struct{})
+	var notRetainedOnce sync.Once
 	co.OnMessage = func(m mqttc.Message) bool {
 		if o.NoRetained && m.Retain {
 			return true // accepted (and acknowledged), just not printed
+		}
+		if o.RetainedOnly && !m.Retain {
+			notRetainedOnce.Do(func() { close(notRetained) })
+			return false
+		}
+		for _, f := range o.FilterOut {
+			if packet.MatchTopic(f, m.Topic) {
+				return true // -T: acknowledged, not printed
+			}
 		}
 		if o.Count > 0 && accepted.Load() >= int64(o.Count) {
 			return false
@@ -229,6 +318,18 @@ func run(ctx context.Context, o *options) error {
 	defer func() { _ = c.Disconnect(context.Background()) }()
 
 	subs := o.subscriptions()
+	if len(o.Unsubscribe) > 0 {
+		if err := c.Unsubscribe(ctx, o.Unsubscribe...); err != nil {
+			return err
+		}
+		for _, t := range o.Unsubscribe {
+			_ = p.Status(output.Unsubscribed(t))
+		}
+		if len(subs) == 0 {
+			_ = p.Status(output.Connected(c.Ack.ClientID, c.Ack.SessionPresent))
+			return disconnect()
+		}
+	}
 	subscribe := func() error {
 		_ = p.Status(output.Connected(c.Ack.ClientID, c.Ack.SessionPresent))
 		codes, err := c.Subscribe(ctx, subs, o.subscribeOptions())
@@ -257,6 +358,26 @@ func run(ctx context.Context, o *options) error {
 		defer t.Stop()
 		timeout = t.C
 	}
+	// handle prints m, writes it to the --file-* outputs and clears it with
+	// --remove-retained.
+	handle := func(m mqttc.Message) error {
+		if err := p.Message(m); err != nil {
+			return err
+		}
+		if displayErr != nil {
+			_ = p.Status(output.Warning(fmt.Sprintf("%v on %s: shown as received", displayErr, m.Topic)))
+			displayErr = nil
+		}
+		if err := out.write(m); err != nil {
+			return err
+		}
+		if o.RemoveRetained && m.Retain && len(m.Payload) > 0 {
+			if err := c.Publish(ctx, mqttc.Message{Topic: m.Topic, Retain: true, QoS: m.QoS}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	printed := 0
 	var reported int64
 	reportDropped := func() {
@@ -270,6 +391,18 @@ func run(ctx context.Context, o *options) error {
 		select {
 		case <-ctx.Done():
 			return disconnect()
+		case <-notRetained:
+			// Print what is queued (all retained), then leave.
+			for {
+				select {
+				case m := <-msgs:
+					if err := handle(m); err != nil {
+						return err
+					}
+				default:
+					return disconnect()
+				}
+			}
 		case err := <-c.Lost:
 			if o.Reconnect.Disabled {
 				return cmdutil.ConnectionLost(err)
@@ -300,11 +433,11 @@ func run(ctx context.Context, o *options) error {
 			}
 			return nil
 		case m := <-msgs:
-			if err := p.Message(m); err != nil {
+			if err := handle(m); err != nil {
 				if cmdutil.IsClosedOutput(err) {
 					return disconnect()
 				}
-				return fmt.Errorf("print message: %w", err)
+				return err
 			}
 			printed++
 			reportDropped()
@@ -316,11 +449,11 @@ func run(ctx context.Context, o *options) error {
 			for {
 				select {
 				case m := <-msgs:
-					if err := p.Message(m); err != nil {
+					if err := handle(m); err != nil {
 						if cmdutil.IsClosedOutput(err) {
 							return disconnect()
 						}
-						return fmt.Errorf("print message: %w", err)
+						return err
 					}
 					printed++
 				default:
