@@ -104,6 +104,9 @@ type Options struct {
 	// Kill, on a library goroutine. A DISCONNECT sent by an MQTT 5 broker arrives as a
 	// *DisconnectError carrying its reason code.
 	OnConnectionLost func(error)
+	// OnPacket, when set, receives every packet sent and received (sub --debug), on the
+	// goroutine that wrote or read it; it must not block.
+	OnPacket func(PacketTrace)
 }
 
 // ConnAck is what the broker granted.

@@ -50,6 +50,7 @@ func (c *v3Client) openConn(_ *url.URL, _ mqtt.ClientOptions) (net.Conn, error) 
 		return nil, err
 	}
 	dialed := conn
+	conn = traced(conn, c.o.Version, c.o.OnPacket)
 	if c.o.HasPassword && c.o.Password == "" && c.o.Username != "" {
 		// paho.mqtt.golang drops an empty password; MQTT allows one.
 		conn = &connectFixConn{Conn: conn, fix: addEmptyPassword}

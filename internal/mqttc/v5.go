@@ -141,6 +141,7 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 	if err != nil {
 		return nil, timeoutErr(ctx, addr, c.o.ConnectTimeout, err, false)
 	}
+	conn = traced(conn, V5, c.o.OnPacket)
 	cc := &captureConn{Conn: conn}
 	cc.on.Store(true)
 	var wire net.Conn = cc

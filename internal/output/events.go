@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/mqttx/mqttx/internal/mqttc"
 )
 
 // Kind names an event; it is the "type" of its JSON line. Every kind the client
@@ -98,13 +100,51 @@ func Warning(text string) Event {
 	return newEvent(KindWarning, "Warning: "+EscapeControl(text), map[string]any{"warning": EscapeControl(text)})
 }
 
-// Packet is -d/--debug's line for one MQTT packet sent ("out") or received ("in").
-func Packet(dir, summary string) Event {
-	arrow := "<-"
-	if dir == "out" {
-		arrow = "->"
+// Packet is -d/--debug's line for one MQTT packet: "-> PUBLISH topic=a/b qos=1 id=3
+// (12 bytes)" for one sent, "<-" for one received.
+func Packet(t mqttc.PacketTrace) Event {
+	var b strings.Builder
+	if t.Sent {
+		b.WriteString("-> ")
+	} else {
+		b.WriteString("<- ")
 	}
-	return newEvent(KindPacket, arrow+" "+summary, map[string]any{"direction": dir, "packet": summary})
+	b.WriteString(t.Type)
+	f := map[string]any{"direction": "in", "packet": t.Type, "bytes": t.Size}
+	if t.Sent {
+		f["direction"] = "out"
+	}
+	add := func(k string, v any) {
+		f[k] = v
+		fmt.Fprintf(&b, " %s=%v", k, v)
+	}
+	if t.ClientID != "" {
+		add("client_id", EscapeControl(t.ClientID))
+	}
+	if t.Topic != "" {
+		add("topic", EscapeControl(t.Topic))
+		add("qos", t.QoS)
+		if t.Retain {
+			add("retain", true)
+		}
+		if t.Dup {
+			add("dup", true)
+		}
+	}
+	if len(t.Filters) > 0 {
+		add("filters", EscapeControl(strings.Join(t.Filters, ",")))
+	}
+	if t.ID != 0 {
+		add("id", t.ID)
+	}
+	if t.Reason != 0 {
+		add("reason", fmt.Sprintf("0x%02x", t.Reason))
+	}
+	if t.Err != "" {
+		add("error", EscapeControl(t.Err))
+	}
+	fmt.Fprintf(&b, " (%d bytes)", t.Size)
+	return newEvent(KindPacket, b.String(), f)
 }
 
 // EscapeControl makes s safe to print on one line: control characters (line breaks, ESC,

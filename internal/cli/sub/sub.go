@@ -53,6 +53,7 @@ type options struct {
 	FileWrite      string   // --file-write
 	Delimiter      string   // --delimiter
 	FileSave       string   // --file-save
+	Debug          bool     // -d
 
 	set map[string]bool
 }
@@ -136,6 +137,7 @@ payload that is not in that format is shown as received, with a warning on stder
 	fs.StringArrayVarP(&opts.Unsubscribe, "unsubscribe", "U", nil, "unsubscribe from `FILTER` first, e.g. a subscription left in a persistent session (repeatable)")
 	fs.StringVar(&opts.FileWrite, "file-write", "", "also append each payload to `FILE`, followed by --delimiter")
 	fs.StringVar(&opts.Delimiter, "delimiter", `\n`, `what --file-write writes after each payload (\n, \t and \\ are understood)`)
+	fs.BoolVarP(&opts.Debug, "debug", "d", false, "print every MQTT packet sent (->) and received (<-) on stderr")
 	fs.StringVar(&opts.FileSave, "file-save", "", "also save each payload as its own file in `DIR`")
 	cmdutil.AddReconnectFlags(fs, &opts.Reconnect)
 	cmdutil.AddOutputFlags(fs, &opts.Output, "auto")
@@ -274,6 +276,27 @@ func run(ctx context.Context, o *options) error {
 	// delivers the rest on the next connection. full is closed once N were accepted.
 	var accepted atomic.Int64
 	full := make(chan struct{})
+	// -d: packets are queued by the network goroutines and printed by this one.
+	traces := make(chan mqttc.PacketTrace, queueSize)
+	if o.Debug {
+		co.OnPacket = func(t mqttc.PacketTrace) {
+			select {
+			case traces <- t:
+			default:
+			}
+		}
+	}
+	drainTraces := func() {
+		for {
+			select {
+			case t := <-traces:
+				_ = p.Status(output.Packet(t))
+			default:
+				return
+			}
+		}
+	}
+	defer drainTraces()
 	// --retained-only ends at the first message that is not retained.
 	notRetained := make(chan struct{})
 	var notRetainedOnce sync.Once
@@ -331,8 +354,10 @@ func run(ctx context.Context, o *options) error {
 		}
 	}
 	subscribe := func() error {
+		drainTraces()
 		_ = p.Status(output.Connected(c.Ack.ClientID, c.Ack.SessionPresent))
 		codes, err := c.Subscribe(ctx, subs, o.subscribeOptions())
+		drainTraces()
 		if err != nil {
 			return err // the client's error says "subscribe: ..."
 		}
@@ -389,6 +414,8 @@ func run(ctx context.Context, o *options) error {
 	defer reportDropped()
 	for {
 		select {
+		case t := <-traces:
+			_ = p.Status(output.Packet(t))
 		case <-ctx.Done():
 			return disconnect()
 		case <-notRetained:
