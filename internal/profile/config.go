@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
@@ -59,7 +60,11 @@ func ConfigPath(getenv func(string) string) string {
 	return ".mqttx.yaml"
 }
 
-var unknownField = regexp.MustCompile(`^field (.*) not found in type [\w.]+$`)
+// unknownField is compiled on first use: only a bad config file needs it, and every
+// command's start would pay for it otherwise.
+var unknownField = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^field (.*) not found in type [\w.]+$`)
+})
 
 // yamlError turns a yaml error into one line: "config FILE: line N: ...".
 func yamlError(path string, err error) error {
@@ -69,7 +74,7 @@ func yamlError(path string, err error) error {
 		for _, m := range te.Errors {
 			line, rest, ok := strings.Cut(m, ": ")
 			if ok && strings.HasPrefix(line, "line ") {
-				if sm := unknownField.FindStringSubmatch(rest); sm != nil {
+				if sm := unknownField().FindStringSubmatch(rest); sm != nil {
 					rest = fmt.Sprintf("unknown key %q", sm[1])
 				}
 				m = line + ": " + rest
