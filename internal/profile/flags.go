@@ -22,6 +22,8 @@ func AddConnFlags(fs *pflag.FlagSet) {
 	AddSettingFlags(fs)
 	fs.String(FlagProfile, "", "saved connection profile to use (default: $MQTTX_PROFILE, else the config's default)")
 	fs.String(FlagConfig, "", "config file (default: $MQTTX_CONFIG, else $XDG_CONFIG_HOME/mqttx/config.yaml)")
+	_ = fs.SetAnnotation(FlagProfile, "group", []string{GroupConnection})
+	_ = fs.SetAnnotation(FlagConfig, "group", []string{GroupConnection})
 }
 
 // AddSettingFlags registers a flag per row of Settings and -L/--url: the flags a

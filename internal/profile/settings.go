@@ -258,6 +258,11 @@ func (s Setting) parse(p *Profile, vals []string) error {
 
 // Register adds s to fs as a flag of the field's type.
 func (s Setting) Register(fs *pflag.FlagSet) {
+	defer func() {
+		if s.Group != "" {
+			_ = fs.SetAnnotation(s.Flag, "group", []string{s.Group})
+		}
+	}()
 	if s.value != nil {
 		fl := fs.VarPF(s.value(), s.Flag, s.Short, s.Help)
 		fl.DefValue = s.Default
@@ -285,9 +290,6 @@ func (s Setting) Register(fs *pflag.FlagSet) {
 		fs.StringArrayP(s.Flag, s.Short, nil, s.Help)
 	default:
 		panic("profile: no flag type for setting " + s.Flag)
-	}
-	if s.Group != "" {
-		_ = fs.SetAnnotation(s.Flag, "group", []string{s.Group})
 	}
 }
 

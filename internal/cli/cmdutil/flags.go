@@ -27,6 +27,9 @@ func AddOutputFlags(fs *pflag.FlagSet, o *OutputOptions, def string) {
 	fs.StringVarP(&o.Format, "output", "o", def, help)
 	fs.StringVar(&o.Color, "color", "auto", "colour: auto, always or never (auto honours NO_COLOR)")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "print more detail: properties, timestamps")
+	for _, name := range []string{"output", "color", "verbose"} {
+		_ = fs.SetAnnotation(name, "group", []string{GroupOutput})
+	}
 }
 
 // Validate checks the flag values without touching the streams.

@@ -34,6 +34,9 @@ func AddReconnectFlags(fs *pflag.FlagSet, r *ReconnectOptions) {
 	fs.Var((*periodValue)(&r.Period), "reconnect-period", "first wait before reconnecting, doubled per failed attempt up to 30s, with jitter: a duration (2s) or milliseconds (MQTTX: 1000)")
 	fs.IntVar(&r.Max, "max-reconnects", 0, "give up after `N` failed reconnects in a row (0: never)")
 	fs.Lookup("reconnect-period").DefValue = "1s"
+	for _, name := range []string{"no-reconnect", "reconnect-period", "max-reconnects"} {
+		_ = fs.SetAnnotation(name, "group", []string{GroupReconnect})
+	}
 }
 
 // Validate checks the flag values.

@@ -62,6 +62,7 @@ refuses the connection is not asked again (exit 3).`,
 	})
 	fs.VarP(&opts.Timeout, "timeout", "W", "disconnect cleanly and exit 0 after `DURATION` (seconds or 1m30s)")
 	cmdutil.AddReconnectFlags(fs, &opts.Reconnect)
+	cmdutil.GroupFlagsInHelp(cmd)
 	cmdutil.AddOutputFlags(fs, &opts.Output, "text")
 	return cmd
 }

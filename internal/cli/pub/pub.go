@@ -124,6 +124,7 @@ or it was written (QoS 0).`,
 	fs.BoolVar(&opts.PayloadFormat, "payload-format-indicator", false, "MQTT 5: mark the payload as UTF-8 text")
 	fs.Uint16Var(&opts.TopicAlias, "topic-alias", 0, "MQTT 5: topic alias to use (1 to the broker's maximum)")
 	fs.StringArrayVar(&opts.UserProperties, "user-property", nil, "MQTT 5: PUBLISH user property `key=value` (repeatable)")
+	cmdutil.GroupFlagsInHelp(cmd)
 	cmdutil.AddOutputFlags(fs, &opts.Output, "text")
 	return cmd
 }

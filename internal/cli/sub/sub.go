@@ -140,6 +140,7 @@ payload that is not in that format is shown as received, with a warning on stder
 	fs.BoolVarP(&opts.Debug, "debug", "d", false, "print every MQTT packet sent (->) and received (<-) on stderr")
 	fs.StringVar(&opts.FileSave, "file-save", "", "also save each payload as its own file in `DIR`")
 	cmdutil.AddReconnectFlags(fs, &opts.Reconnect)
+	cmdutil.GroupFlagsInHelp(cmd)
 	cmdutil.AddOutputFlags(fs, &opts.Output, "auto")
 	return cmd
 }
