@@ -146,7 +146,11 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 	cc.on.Store(true)
 	var wire net.Conn = cc
 	if needsOwnConnect(&c.o) {
-		own := encodeConnectV5(&c.o)
+		own, err := encodeConnectV5(&c.o)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
 		wire = &connectFixConn{Conn: cc, fix: func([]byte) []byte { return own }}
 	}
 	safe := packets.NewThreadSafeConn(wire)
