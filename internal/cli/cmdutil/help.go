@@ -43,9 +43,12 @@ Global Flags:
 // GroupFlagsInHelp makes cmd's --help list its flags in sections: its own, then
 // reconnect, output, connection, TLS, WebSocket, will and MQTT 5 connection flags.
 func GroupFlagsInHelp(cmd *cobra.Command) {
-	cobra.AddTemplateFunc("groupedFlagUsages", groupedFlagUsages)
 	cmd.SetUsageTemplate(usageTemplate)
 }
+
+// cobra's template functions are one global map, read when any help is printed: ours is
+// added once, before any command can run (commands run concurrently in tests).
+func init() { cobra.AddTemplateFunc("groupedFlagUsages", groupedFlagUsages) }
 
 func groupedFlagUsages(cmd *cobra.Command) string {
 	sets := map[string]*pflag.FlagSet{}
