@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mqttx/mqttx/internal/mqttc"
+	"github.com/mqttx/mqttx/internal/packet"
 )
 
 // ParseVersion parses an --mqtt-version value: "5" or "5.0" is MQTT 5, "3.1.1" or "311"
@@ -202,7 +203,11 @@ func validHeaderName(n string) bool {
 // ValidateTopicName checks a topic name for PUBLISH (or a will): not empty, no wildcards,
 // no NUL, valid UTF-8, at most 65535 bytes. flag names the flag in the error.
 func ValidateTopicName(flag, t string) error {
-	var why string
+	// The verdict is the codec's (internal/packet); the cases below only say why.
+	if packet.ValidTopicName(t) {
+		return nil
+	}
+	why := "not a valid MQTT topic name"
 	switch {
 	case t == "":
 		why = "must not be empty"
@@ -214,8 +219,6 @@ func ValidateTopicName(flag, t string) error {
 		why = "must be valid UTF-8"
 	case len(t) > 65535:
 		why = "must be at most 65535 bytes"
-	default:
-		return nil
 	}
 	return usageErr(fmt.Errorf("invalid %s %s: %s", flag, quoteIfNeeded(t), why))
 }

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mqttx/mqttx/internal/mqttc"
+	"github.com/mqttx/mqttx/internal/packet"
 	"github.com/mqttx/mqttx/internal/profile"
 )
 
@@ -31,6 +32,10 @@ func ParseUserProperties(flag string, pairs []string) ([]mqttc.UserProperty, err
 // ValidateTopicName checks a topic to publish to: not empty, no wildcards, no NUL, valid
 // UTF-8, at most 65535 bytes.
 func ValidateTopicName(t string) error {
+	// The verdict is the codec's (internal/packet); the checks below only say why.
+	if packet.ValidTopicName(t) {
+		return nil
+	}
 	if t == "" {
 		return errors.New("invalid --topic: the topic must not be empty")
 	}
@@ -40,13 +45,17 @@ func ValidateTopicName(t string) error {
 	if strings.ContainsAny(t, "+#") {
 		return fmt.Errorf("invalid --topic %s: topic names cannot contain wildcards", t)
 	}
-	return nil
+	return fmt.Errorf("invalid --topic %q: not a valid MQTT topic name", t)
 }
 
 // ValidateTopicFilter checks a subscription filter: not empty, '#' alone in the last
 // level, '+' alone in its level, valid UTF-8 without NUL. Shared subscriptions
 // ($share/group/filter) need a group name without wildcards and a filter.
 func ValidateTopicFilter(f string) error {
+	// The verdict is the codec's (internal/packet); the checks below only say why.
+	if packet.ValidTopicFilter(f) {
+		return nil
+	}
 	if f == "" {
 		return errors.New("invalid --topic: the topic filter must not be empty")
 	}
@@ -75,7 +84,7 @@ func ValidateTopicFilter(f string) error {
 			return fmt.Errorf("invalid --topic %s: '+' must be alone in its level", f)
 		}
 	}
-	return nil
+	return fmt.Errorf("invalid --topic %q: not a valid MQTT topic filter", f)
 }
 
 func validateTopicString(t string) error {
