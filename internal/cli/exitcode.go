@@ -38,9 +38,10 @@ func ExitCode(err error, interrupted bool) int {
 		flagErr    *cmdutil.FlagError
 		usageErr   *profile.UsageError
 		refusedErr *mqttc.RefusedError
+		tooLarge   *mqttc.TooLargeError
 	)
 	switch {
-	case errors.As(err, &flagErr), errors.As(err, &usageErr), isCobraUsageError(err):
+	case errors.As(err, &flagErr), errors.As(err, &usageErr), errors.As(err, &tooLarge), isCobraUsageError(err):
 		return ExitUsage
 	case errors.As(err, &refusedErr):
 		return ExitRefused

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -17,6 +19,7 @@ import (
 	"github.com/mqttx/mqttx/internal/cli/bench"
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/cli/conn"
+	profilecmd "github.com/mqttx/mqttx/internal/cli/profile"
 	"github.com/mqttx/mqttx/internal/cli/pub"
 	"github.com/mqttx/mqttx/internal/cli/serve"
 	"github.com/mqttx/mqttx/internal/cli/simulate"
@@ -29,6 +32,9 @@ import (
 // disconnect cleanly and exit 0, one-shot commands exit 130. A second signal kills the
 // process.
 func Main(args []string, streams *output.Streams) int {
+	// A closed stdout (| head -1) makes writes fail with EPIPE instead of killing the
+	// process, so commands can end cleanly and exit 0.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// After the first signal, restore the default handling so that a second Ctrl-C
@@ -44,12 +50,21 @@ func Main(args []string, streams *output.Streams) int {
 // error to f.IO.ErrOut.
 func Run(ctx context.Context, args []string, f *cmdutil.Factory) int {
 	root := NewRootCmd(f)
+	// MQTTX CLI's two-letter shorthands and long names, rewritten before pflag can
+	// misread them (cmdutil.Aliases).
+	args, sub, err := applyAliases(root, args)
+	if err != nil {
+		printError(f, sub, err, ExitUsage)
+		return ExitUsage
+	}
 	root.SetArgs(args)
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	cmd, err := root.ExecuteContextC(ctx)
-	if err == nil {
+	if err == nil || cmdutil.IsClosedOutput(err) {
+		// A reader that went away (| head -1) is not a failure, and there is nobody
+		// to tell.
 		return ExitOK
 	}
 	if cmd == nil {
@@ -101,6 +116,7 @@ over TCP, TLS and WebSocket.
 		serve.NewCmd(f, nil),
 		bench.NewCmd(f, nil),
 		simulate.NewCmd(f, nil),
+		profilecmd.NewCmd(f, nil),
 	)
 	for _, c := range root.Commands() {
 		if c.Long == "" {
@@ -113,15 +129,15 @@ over TCP, TLS and WebSocket.
 }
 
 // printError writes err as one line to stderr: JSON when the command prints JSON,
-// otherwise "Error: ..." and, for usage errors, a hint to run --help.
+// otherwise "Error: ..." and, for usage errors, always text, a hint to run --help.
 func printError(f *cmdutil.Factory, cmd *cobra.Command, err error, code int) {
-	if jsonOutput(f, cmd.Flags()) {
+	if code != ExitUsage && jsonOutput(f, cmd.Flags()) {
 		p := output.NewPrinter(f.IO, output.Format("json"), output.PrinterOptions{Now: f.Now})
 		if p.Error(err) == nil {
 			return
 		}
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Error: %v\n", err)
+	fmt.Fprintf(f.IO.ErrOut, "Error: %s\n", output.EscapeControl(err.Error()))
 	if code == ExitUsage {
 		fmt.Fprintf(f.IO.ErrOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
@@ -135,4 +151,32 @@ func jsonOutput(f *cmdutil.Factory, fs *pflag.FlagSet) bool {
 	}
 	format, err := output.ParseFormat(fl.Value.String(), f.IO)
 	return err == nil && format == output.Format("json")
+}
+
+// applyAliases rewrites the MQTTX CLI spellings in args for the command they name
+// ("pub", "bench pub"), also when shell completion asks about them. It returns the
+// command found, for an error's usage hint.
+func applyAliases(root *cobra.Command, args []string) ([]string, *cobra.Command, error) {
+	skip := 0
+	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
+		skip = 1
+	}
+	cmd := root
+	for skip < len(args) {
+		next, _, err := cmd.Find(args[skip : skip+1])
+		if err != nil || next == cmd {
+			break
+		}
+		cmd = next
+		skip++
+	}
+	if cmd == root {
+		return args, root, nil
+	}
+	path := strings.TrimPrefix(cmd.CommandPath(), root.Name()+" ")
+	rest, err := cmdutil.ApplyAliases(path, args[skip:], cmd.Flags())
+	if err != nil {
+		return nil, cmd, err
+	}
+	return append(slices.Clone(args[:skip]), rest...), cmd, nil
 }

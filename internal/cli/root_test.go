@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -67,8 +68,15 @@ func TestUnknownCommand(t *testing.T) {
 }
 
 func TestJSONErrorWithJSONOutput(t *testing.T) {
+	// A usage error is text with the help hint whatever -o says, so scripts and people
+	// see how to fix it.
 	code, _, errOut := run(t, "pub", "-t", "", "-m", "x", "-o", "json")
-	if code != ExitUsage || !strings.HasPrefix(errOut, `{"type":"error","error":"invalid --topic`) {
-		t.Errorf("code %d, stderr %q", code, errOut)
+	if code != ExitUsage || !strings.HasPrefix(errOut, "Error: invalid --topic") || !strings.Contains(errOut, "Run 'mqttx pub --help' for usage.") {
+		t.Errorf("usage error: code %d, stderr %q", code, errOut)
+	}
+	// A runtime error with -o json is a JSON line.
+	code, _, errOut = run(t, "pub", "-t", "t", "-f", filepath.Join(t.TempDir(), "missing"), "-o", "json")
+	if code != ExitFailure || !strings.HasPrefix(errOut, `{"type":"error","error":"read --file`) {
+		t.Errorf("runtime error: code %d, stderr %q", code, errOut)
 	}
 }

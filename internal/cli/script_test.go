@@ -43,6 +43,8 @@ type broker struct {
 	// startWS starts the broker with a plain WebSocket listener too (path /mqtt); nil when
 	// the broker cannot, and scripts guard such lines with [wsbroker].
 	startWS func(dir string) (host string, port, wsPort int, stop func(), err error)
+	// startLimited starts the broker with a Maximum Packet Size of max bytes.
+	startLimited func(dir string, max int) (host string, port int, stop func(), err error)
 }
 
 // brokers lists every broker the scripts run against; add one here to run them all
@@ -73,6 +75,10 @@ var brokers = []broker{
 		startWS: func(dir string) (string, int, int, func(), error) {
 			return startServe(dir, "--ws-port", "0")
 		},
+		startLimited: func(dir string, max int) (string, int, func(), error) {
+			host, port, _, stop, err := startServe(dir, "--max-packet-size", strconv.Itoa(max))
+			return host, port, stop, err
+		},
 	},
 	{
 		name:      "mosquitto",
@@ -99,6 +105,9 @@ var brokers = []broker{
 				return "", 0, 0, nil, err
 			}
 			return host, port, wsPort, b.Stop, nil
+		},
+		startLimited: func(dir string, max int) (string, int, func(), error) {
+			return startMosquitto(dir, mosquittotest.WithConfig(fmt.Sprintf("max_packet_size %d", max)))
 		},
 	},
 }
@@ -263,14 +272,15 @@ func TestScripts(t *testing.T) {
 					return false, fmt.Errorf("unknown condition %q", cond)
 				},
 				Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-					"waitfor":    cmdWaitFor,
-					"exitcode":   cmdExitCode,
-					"freeport":   cmdFreePort,
-					"silentport": cmdSilentPort,
-					"hasjson":    cmdHasJSON,
-					"expandenv":  cmdExpandEnv,
-					"authbroker": authBrokerCmd(b),
-					"wsbroker":   wsBrokerCmd(b),
+					"waitfor":     cmdWaitFor,
+					"exitcode":    cmdExitCode,
+					"freeport":    cmdFreePort,
+					"silentport":  cmdSilentPort,
+					"hasjson":     cmdHasJSON,
+					"expandenv":   cmdExpandEnv,
+					"authbroker":  authBrokerCmd(b),
+					"wsbroker":    wsBrokerCmd(b),
+					"limitbroker": limitBrokerCmd(b),
 				},
 			})
 		})
@@ -482,4 +492,21 @@ func jsonMatches(obj map[string]any, pairs []string) bool {
 		}
 	}
 	return true
+}
+
+// limitBrokerCmd returns "limitbroker MAX": start a second broker of the same kind with
+// a Maximum Packet Size of MAX bytes, at $LIMIT_HOST:$LIMIT_PORT.
+func limitBrokerCmd(b broker) func(ts *testscript.TestScript, neg bool, args []string) {
+	return func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: limitbroker MAX")
+		}
+		max, err := strconv.Atoi(args[0])
+		ts.Check(err)
+		host, port, stop, err := b.startLimited(ts.MkAbs(".limitbroker"), max)
+		ts.Check(err)
+		ts.Defer(stop)
+		ts.Setenv("LIMIT_HOST", host)
+		ts.Setenv("LIMIT_PORT", strconv.Itoa(port))
+	}
 }

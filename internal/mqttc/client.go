@@ -104,6 +104,9 @@ type Options struct {
 	// Kill, on a library goroutine. A DISCONNECT sent by an MQTT 5 broker arrives as a
 	// *DisconnectError carrying its reason code.
 	OnConnectionLost func(error)
+	// OnPacket, when set, receives every packet sent and received (sub --debug), on the
+	// goroutine that wrote or read it; it must not block.
+	OnPacket func(PacketTrace)
 }
 
 // ConnAck is what the broker granted.
@@ -182,7 +185,8 @@ type Client interface {
 	// returns a *RefusedError.
 	Connect(ctx context.Context) (*ConnAck, error)
 	// Publish sends m and, for QoS 1 and 2, waits for the flow to complete. A PUBACK or
-	// PUBREC with a failure reason code (MQTT 5) returns a *RefusedError.
+	// PUBREC with a failure reason code (MQTT 5) returns a *RefusedError. A message larger
+	// than MQTT or the broker's Maximum Packet Size allows is not sent: *TooLargeError.
 	Publish(ctx context.Context, m Message) error
 	// Subscribe sends one SUBSCRIBE and returns the granted QoS / reason code per filter.
 	// Any failure code (>= 0x80) returns a *RefusedError alongside the codes.

@@ -1,9 +1,11 @@
 package mqttc
 
 import (
-	"encoding/binary"
+	"fmt"
 	"net"
 	"sync"
+
+	"github.com/mqttx/mqttx/internal/packet"
 )
 
 // paho.golang v0.23.0 encodes will properties with the CONNECT property rules, which
@@ -81,116 +83,82 @@ func addEmptyPassword(pkt []byte) []byte {
 	return append(appendVarint([]byte{pkt[0]}, len(body)), body...)
 }
 
-// encodeConnectV5 encodes o as an MQTT 5 CONNECT packet.
-func encodeConnectV5(o *Options) []byte {
-	var flags byte
-	if o.CleanStart {
-		flags |= 0x02
+// encodeConnectV5 encodes o as an MQTT 5 CONNECT packet with the codec.
+func encodeConnectV5(o *Options) ([]byte, error) {
+	c := &packet.Connect{
+		Version:    packet.V5,
+		CleanStart: o.CleanStart,
+		KeepAlive:  o.KeepAlive,
+		ClientID:   o.ClientID,
 	}
-	if w := o.Will; w != nil {
-		flags |= 0x04 | w.QoS<<3
-		if w.Retain {
-			flags |= 0x20
-		}
+	if o.Username != "" {
+		c.UsernameFlag, c.Username = true, o.Username
 	}
 	if o.HasPassword || o.Password != "" {
-		flags |= 0x40
+		c.PasswordFlag, c.Password = true, []byte(o.Password)
 	}
-	if o.Username != "" {
-		flags |= 0x80
-	}
-	var props []byte
+	p := &c.Properties
 	if o.SessionExpiry != nil {
-		props = appendU32(append(props, 0x11), *o.SessionExpiry)
+		p.SetSessionExpiry(*o.SessionExpiry)
 	}
 	if o.ReceiveMaximum != nil {
-		props = appendU16(append(props, 0x21), *o.ReceiveMaximum)
+		p.SetReceiveMaximum(*o.ReceiveMaximum)
 	}
 	if o.MaximumPacketSize != nil {
-		props = appendU32(append(props, 0x27), *o.MaximumPacketSize)
+		p.SetMaximumPacketSize(*o.MaximumPacketSize)
 	}
 	if o.TopicAliasMaximum != nil {
-		props = appendU16(append(props, 0x22), *o.TopicAliasMaximum)
+		p.SetTopicAliasMaximum(*o.TopicAliasMaximum)
 	}
 	if o.RequestResponseInfo {
-		props = append(props, 0x19, 1)
+		p.SetRequestResponseInfo(1)
 	}
 	if o.RequestProblemInfo != nil && !*o.RequestProblemInfo {
-		props = append(props, 0x17, 0)
+		p.SetRequestProblemInfo(0)
 	}
-	props = appendUserProps(props, o.UserProperties)
+	p.User = appendUser(p.User, o.UserProperties)
 	if o.AuthenticationMethod != "" {
-		props = appendStr(append(props, 0x15), o.AuthenticationMethod)
+		p.SetAuthMethod([]byte(o.AuthenticationMethod))
 	}
 	if o.AuthenticationData != nil {
-		props = appendStr(append(props, 0x16), string(o.AuthenticationData))
+		p.SetAuthData(o.AuthenticationData)
 	}
-
-	body := appendStr(nil, "MQTT")
-	body = append(body, 5, flags)
-	body = appendU16(body, o.KeepAlive)
-	body = appendVarint(body, len(props))
-	body = append(body, props...)
-	body = appendStr(body, o.ClientID)
 	if w := o.Will; w != nil {
-		var wp []byte
+		c.WillFlag, c.WillQoS, c.WillRetain, c.WillTopic, c.WillPayload = true, w.QoS, w.Retain, w.Topic, w.Payload
+		wp := &c.WillProperties
 		if w.DelayInterval != nil {
-			wp = appendU32(append(wp, 0x18), *w.DelayInterval)
+			wp.SetWillDelay(*w.DelayInterval)
 		}
 		if w.PayloadFormat != nil {
-			wp = append(wp, 0x01, *w.PayloadFormat)
+			wp.SetPayloadFormat(*w.PayloadFormat)
 		}
 		if w.MessageExpiry != nil {
-			wp = appendU32(append(wp, 0x02), *w.MessageExpiry)
+			wp.SetMessageExpiry(*w.MessageExpiry)
 		}
 		if w.ContentType != "" {
-			wp = appendStr(append(wp, 0x03), w.ContentType)
+			wp.SetContentType([]byte(w.ContentType))
 		}
 		if w.ResponseTopic != "" {
-			wp = appendStr(append(wp, 0x08), w.ResponseTopic)
+			wp.SetResponseTopic([]byte(w.ResponseTopic))
 		}
 		if w.CorrelationData != nil {
-			wp = appendStr(append(wp, 0x09), string(w.CorrelationData))
+			wp.SetCorrelationData(w.CorrelationData)
 		}
-		wp = appendUserProps(wp, w.UserProperties)
-		body = appendVarint(body, len(wp))
-		body = append(body, wp...)
-		body = appendStr(body, w.Topic)
-		body = appendStr(body, string(w.Payload))
+		wp.User = appendUser(wp.User, w.UserProperties)
 	}
-	if o.Username != "" {
-		body = appendStr(body, o.Username)
+	b, err := c.AppendTo(nil, packet.V5)
+	if err != nil {
+		return nil, fmt.Errorf("invalid connect options: %w", err)
 	}
-	if flags&0x40 != 0 {
-		body = appendStr(body, o.Password)
-	}
-	pkt := appendVarint([]byte{0x10}, len(body))
-	return append(pkt, body...)
+	return b, nil
 }
 
-func appendU16(b []byte, v uint16) []byte { return binary.BigEndian.AppendUint16(b, v) }
-func appendU32(b []byte, v uint32) []byte { return binary.BigEndian.AppendUint32(b, v) }
-
-// appendStr appends a two-byte length and s (UTF-8 string or binary data).
-func appendStr(b []byte, s string) []byte { return append(appendU16(b, uint16(len(s))), s...) }
-
-func appendUserProps(b []byte, ps []UserProperty) []byte {
-	for _, p := range ps {
-		b = appendStr(appendStr(append(b, 0x26), p.Key), p.Value)
+func appendUser(dst []packet.UserProperty, ps []UserProperty) []packet.UserProperty {
+	for _, u := range ps {
+		dst = append(dst, packet.UserProperty{Key: []byte(u.Key), Value: []byte(u.Value)})
 	}
-	return b
+	return dst
 }
 
-func appendVarint(b []byte, n int) []byte {
-	for {
-		d := byte(n % 128)
-		n /= 128
-		if n > 0 {
-			d |= 0x80
-		}
-		b = append(b, d)
-		if n == 0 {
-			return b
-		}
-	}
-}
+// appendVarint appends n as an MQTT Variable Byte Integer.
+func appendVarint(b []byte, n int) []byte { return packet.AppendVarInt(b, uint32(n)) }

@@ -50,6 +50,7 @@ func (c *v3Client) openConn(_ *url.URL, _ mqtt.ClientOptions) (net.Conn, error) 
 		return nil, err
 	}
 	dialed := conn
+	conn = traced(conn, c.o.Version, c.o.OnPacket)
 	if c.o.HasPassword && c.o.Password == "" && c.o.Username != "" {
 		// paho.mqtt.golang drops an empty password; MQTT allows one.
 		conn = &connectFixConn{Conn: conn, fix: addEmptyPassword}
@@ -100,6 +101,9 @@ func (c *v3Client) Connect(ctx context.Context) (*ConnAck, error) {
 	opts.SetPassword(c.o.Password)
 	opts.SetCleanSession(c.o.CleanStart)
 	opts.SetKeepAlive(time.Duration(c.o.KeepAlive) * time.Second)
+	// A broker that stops answering is noticed within the keepalive and this, so a QoS
+	// 1/2 publish waiting for its acknowledgement ends (as in pinger.go for MQTT 5).
+	opts.SetPingTimeout(min(max(time.Duration(c.o.KeepAlive)*time.Second, time.Second), maxPingWait))
 	opts.SetAutoReconnect(false)
 	opts.SetConnectRetry(false)
 	opts.SetResumeSubs(false)
@@ -259,6 +263,9 @@ func (c *v3Client) Publish(ctx context.Context, m Message) error {
 	}
 	if m.Properties != nil {
 		return errors.New("publish properties need MQTT 5: connect with mqtt version 5")
+	}
+	if err := checkSize(c.o.Version, m, 0); err != nil {
+		return err
 	}
 	payload := m.Payload
 	if payload == nil {

@@ -30,6 +30,8 @@ type v5Client struct {
 	quota chan struct{}
 	// aliasMax is the CONNACK's Topic Alias Maximum; 0 when absent (no aliases allowed).
 	aliasMax uint16
+	// maxPacket is the CONNACK's Maximum Packet Size; 0 when absent (no limit but MQTT's).
+	maxPacket uint32
 
 	// connCtx ends when the paho client has shut down, so waits for acknowledgements end
 	// with the connection instead of at the caller's deadline.
@@ -139,11 +141,16 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 	if err != nil {
 		return nil, timeoutErr(ctx, addr, c.o.ConnectTimeout, err, false)
 	}
+	conn = traced(conn, V5, c.o.OnPacket)
 	cc := &captureConn{Conn: conn}
 	cc.on.Store(true)
 	var wire net.Conn = cc
 	if needsOwnConnect(&c.o) {
-		own := encodeConnectV5(&c.o)
+		own, err := encodeConnectV5(&c.o)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
 		wire = &connectFixConn{Conn: cc, fix: func([]byte) []byte { return own }}
 	}
 	safe := packets.NewThreadSafeConn(wire)
@@ -157,6 +164,7 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 		OnPublishReceived:  []func(paho.PublishReceived) (bool, error){c.onPublish},
 		OnServerDisconnect: c.onServerDisconnect,
 		OnClientError:      c.onClientError,
+		PingHandler:        &pinger{},
 		// paho calls the handler unchecked when a CONNACK carries an authentication
 		// method, so one is always set.
 		AuthHandler: singleStepAuth{method: c.o.AuthenticationMethod},
@@ -199,8 +207,12 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 		}
 	}
 	var aliasMax uint16
+	var maxPacket uint32
 	if ack.Properties != nil && ack.Properties.TopicAliasMaximum != nil {
 		aliasMax = *ack.Properties.TopicAliasMaximum
+	}
+	if ack.Properties != nil && ack.Properties.MaximumPacketSize != nil {
+		maxPacket = *ack.Properties.MaximumPacketSize
 	}
 	connCtx, connCancel := context.WithCancel(context.Background())
 	go func() {
@@ -210,7 +222,7 @@ func (c *v5Client) Connect(ctx context.Context) (*ConnAck, error) {
 		connCancel()
 	}()
 	c.mu.Lock()
-	c.pc, c.conn, c.quota, c.connCtx, c.aliasMax = pc, conn, make(chan struct{}, recvMax), connCtx, aliasMax
+	c.pc, c.conn, c.quota, c.connCtx, c.aliasMax, c.maxPacket = pc, conn, make(chan struct{}, recvMax), connCtx, aliasMax, maxPacket
 	c.mu.Unlock()
 	return ack, nil
 }
@@ -443,6 +455,12 @@ func (c *v5Client) Publish(ctx context.Context, m Message) error {
 	}
 	if m.QoS > 2 {
 		return fmt.Errorf("invalid qos %d: must be 0, 1 or 2", m.QoS)
+	}
+	c.mu.Lock()
+	maxPacket := c.maxPacket
+	c.mu.Unlock()
+	if err := checkSize(V5, m, maxPacket); err != nil {
+		return err
 	}
 	p := &paho.Publish{Topic: m.Topic, Payload: m.Payload, QoS: m.QoS, Retain: m.Retain}
 	if q := m.Properties; q != nil {

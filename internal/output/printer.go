@@ -2,7 +2,6 @@ package output
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,11 +10,11 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/fatih/color"
 
 	"github.com/mqttx/mqttx/internal/mqttc"
+	"github.com/mqttx/mqttx/internal/payload"
 )
 
 // Event is something that happened, for Status (stderr) or Result (stdout).
@@ -61,6 +60,14 @@ type PrinterOptions struct {
 	Verbose bool
 	// Now is the clock for events and messages without a time; default time.Now.
 	Now func() time.Time
+	// Template, when set, prints each message with a -F format string instead of the
+	// format's own layout.
+	Template *MessageFormat
+	// NoNewline leaves out the newline after a raw payload or a -F line (-N).
+	NoNewline bool
+	// Display, when set, turns a payload into what is shown (sub --format); the
+	// message's own bytes still give %l and %x.
+	Display func([]byte) []byte
 }
 
 // NewPrinter returns the Printer for f. Colours are decided from s once, here. Raw
@@ -203,12 +210,13 @@ func (p *printer) Error(err error) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	msg := EscapeControl(err.Error())
 	if p.format == FormatJSON {
+		// JSON escapes control characters itself.
 		p.encodeJSON(struct {
 			Type  string `json:"type"`
 			Error string `json:"error"`
-		}{"error", msg})
+		}{"error", err.Error()})
 		return p.flush(p.s.ErrOut)
 	}
 	p.buf.WriteString(p.bad.Sprint("Error:") + " " + msg + "\n")
@@ -218,13 +226,26 @@ func (p *printer) Error(err error) error {
 func (p *printer) Message(m mqttc.Message) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch p.format {
-	case FormatJSON:
+	shown := m.Payload
+	if p.opts.Display != nil {
+		shown = p.opts.Display(m.Payload)
+	}
+	switch {
+	case p.opts.Template != nil:
+		p.buf.Write(p.opts.Template.Append(p.buf.AvailableBuffer(), m, shown, p.opts.Now()))
+		if !p.opts.NoNewline {
+			p.buf.WriteByte('\n')
+		}
+	case p.format == FormatJSON:
+		m.Payload = shown
 		p.writeMessageJSON(m)
-	case FormatRaw:
-		p.buf.Write(m.Payload)
-		p.buf.WriteByte('\n')
+	case p.format == FormatRaw:
+		p.buf.Write(shown)
+		if !p.opts.NoNewline {
+			p.buf.WriteByte('\n')
+		}
 	default:
+		m.Payload = shown
 		p.writeMessageText(m)
 	}
 	return p.flush(p.s.Out)
@@ -258,10 +279,10 @@ func (p *printer) writeMessageText(m mqttc.Message) {
 			p.buf.WriteString("  " + p.key.Sprint(kv[0]+":") + " " + kv[1] + "\n")
 		}
 	}
-	if utf8.Valid(m.Payload) {
-		p.buf.Write(m.Payload)
+	if s, enc := payload.String(m.Payload); enc == payload.UTF8 {
+		p.buf.WriteString(s)
 	} else {
-		p.buf.WriteString("base64:" + base64.StdEncoding.EncodeToString(m.Payload))
+		p.buf.WriteString("base64:" + s)
 	}
 	p.buf.WriteByte('\n')
 }
@@ -309,12 +330,10 @@ func propertyLines(pp *mqttc.PublishProperties) [][2]string {
 }
 
 // encodeBytes returns b as a string and "utf8" when it is valid UTF-8, else its base64
-// form and "base64".
+// form and "base64" (payload.String).
 func encodeBytes(b []byte) (string, string) {
-	if utf8.Valid(b) {
-		return string(b), "utf8"
-	}
-	return base64.StdEncoding.EncodeToString(b), "base64"
+	s, enc := payload.String(b)
+	return s, string(enc)
 }
 
 // jsonMessage is the JSON Lines form of a message.

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
@@ -59,7 +60,11 @@ func ConfigPath(getenv func(string) string) string {
 	return ".mqttx.yaml"
 }
 
-var unknownField = regexp.MustCompile(`^field (.*) not found in type [\w.]+$`)
+// unknownField is compiled on first use: only a bad config file needs it, and every
+// command's start would pay for it otherwise.
+var unknownField = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^field (.*) not found in type [\w.]+$`)
+})
 
 // yamlError turns a yaml error into one line: "config FILE: line N: ...".
 func yamlError(path string, err error) error {
@@ -69,7 +74,7 @@ func yamlError(path string, err error) error {
 		for _, m := range te.Errors {
 			line, rest, ok := strings.Cut(m, ": ")
 			if ok && strings.HasPrefix(line, "line ") {
-				if sm := unknownField.FindStringSubmatch(rest); sm != nil {
+				if sm := unknownField().FindStringSubmatch(rest); sm != nil {
 					rest = fmt.Sprintf("unknown key %q", sm[1])
 				}
 				m = line + ": " + rest
@@ -97,7 +102,12 @@ func LoadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	return parseConfig(path, data)
+	c, err := parseConfig(path, data)
+	if err != nil {
+		// A config file that does not parse is bad input, like a bad flag.
+		return nil, usageErr(err)
+	}
+	return c, nil
 }
 
 // parseConfig decodes one YAML document strictly.
@@ -207,6 +217,13 @@ func (c *Config) Names() []string {
 // else the config's default; a named profile that does not exist is an error. fs may be
 // nil (no flags). The result still needs Options() to be validated.
 func Resolve(fs *pflag.FlagSet, getenv func(string) string, configPath string) (Profile, error) {
+	return ResolveWarn(fs, getenv, configPath, nil)
+}
+
+// ResolveWarn is Resolve that passes warnings to warn: a default config file (not named
+// by --config or $MQTTX_CONFIG) that exists but cannot be read is a warning, and the
+// settings resolve without it; a named one is an error.
+func ResolveWarn(fs *pflag.FlagSet, getenv func(string) string, configPath string, warn func(string)) (Profile, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
@@ -226,10 +243,16 @@ func Resolve(fs *pflag.FlagSet, getenv func(string) string, configPath string) (
 			return Profile{}, usageErr(fmt.Errorf("invalid --config %s: no such file", quoteIfNeeded(path)))
 		}
 	}
+	named := path != "" || getenv(EnvConfig) != ""
 	if path == "" {
 		path = ConfigPath(getenv)
 	}
 	cfg, err := LoadConfig(path)
+	var pe *iofs.PathError
+	if err != nil && !named && warn != nil && errors.As(err, &pe) {
+		warn(fmt.Sprintf("ignoring config %s: %v", path, pe.Err))
+		cfg, err = &Config{}, nil
+	}
 	if err != nil {
 		return Profile{}, err
 	}

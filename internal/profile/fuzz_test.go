@@ -160,3 +160,28 @@ func FuzzLoadConfig(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseExpiry: an accepted -x is "never" or the number typed, and it round-trips
+// through the flag value's text.
+func FuzzParseExpiry(f *testing.F) {
+	for _, s := range []string{"0", "60", "never", "-1", "∞", "4294967295", "4294967296", "1h", " 7 "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseExpiry(s)
+		if err != nil {
+			return
+		}
+		var e expiryValue
+		if err := e.Set(e.String()); err != nil {
+			t.Fatalf("zero value does not round-trip: %v", err)
+		}
+		if err := e.Set(s); err != nil || uint32(e) != v {
+			t.Fatalf("Set(%q) = %d, %v; ParseExpiry gave %d", s, e, err, v)
+		}
+		back, err := ParseExpiry(e.String())
+		if err != nil || back != v {
+			t.Fatalf("%q -> %d -> %q -> %d, %v", s, v, e.String(), back, err)
+		}
+	})
+}

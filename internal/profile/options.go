@@ -31,12 +31,18 @@ func deref[T any](p *T) T {
 // the fix, e.g. "invalid --port 0: must be 1-65535" or "--session-expiry needs
 // --mqtt-version 5".
 //
-// Client id: when unset, "mqttx_" and 8 random hex digits. With --no-clean on MQTT 3.x a
+// Client id: when unset, "mqttx_" and 8 random hex digits; set to "" (-i ""), left
+// empty for the broker to assign (MQTT 5, and 3.1.1 with a clean session). With --no-clean on MQTT 3.x a
 // client id is required instead ("--no-clean needs --client-id ..."), since a random id
 // could never resume the session it asks to keep. On MQTT 5 a random id is generated as
 // usual (the session can be resumed by passing that id later).
 func (p Profile) Options() (mqttc.Options, error) {
 	full := Defaults()
+	if p.Protocol == nil && (p.CA != nil || p.Cert != nil) {
+		// A CA or client certificate without a protocol means TLS, as mosquitto's
+		// --cafile does.
+		full.Protocol = ptr("mqtts")
+	}
 	full.Merge(p)
 	p = full
 
@@ -81,7 +87,9 @@ func (p Profile) Options() (mqttc.Options, error) {
 	o.CleanStart = deref(p.Clean)
 
 	o.ClientID = deref(p.ClientID)
-	if o.ClientID == "" {
+	if p.ClientID != nil && o.ClientID == "" && (v == mqttc.V5 || (v == mqttc.V311 && o.CleanStart)) {
+		// -i '': the broker assigns an id (MQTT 5 sends it back in CONNACK).
+	} else if o.ClientID == "" {
 		if !o.CleanStart && v != mqttc.V5 {
 			return mqttc.Options{}, usageErr(errNoClientID)
 		}
@@ -99,44 +107,27 @@ func (p Profile) Options() (mqttc.Options, error) {
 		o.ConnectTimeout = *p.ConnectTimeout
 	}
 
-	// MQTT 5 only settings, checked in flag order so the message is predictable.
+	// MQTT 5 only settings, checked in table order so the message is predictable.
 	if v != mqttc.V5 {
-		if flag := firstSet(
-			flagSet{"--session-expiry", p.SessionExpiry != nil},
-			flagSet{"--will-delay-interval", p.WillDelay != nil},
-			flagSet{"--will-message-expiry", p.WillMessageExpiry != nil},
-			flagSet{"--will-content-type", p.WillContentType != nil},
-			flagSet{"--will-response-topic", p.WillResponseTopic != nil},
-			flagSet{"--will-correlation-data", p.WillCorrelationData != nil},
-			flagSet{"--will-payload-format-indicator", p.WillPayloadFormat != nil},
-			flagSet{"--will-user-property", p.WillUserProperties != nil},
-			flagSet{"--receive-maximum", p.ReceiveMaximum != nil},
-			flagSet{"--maximum-packet-size", p.MaximumPacketSize != nil},
-			flagSet{"--topic-alias-maximum", p.TopicAliasMaximum != nil},
-			flagSet{"--request-response-info", p.RequestResponseInfo != nil},
-			flagSet{"--request-problem-info", p.RequestProblemInfo != nil},
-			flagSet{"--user-property", p.UserProperties != nil},
-		); flag != "" {
-			return fail("%s needs --mqtt-version 5 (got %s)", flag, v)
+		for _, s := range Settings {
+			if s.V5Only && s.IsSet(&p) {
+				return fail("--%s needs --mqtt-version 5 (got %s)", s.Flag, v)
+			}
 		}
 	}
 	o.SessionExpiry = copyPtr(p.SessionExpiry)
+	if v == mqttc.V5 && !o.CleanStart && o.SessionExpiry == nil {
+		// Without an expiry interval an MQTT 5 session ends with the connection, which
+		// is never what --no-clean asks for: keep it, as mosquitto_sub -c does.
+		o.SessionExpiry = ptr(uint32(NeverExpires))
+	}
 
 	// Will.
 	if p.WillTopic == nil {
-		if flag := firstSet(
-			flagSet{"--will-message", p.WillMessage != nil},
-			flagSet{"--will-qos", p.WillQoS != nil},
-			flagSet{"--will-retain", p.WillRetain != nil},
-			flagSet{"--will-delay-interval", p.WillDelay != nil},
-			flagSet{"--will-message-expiry", p.WillMessageExpiry != nil},
-			flagSet{"--will-content-type", p.WillContentType != nil},
-			flagSet{"--will-response-topic", p.WillResponseTopic != nil},
-			flagSet{"--will-correlation-data", p.WillCorrelationData != nil},
-			flagSet{"--will-payload-format-indicator", p.WillPayloadFormat != nil},
-			flagSet{"--will-user-property", p.WillUserProperties != nil},
-		); flag != "" {
-			return fail("%s needs --will-topic", flag)
+		for _, s := range Settings {
+			if s.Group == GroupWill && s.Flag != "will-topic" && s.IsSet(&p) {
+				return fail("--%s needs --will-topic", s.Flag)
+			}
 		}
 	} else {
 		if err := ValidateTopicName("--will-topic", *p.WillTopic); err != nil {
@@ -248,7 +239,7 @@ func (p Profile) Options() (mqttc.Options, error) {
 	o.TopicAliasMaximum = copyPtr(p.TopicAliasMaximum)
 	o.RequestResponseInfo = deref(p.RequestResponseInfo)
 	o.RequestProblemInfo = copyPtr(p.RequestProblemInfo)
-	if o.UserProperties, err = parseKVs("--user-property", p.UserProperties); err != nil {
+	if o.UserProperties, err = parseKVs("--conn-user-property", p.UserProperties); err != nil {
 		return mqttc.Options{}, err
 	}
 	return o, nil
@@ -260,20 +251,4 @@ func copyPtr[T any](p *T) *T {
 	}
 	v := *p
 	return &v
-}
-
-// flagSet is a flag name and whether the user set it.
-type flagSet struct {
-	flag string
-	set  bool
-}
-
-// firstSet returns the first flag of list that was set, or "".
-func firstSet(list ...flagSet) string {
-	for _, f := range list {
-		if f.set {
-			return f.flag
-		}
-	}
-	return ""
 }

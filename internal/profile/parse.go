@@ -10,17 +10,18 @@ import (
 	"unicode/utf8"
 
 	"github.com/mqttx/mqttx/internal/mqttc"
+	"github.com/mqttx/mqttx/internal/packet"
 )
 
 // ParseVersion parses an --mqtt-version value: "5" or "5.0" is MQTT 5, "3.1.1" or "311"
-// is MQTT 3.1.1, "3.1" or "31" is MQTT 3.1.
+// is MQTT 3.1.1, "3.1" or "31" is MQTT 3.1; mosquitto's mqttv5, mqttv311 and mqttv31 too.
 func ParseVersion(s string) (mqttc.Version, error) {
-	switch strings.TrimSpace(s) {
-	case "5", "5.0":
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "5", "5.0", "mqttv5":
 		return mqttc.V5, nil
-	case "3.1.1", "311":
+	case "3.1.1", "311", "mqttv311":
 		return mqttc.V311, nil
-	case "3.1", "31":
+	case "3.1", "31", "mqttv31":
 		return mqttc.V31, nil
 	}
 	return 0, usageErr(fmt.Errorf("invalid --mqtt-version %s: must be 5, 3.1.1 or 3.1", quoteIfNeeded(s)))
@@ -202,7 +203,11 @@ func validHeaderName(n string) bool {
 // ValidateTopicName checks a topic name for PUBLISH (or a will): not empty, no wildcards,
 // no NUL, valid UTF-8, at most 65535 bytes. flag names the flag in the error.
 func ValidateTopicName(flag, t string) error {
-	var why string
+	// The verdict is the codec's (internal/packet); the cases below only say why.
+	if packet.ValidTopicName(t) {
+		return nil
+	}
+	why := "not a valid MQTT topic name"
 	switch {
 	case t == "":
 		why = "must not be empty"
@@ -214,8 +219,6 @@ func ValidateTopicName(flag, t string) error {
 		why = "must be valid UTF-8"
 	case len(t) > 65535:
 		why = "must be at most 65535 bytes"
-	default:
-		return nil
 	}
 	return usageErr(fmt.Errorf("invalid %s %s: %s", flag, quoteIfNeeded(t), why))
 }

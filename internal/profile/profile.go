@@ -88,42 +88,9 @@ func Defaults() Profile {
 // Merge overrides every field of p that is set in o. Slices set in o (non-nil) replace
 // those of p; they are not appended.
 func (p *Profile) Merge(o Profile) {
-	set(&p.Host, o.Host)
-	set(&p.Port, o.Port)
-	set(&p.Protocol, o.Protocol)
-	set(&p.MQTTVersion, o.MQTTVersion)
-	set(&p.ClientID, o.ClientID)
-	set(&p.Username, o.Username)
-	set(&p.Password, o.Password)
-	set(&p.KeepAlive, o.KeepAlive)
-	set(&p.Clean, o.Clean)
-	set(&p.SessionExpiry, o.SessionExpiry)
-	set(&p.WillTopic, o.WillTopic)
-	set(&p.WillMessage, o.WillMessage)
-	set(&p.WillQoS, o.WillQoS)
-	set(&p.WillRetain, o.WillRetain)
-	set(&p.WillDelay, o.WillDelay)
-	set(&p.WillMessageExpiry, o.WillMessageExpiry)
-	set(&p.WillContentType, o.WillContentType)
-	set(&p.WillResponseTopic, o.WillResponseTopic)
-	set(&p.WillCorrelationData, o.WillCorrelationData)
-	set(&p.WillPayloadFormat, o.WillPayloadFormat)
-	setSlice(&p.WillUserProperties, o.WillUserProperties)
-	set(&p.CA, o.CA)
-	set(&p.Cert, o.Cert)
-	set(&p.Key, o.Key)
-	set(&p.ServerName, o.ServerName)
-	set(&p.Insecure, o.Insecure)
-	setSlice(&p.ALPN, o.ALPN)
-	set(&p.WSPath, o.WSPath)
-	setSlice(&p.WSHeaders, o.WSHeaders)
-	set(&p.ConnectTimeout, o.ConnectTimeout)
-	set(&p.ReceiveMaximum, o.ReceiveMaximum)
-	set(&p.MaximumPacketSize, o.MaximumPacketSize)
-	set(&p.TopicAliasMaximum, o.TopicAliasMaximum)
-	set(&p.RequestResponseInfo, o.RequestResponseInfo)
-	set(&p.RequestProblemInfo, o.RequestProblemInfo)
-	setSlice(&p.UserProperties, o.UserProperties)
+	for _, s := range Settings {
+		s.copyFrom(p, &o)
+	}
 }
 
 // set copies the value, not the pointer, so later edits of one profile never show

@@ -428,6 +428,68 @@ func TestOptionsFull(t *testing.T) {
 	}
 }
 
+func TestOptionsNoCleanV5KeepsSession(t *testing.T) {
+	o, err := Profile{Clean: ptr(false), ClientID: ptr("me")}.Options()
+	if err != nil || o.SessionExpiry == nil || *o.SessionExpiry != NeverExpires {
+		t.Fatalf("v5 --no-clean without -x: expiry %v, %v; want never", o.SessionExpiry, err)
+	}
+	o, err = Profile{Clean: ptr(false), ClientID: ptr("me"), SessionExpiry: ptr(uint32(60))}.Options()
+	if err != nil || *o.SessionExpiry != 60 {
+		t.Fatalf("-x 60 kept: %v %v", o.SessionExpiry, err)
+	}
+	if o, _ := (Profile{}).Options(); o.SessionExpiry != nil {
+		t.Fatalf("clean start sends no expiry: %v", *o.SessionExpiry)
+	}
+	if o, _ := (Profile{Clean: ptr(false), ClientID: ptr("me"), MQTTVersion: ptr("3.1.1")}).Options(); o.SessionExpiry != nil {
+		t.Fatalf("3.1.1 has no session expiry")
+	}
+}
+
+func TestParseExpiry(t *testing.T) {
+	for in, want := range map[string]uint32{"0": 0, "60": 60, "never": NeverExpires, "NEVER": NeverExpires, "-1": NeverExpires, "∞": NeverExpires, "4294967295": NeverExpires} {
+		if got, err := ParseExpiry(in); err != nil || got != want {
+			t.Errorf("ParseExpiry(%q) = %d, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "soon", "-2", "4294967296", "1h"} {
+		if _, err := ParseExpiry(bad); err == nil {
+			t.Errorf("ParseExpiry(%q) accepted", bad)
+		}
+	}
+	got, err := FromFlags(newFlags(t, "-x", "never"))
+	if err != nil || got.SessionExpiry == nil || *got.SessionExpiry != NeverExpires {
+		t.Fatalf("-x never: %+v %v", got, err)
+	}
+}
+
+func TestOptionsEmptyClientID(t *testing.T) {
+	for _, tt := range []struct {
+		p       Profile
+		want    string
+		wantErr string
+	}{
+		{Profile{ClientID: ptr("")}, "", ""},
+		{Profile{ClientID: ptr(""), MQTTVersion: ptr("3.1.1")}, "", ""},
+		{Profile{ClientID: ptr(""), Clean: ptr(false)}, "", ""},
+		{Profile{ClientID: ptr(""), MQTTVersion: ptr("3.1.1"), Clean: ptr(false)}, "", "--no-clean needs --client-id"},
+	} {
+		o, err := tt.p.Options()
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%+v: err %v, want %q", tt.p, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || o.ClientID != tt.want {
+			t.Errorf("%+v: client id %q, %v; want %q", tt.p, o.ClientID, err, tt.want)
+		}
+	}
+	// MQTT 3.1 needs an id: an empty one gets a generated id, as when unset.
+	if o, err := (Profile{ClientID: ptr(""), MQTTVersion: ptr("3.1")}).Options(); err != nil || o.ClientID == "" {
+		t.Errorf("3.1 empty id: %q %v", o.ClientID, err)
+	}
+}
+
 func TestOptionsV311NoCleanWithID(t *testing.T) {
 	o, err := Profile{MQTTVersion: ptr("3.1.1"), Clean: ptr(false), ClientID: ptr("me")}.Options()
 	if err != nil || o.CleanStart || o.ClientID != "me" || o.Version != mqttc.V311 {
@@ -462,7 +524,7 @@ func TestOptionsErrors(t *testing.T) {
 		{"will topic empty", Profile{WillTopic: ptr(""), WillMessage: ptr("x")}, `invalid --will-topic "": must not be empty`},
 		{"will response topic", Profile{WillTopic: ptr("t"), WillResponseTopic: ptr("r/#")}, "invalid --will-response-topic r/#: a topic name must not contain the wildcards + or #"},
 		{"will user property", Profile{WillTopic: ptr("t"), WillUserProperties: []string{"nokv"}}, "invalid --will-user-property nokv: must be key=value"},
-		{"user property", Profile{UserProperties: []string{"a=1", "b"}}, "invalid --user-property b: must be key=value"},
+		{"user property", Profile{UserProperties: []string{"a=1", "b"}}, "invalid --conn-user-property b: must be key=value"},
 		{"no-clean 3.1.1 without id", v3(Profile{Clean: ptr(false)}), "--no-clean needs --client-id with --mqtt-version 3.1.1 or 3.1: a resumable session needs a fixed client id"},
 		{"no-clean 3.1 without id", Profile{MQTTVersion: ptr("3.1"), Clean: ptr(false), ClientID: ptr("")}, "--no-clean needs --client-id with --mqtt-version 3.1.1 or 3.1: a resumable session needs a fixed client id"},
 		{"session expiry v3", v3(Profile{SessionExpiry: ptr(uint32(1))}), "--session-expiry needs --mqtt-version 5 (got 3.1.1)"},
@@ -478,8 +540,8 @@ func TestOptionsErrors(t *testing.T) {
 		{"alias max v3", v3(Profile{TopicAliasMaximum: ptr(uint16(1))}), "--topic-alias-maximum needs --mqtt-version 5 (got 3.1.1)"},
 		{"response info v3", v3(Profile{RequestResponseInfo: ptr(true)}), "--request-response-info needs --mqtt-version 5 (got 3.1.1)"},
 		{"problem info v3", v3(Profile{RequestProblemInfo: ptr(true)}), "--request-problem-info needs --mqtt-version 5 (got 3.1.1)"},
-		{"connect user props v3", v3(Profile{UserProperties: []string{"a=b"}}), "--user-property needs --mqtt-version 5 (got 3.1.1)"},
-		{"ca on mqtt", Profile{CA: ptr("ca.pem")}, "--ca needs --protocol mqtts or wss (got mqtt)"},
+		{"connect user props v3", v3(Profile{UserProperties: []string{"a=b"}}), "--conn-user-property needs --mqtt-version 5 (got 3.1.1)"},
+		{"ca on explicit mqtt", Profile{CA: ptr("ca.pem"), Protocol: ptr("mqtt")}, "--ca needs --protocol mqtts or wss (got mqtt)"},
 		{"insecure on ws", Profile{Protocol: ptr("ws"), Insecure: ptr(true)}, "--insecure needs --protocol mqtts or wss (got ws)"},
 		{"cert without key", Profile{Protocol: ptr("mqtts"), Cert: ptr("c")}, "--cert needs --key"},
 		{"key without cert", Profile{Protocol: ptr("mqtts"), Key: ptr("k")}, "--key needs --cert"},
@@ -792,5 +854,94 @@ func TestResolveErrors(t *testing.T) {
 	_, err = Resolve(newFlags(t, "-L", "foo"), env(), filepath.Join(t.TempDir(), "none"))
 	if err == nil || !strings.HasPrefix(err.Error(), "invalid --url foo:") {
 		t.Errorf("bad url: %v", err)
+	}
+}
+
+// TestSettingsCoverProfile checks that every Profile field has exactly one row in
+// Settings and that the row's YAML key is the field's yaml tag, so the table and the
+// config file cannot drift apart.
+func TestSettingsCoverProfile(t *testing.T) {
+	var p Profile
+	v := reflect.ValueOf(&p).Elem()
+	rows := map[uintptr]Setting{}
+	for _, s := range Settings {
+		addr := reflect.ValueOf(s.field(&p)).Pointer()
+		if prev, dup := rows[addr]; dup {
+			t.Fatalf("settings %s and %s share a field", prev.Flag, s.Flag)
+		}
+		rows[addr] = s
+		if s.Help == "" || s.Key == "" || s.Group == "" {
+			t.Errorf("setting %s lacks help, key or group", s.Flag)
+		}
+	}
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Type().Field(i)
+		s, ok := rows[v.Field(i).Addr().Pointer()]
+		if !ok {
+			t.Errorf("field %s has no row in Settings", f.Name)
+			continue
+		}
+		if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag != s.Key {
+			t.Errorf("setting %s: key %q, field %s has yaml tag %q", s.Flag, s.Key, f.Name, tag)
+		}
+	}
+	if len(rows) != v.NumField() {
+		t.Errorf("%d settings for %d fields", len(rows), v.NumField())
+	}
+}
+
+// TestSettingsV5OnlyCheck sets each MQTT 5 only setting alone with -V 3.1.1 and expects
+// the usage error naming its flag.
+func TestSettingsV5OnlyCheck(t *testing.T) {
+	for _, s := range Settings {
+		if !s.V5Only {
+			continue
+		}
+		t.Run(s.Flag, func(t *testing.T) {
+			p := Profile{MQTTVersion: ptr("3.1.1"), WillTopic: ptr("w")}
+			if err := s.parse(&p, []string{"1"}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := p.Options()
+			want := "--" + s.Flag + " needs --mqtt-version 5 (got 3.1.1)"
+			var ue *UsageError
+			if !errors.As(err, &ue) || err.Error() != want {
+				t.Fatalf("err = %v, want %q", err, want)
+			}
+		})
+	}
+}
+
+func TestResolveUnreadableDefaultConfigWarns(t *testing.T) {
+	if runtime.GOOS == "windows" || os.Getuid() == 0 {
+		t.Skip("needs file permissions that bind the user")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mqttx", "config.yaml")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("default: x\n"), 0o000); err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	p, err := ResolveWarn(newFlags(t), env("XDG_CONFIG_HOME", dir), "", func(s string) { warnings = append(warnings, s) })
+	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], "permission denied") || *p.Host != "localhost" {
+		t.Fatalf("default file: %v, warnings %q", err, warnings)
+	}
+	// Named by --config it is an error.
+	_, err = ResolveWarn(newFlags(t, "--config", path), env(), "", func(string) {})
+	if err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("--config: %v", err)
+	}
+}
+
+func TestCAImpliesTLS(t *testing.T) {
+	o, err := Profile{CA: ptr("ca.pem")}.Options()
+	if err != nil || o.Scheme != "mqtts" || o.Port != 8883 {
+		t.Fatalf("--ca alone: %s:%d %v; want mqtts on 8883", o.Scheme, o.Port, err)
+	}
+	if v, err := ParseVersion("mqttv311"); err != nil || v != mqttc.V311 {
+		t.Fatalf("mqttv311: %v %v", v, err)
 	}
 }

@@ -36,7 +36,7 @@ type options struct {
 	Command         string // conn, pub or sub
 	Count           int
 	Start           int
-	ConnectInterval cmdutil.Duration
+	ConnectInterval cmdutil.Millis
 	ConnectRate     float64
 	IfAddrs         []string
 	Duration        cmdutil.Duration
@@ -46,7 +46,7 @@ type options struct {
 	Topic       string   // pub
 	Topics      []string // sub
 	Share       string
-	Interval    cmdutil.Duration
+	Interval    cmdutil.Millis
 	Rate        float64
 	Limit       int64
 	Size        int
@@ -142,7 +142,7 @@ func newRunCmd(f *cmdutil.Factory, runF func(*options) error, which string) *cob
 	fs := cmd.Flags()
 	fs.IntVarP(&opts.Count, "count", "c", 1, "number of connections")
 	fs.IntVarP(&opts.Start, "start", "n", 0, "index of the first connection, for %i and client ids (split a run over machines)")
-	fs.VarP(&opts.ConnectInterval, "interval", "i", "time between connection starts (default: as fast as the broker accepts)")
+	fs.VarP(&opts.ConnectInterval, "interval", "i", "time between connection starts: 10ms, 1s, or plain milliseconds as in MQTTX (default: as fast as the broker accepts)")
 	fs.Float64VarP(&opts.ConnectRate, "connrate", "R", 0, "connections started per second, instead of -i")
 	fs.StringSliceVar(&opts.IfAddrs, "ifaddr", nil, "local source addresses to connect from, in turn: `a,b,c` (mqtt only; past ~28k connections per address)")
 	fs.VarP(&opts.Duration, "duration", "d", "stop after this long, e.g. 30s or 5m (default: until Ctrl-C or, for pub, the -L limit)")
@@ -150,7 +150,7 @@ func newRunCmd(f *cmdutil.Factory, runF func(*options) error, which string) *cob
 	switch which {
 	case "pub":
 		fs.StringVarP(&opts.Topic, "topic", "t", "", "topic; placeholders %i index, %c client id, %u username, %s sequence, %rand_N random 1..N")
-		fs.VarP(&opts.Interval, "interval-msg", "I", "time between messages of each publisher (default: as fast as the inflight window allows)")
+		fs.VarP(&opts.Interval, "interval-msg", "I", "time between messages of each publisher: 100ms, 2s, or plain milliseconds as in MQTTX (default: as fast as the inflight window allows)")
 		fs.Float64Var(&opts.Rate, "rate", 0, "messages per second in total, spread over the publishers, instead of -I")
 		fs.Int64VarP(&opts.Limit, "limit", "L", 0, "messages to publish in total, then wait for their acknowledgements and deliveries and stop")
 		fs.IntVarP(&opts.Size, "size", "s", 256, "payload size in bytes; at least 24 carries the latency stamp")

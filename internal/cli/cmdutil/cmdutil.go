@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mqttx/mqttx/internal/mqttc"
@@ -89,3 +90,37 @@ func ConnectError(o mqttc.Options, err error) error {
 	}
 	return fmt.Errorf("connect to %s: %w", addr, err)
 }
+
+// IsClosedOutput reports whether err comes from writing to a stdout whose reader has
+// gone (EPIPE, as after | head -1): commands stop quietly and exit 0.
+func IsClosedOutput(err error) bool {
+	return errors.Is(err, syscall.EPIPE)
+}
+
+// OnceString is a string flag that may be given once: a second -m is an error rather
+// than silently replacing the first.
+type OnceString struct {
+	Value *string
+	set   bool
+}
+
+// String implements pflag.Value.
+func (o *OnceString) String() string {
+	if o.Value == nil {
+		return ""
+	}
+	return *o.Value
+}
+
+// Set implements pflag.Value.
+func (o *OnceString) Set(s string) error {
+	if o.set {
+		return errors.New("given more than once: give it once")
+	}
+	o.set = true
+	*o.Value = s
+	return nil
+}
+
+// Type implements pflag.Value.
+func (o *OnceString) Type() string { return "string" }

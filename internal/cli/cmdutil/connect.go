@@ -20,6 +20,12 @@ type Conn struct {
 // before. A connect interrupted by ctx returns ctx's error, so the exit code says
 // "interrupted" rather than a network failure.
 func Connect(ctx context.Context, newClient func(mqttc.Options) (mqttc.Client, error), p output.Printer, co mqttc.Options) (*Conn, error) {
+	_ = p.Status(output.Connecting(co.Host, co.Port))
+	return dial(ctx, newClient, co)
+}
+
+// dial is Connect without the status line.
+func dial(ctx context.Context, newClient func(mqttc.Options) (mqttc.Client, error), co mqttc.Options) (*Conn, error) {
 	lost := make(chan error, 1)
 	co.OnConnectionLost = func(err error) {
 		select {
@@ -31,7 +37,6 @@ func Connect(ctx context.Context, newClient func(mqttc.Options) (mqttc.Client, e
 	if err != nil {
 		return nil, &FlagError{Err: err}
 	}
-	_ = p.Status(output.Event{Type: "connecting", Text: "Connecting...", Fields: map[string]any{"host": co.Host, "port": co.Port}})
 	ack, err := c.Connect(ctx)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -27,6 +27,9 @@ func AddOutputFlags(fs *pflag.FlagSet, o *OutputOptions, def string) {
 	fs.StringVarP(&o.Format, "output", "o", def, help)
 	fs.StringVar(&o.Color, "color", "auto", "colour: auto, always or never (auto honours NO_COLOR)")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "print more detail: properties, timestamps")
+	for _, name := range []string{"output", "color", "verbose"} {
+		_ = fs.SetAnnotation(name, "group", []string{GroupOutput})
+	}
 }
 
 // Validate checks the flag values without touching the streams.
@@ -45,7 +48,7 @@ func (o OutputOptions) Validate() error {
 }
 
 // NewPrinter applies --color to the streams and returns the printer for --output.
-func (o OutputOptions) NewPrinter(f *Factory) (output.Printer, output.Format, error) {
+func (o OutputOptions) NewPrinter(f *Factory, tune ...func(*output.PrinterOptions)) (output.Printer, output.Format, error) {
 	if o.Color != "" {
 		if err := f.IO.SetColor(o.Color); err != nil {
 			return nil, "", &FlagError{Err: err}
@@ -55,7 +58,11 @@ func (o OutputOptions) NewPrinter(f *Factory) (output.Printer, output.Format, er
 	if err != nil {
 		return nil, "", &FlagError{Err: err}
 	}
-	return output.NewPrinter(f.IO, format, output.PrinterOptions{Verbose: o.Verbose, Now: f.Now}), format, nil
+	po := output.PrinterOptions{Verbose: o.Verbose, Now: f.Now}
+	for _, t := range tune {
+		t(&po)
+	}
+	return output.NewPrinter(f.IO, format, po), format, nil
 }
 
 // AddConnFlags registers the shared connection flags (see profile.AddConnFlags) and
@@ -65,7 +72,9 @@ func AddConnFlags(cmd *cobra.Command, f *Factory) func() (mqttc.Options, error) 
 	fs := cmd.Flags()
 	profile.AddConnFlags(fs)
 	return func() (mqttc.Options, error) {
-		p, err := profile.Resolve(fs, f.Getenv, "")
+		p, err := profile.ResolveWarn(fs, f.Getenv, "", func(msg string) {
+			fmt.Fprintln(f.IO.ErrOut, "Warning: "+output.EscapeControl(msg))
+		})
 		if err != nil {
 			return mqttc.Options{}, err
 		}

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/mqttx/mqttx/internal/mqttc"
+	"github.com/mqttx/mqttx/internal/packet"
+	"github.com/mqttx/mqttx/internal/profile"
 )
 
 // ParseUserProperties parses "key=value" pairs as given to --user-property. The value
@@ -31,6 +33,10 @@ func ParseUserProperties(flag string, pairs []string) ([]mqttc.UserProperty, err
 // ValidateTopicName checks a topic to publish to: not empty, no wildcards, no NUL, valid
 // UTF-8, at most 65535 bytes.
 func ValidateTopicName(t string) error {
+	// The verdict is the codec's (internal/packet); the checks below only say why.
+	if packet.ValidTopicName(t) {
+		return nil
+	}
 	if t == "" {
 		return errors.New("invalid --topic: the topic must not be empty")
 	}
@@ -40,13 +46,17 @@ func ValidateTopicName(t string) error {
 	if strings.ContainsAny(t, "+#") {
 		return fmt.Errorf("invalid --topic %s: topic names cannot contain wildcards", t)
 	}
-	return nil
+	return fmt.Errorf("invalid --topic %q: not a valid MQTT topic name", t)
 }
 
 // ValidateTopicFilter checks a subscription filter: not empty, '#' alone in the last
 // level, '+' alone in its level, valid UTF-8 without NUL. Shared subscriptions
 // ($share/group/filter) need a group name without wildcards and a filter.
 func ValidateTopicFilter(f string) error {
+	// The verdict is the codec's (internal/packet); the checks below only say why.
+	if packet.ValidTopicFilter(f) {
+		return nil
+	}
 	if f == "" {
 		return errors.New("invalid --topic: the topic filter must not be empty")
 	}
@@ -75,7 +85,7 @@ func ValidateTopicFilter(f string) error {
 			return fmt.Errorf("invalid --topic %s: '+' must be alone in its level", f)
 		}
 	}
-	return nil
+	return fmt.Errorf("invalid --topic %q: not a valid MQTT topic filter", f)
 }
 
 func validateTopicString(t string) error {
@@ -104,25 +114,7 @@ func ValidateQoS(flag string, q int) error {
 type Duration time.Duration
 
 // ParseDuration parses s as plain seconds or a Go duration; it must not be negative.
-func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	var d time.Duration
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if f > float64(1<<63-1)/float64(time.Second) {
-			return 0, fmt.Errorf("%q is too long", s)
-		}
-		d = time.Duration(f * float64(time.Second))
-	} else {
-		d, err = time.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("%q is not a duration: use seconds (5) or a duration (1m30s)", s)
-		}
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("%q is negative", s)
-	}
-	return d, nil
-}
+func ParseDuration(s string) (time.Duration, error) { return profile.ParseDuration(s) }
 
 // String implements pflag.Value.
 func (d *Duration) String() string {
@@ -144,3 +136,46 @@ func (d *Duration) Set(s string) error {
 
 // Type implements pflag.Value.
 func (d *Duration) Type() string { return "duration" }
+
+// ParseMillis parses s as MQTTX CLI's interval flags do: plain milliseconds ("1000",
+// "2.5") or a Go duration ("500ms", "2s"); it must not be negative.
+func ParseMillis(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	var d time.Duration
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f > float64(1<<63-1)/float64(time.Millisecond) {
+			return 0, fmt.Errorf("%q is too long", s)
+		}
+		d = time.Duration(f * float64(time.Millisecond))
+	} else if d, err = time.ParseDuration(s); err != nil {
+		return 0, fmt.Errorf("%q is not a duration: use 2s, 500ms or milliseconds (1000)", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q is negative", s)
+	}
+	return d, nil
+}
+
+// Millis is a pflag.Value for an interval given as ParseMillis reads it.
+type Millis time.Duration
+
+// String implements pflag.Value.
+func (d *Millis) String() string {
+	if *d == 0 {
+		return "0"
+	}
+	return time.Duration(*d).String()
+}
+
+// Set implements pflag.Value.
+func (d *Millis) Set(s string) error {
+	v, err := ParseMillis(s)
+	if err != nil {
+		return err
+	}
+	*d = Millis(v)
+	return nil
+}
+
+// Type implements pflag.Value.
+func (d *Millis) Type() string { return "duration" }

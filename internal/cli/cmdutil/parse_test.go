@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mqttx/mqttx/internal/mqttc"
+	"github.com/mqttx/mqttx/internal/packet"
 )
 
 func TestValidateTopicName(t *testing.T) {
@@ -72,6 +73,10 @@ func FuzzValidateTopicFilter(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		err := ValidateTopicFilter(s)
+		// The codec decides; the flag check only words the reason.
+		if (err == nil) != packet.ValidTopicFilter(s) || (ValidateTopicName(s) == nil) != packet.ValidTopicName(s) {
+			t.Fatalf("%q: flag check and codec disagree: filter %v, name %v", s, err, ValidateTopicName(s))
+		}
 		// A valid topic name is a valid filter, except under $share/, where a filter
 		// needs a group and a filter.
 		if ValidateTopicName(s) == nil && err != nil && !strings.HasPrefix(s, "$share/") {

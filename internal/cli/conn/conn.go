@@ -3,10 +3,10 @@ package conn
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/mqttc"
@@ -20,8 +20,8 @@ type options struct {
 	Output      cmdutil.OutputOptions
 	Factory     *cmdutil.Factory
 
-	Timeout        cmdutil.Duration
-	UserProperties []string
+	Timeout   cmdutil.Duration
+	Reconnect cmdutil.ReconnectOptions
 }
 
 // NewCmd returns the conn command. runF, when not nil, replaces run.
@@ -33,7 +33,10 @@ func NewCmd(f *cmdutil.Factory, runF func(*options) error) *cobra.Command {
 		Long: `Connect to a broker, print what it granted (session present, client id and, with
 MQTT 5, every CONNACK property), and stay connected until Ctrl-C or -W: both end
 with a clean DISCONNECT, so no will message is published. If the broker closes the
-connection, mqttx conn exits 1.`,
+connection, mqttx conn reconnects ("Reconnecting... [n]" on stderr, waiting
+--reconnect-period, doubled per failed attempt up to 30s, with jitter) unless
+--no-reconnect is given or --max-reconnects attempts failed (exit 1); a broker that
+refuses the connection is not asked again (exit 3).`,
 		Example: `  $ mqttx conn -h broker.example.com -V 3.1.1
   $ mqttx conn -i dying --will-topic status/dying --will-message offline --will-retain
   $ mqttx conn -o json -W 1`,
@@ -50,14 +53,22 @@ connection, mqttx conn exits 1.`,
 	}
 	opts.ConnOptions = cmdutil.AddConnFlags(cmd, f)
 	fs := cmd.Flags()
+	// conn has no PUBLISH or SUBSCRIBE, so its --user-property is CONNECT's.
+	fs.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "user-property" {
+			name = "conn-user-property"
+		}
+		return pflag.NormalizedName(name)
+	})
 	fs.VarP(&opts.Timeout, "timeout", "W", "disconnect cleanly and exit 0 after `DURATION` (seconds or 1m30s)")
-	fs.StringArrayVar(&opts.UserProperties, "user-property", nil, "MQTT 5: CONNECT user property `key=value` (repeatable)")
+	cmdutil.AddReconnectFlags(fs, &opts.Reconnect)
+	cmdutil.GroupFlagsInHelp(cmd)
 	cmdutil.AddOutputFlags(fs, &opts.Output, "text")
 	return cmd
 }
 
 func (o *options) validate() error {
-	if _, err := cmdutil.ParseUserProperties("user-property", o.UserProperties); err != nil {
+	if err := o.Reconnect.Validate(); err != nil {
 		return err
 	}
 	return o.Output.Validate()
@@ -68,13 +79,6 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	if len(o.UserProperties) > 0 {
-		if co.Version != mqttc.V5 {
-			return cmdutil.FlagErrorf("--user-property needs --mqtt-version 5 (got %s)", co.Version)
-		}
-		props, _ := cmdutil.ParseUserProperties("user-property", o.UserProperties)
-		co.UserProperties = append(co.UserProperties, props...)
-	}
 	p, _, err := o.Output.NewPrinter(o.Factory)
 	if err != nil {
 		return err
@@ -83,9 +87,8 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	ack, lost := c.Ack, c.Lost
-	defer c.Disconnect(context.Background())
-	if err := p.Result(connAckEvent(co, ack)); err != nil {
+	defer func() { _ = c.Disconnect(context.Background()) }()
+	if err := p.Result(connAckEvent(co, c.Ack)); err != nil {
 		return err
 	}
 
@@ -95,18 +98,34 @@ func run(ctx context.Context, o *options) error {
 		defer t.Stop()
 		timeout = t.C
 	}
-	select {
-	case <-ctx.Done():
-	case <-timeout:
-	case err := <-lost:
-		return cmdutil.ConnectionLost(err)
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case <-timeout:
+			break wait
+		case err := <-c.Lost:
+			if o.Reconnect.Disabled {
+				return cmdutil.ConnectionLost(err)
+			}
+			nc, rerr := cmdutil.Reconnect(ctx, o.Reconnect, p, cmdutil.ConnectionLost(err), o.Connect, co)
+			if rerr != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return rerr
+			}
+			c = nc
+			_ = p.Status(output.Connected(c.Ack.ClientID, c.Ack.SessionPresent))
+		}
 	}
 	dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := c.Disconnect(dctx); err != nil {
-		return fmt.Errorf("disconnect: %w", err)
+		return err // the client's error says "disconnect: ..."
 	}
-	_ = p.Status(output.Event{Type: "disconnected", Text: "Disconnected"})
+	_ = p.Status(output.Disconnected())
 	return nil
 }
 
@@ -147,7 +166,7 @@ func connAckEvent(co mqttc.Options, ack *mqttc.ConnAck) output.Event {
 			fields["assigned_client_id"] = true
 		}
 	}
-	return output.Event{Type: "connected", Text: "Connected", Fields: fields}
+	return output.ConnectedDetails(fields)
 }
 
 func deref[T any](p *T) T {

@@ -25,14 +25,18 @@ func TestValidate(t *testing.T) {
 		{"timeout", []string{"-W", "3"}, ""},
 		{"user properties", []string{"--user-property", "a=1", "--user-property", "a=2"}, ""},
 		{"will", []string{"--will-topic", "w", "--will-message", "bye", "--will-qos", "1", "--will-retain"}, ""},
-		{"bad user property", []string{"--user-property", "=x"}, "invalid --user-property"},
+		{"bad user property", []string{"--user-property", "=x"}, "invalid --conn-user-property"},
 		{"bad timeout", []string{"-W", "x"}, "not a duration"},
 		{"bad output", []string{"-o", "csv"}, "invalid --output csv"},
 		{"positional", []string{"broker"}, "unexpected argument"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parse(t, tt.args...)
+			o, err := parse(t, tt.args...)
+			if err == nil {
+				// Connection settings are checked when they are resolved, as run does.
+				_, err = o.ConnOptions()
+			}
 			if tt.wantErr == "" && err != nil {
 				t.Fatalf("unexpected error: %v", err)
 			}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -242,18 +241,12 @@ func (o *options) validate() error {
 
 // parseInterval reads -I: a Go duration, or plain milliseconds as MQTTX's -I.
 func parseInterval(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	var d time.Duration
-	if n, err := strconv.ParseFloat(s, 64); err == nil {
-		if n > float64(24*time.Hour/time.Millisecond) {
-			return 0, fmt.Errorf("invalid --interval %s: at most a day", s)
-		}
-		d = time.Duration(n * float64(time.Millisecond))
-	} else if d, err = time.ParseDuration(s); err != nil {
-		return 0, fmt.Errorf("invalid --interval %q: use a duration (500ms, 2s) or milliseconds (1000)", s)
+	d, err := cmdutil.ParseMillis(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid --interval: %w", err)
 	}
-	if d < time.Millisecond {
-		return 0, fmt.Errorf("invalid --interval %s: must be at least 1ms", s)
+	if d < time.Millisecond || d > 24*time.Hour {
+		return 0, fmt.Errorf("invalid --interval %s: must be 1ms to a day", strings.TrimSpace(s))
 	}
 	return d, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/mqttc"
 	"github.com/mqttx/mqttx/internal/output"
+	"github.com/mqttx/mqttx/internal/packet"
+	"github.com/mqttx/mqttx/internal/payload"
 )
 
 // queueSize bounds the messages waiting between the client's network goroutine and the
@@ -38,6 +41,19 @@ type options struct {
 	RetainHandling    int
 	SubscriptionID    int
 	UserProperties    []string
+	Reconnect         cmdutil.ReconnectOptions
+
+	FormatString   string   // -F
+	NoNewline      bool     // -N
+	Display        string   // --format
+	RetainedOnly   bool     // --retained-only
+	RemoveRetained bool     // --remove-retained
+	FilterOut      []string // -T
+	Unsubscribe    []string // -U
+	FileWrite      string   // --file-write
+	Delimiter      string   // --delimiter
+	FileSave       string   // --file-save
+	Debug          bool     // -d
 
 	set map[string]bool
 }
@@ -59,11 +75,25 @@ terminal, JSON Lines when stdout is not a terminal (-o to choose). Runs until Ct
 them is acknowledged, so with a persistent session (--no-clean) the broker keeps the
 rest for the next sub. Retained messages skipped by -R are acknowledged and do not
 count. If output cannot keep up, messages beyond a queue of 1024 are dropped (and
-acknowledged) with a note on stderr; a dropped message counts towards -C.`,
+acknowledged) with a note on stderr; a dropped message counts towards -C.
+
+A lost connection is re-established ("Reconnecting... [n]" on stderr, waiting
+--reconnect-period, doubled per failed attempt up to 30s, with jitter) and the filters
+subscribed again, unless --no-reconnect is given or --max-reconnects attempts failed
+(exit 1); a broker that refuses the connection is not asked again (exit 3).
+
+-F prints each message with a mosquitto_sub format string (a newline follows unless -N):
+` + output.FormatDirectives + `
+
+--format shows payloads decoded (base64, hex, json indented, cbor or msgpack as JSON); a
+payload that is not in that format is shown as received, with a warning on stderr.
+--file-write and --file-save keep the payloads as received.`,
 		Example: `  $ mqttx sub -t 'sensor/+/temperature'
   $ mqttx sub -t a/# -q 1 -t b/+ -q 2
   $ mqttx sub -t status -C 1 -W 5 -o raw
-  $ mqttx sub -t jobs -i worker1 --no-clean -x 3600 -q 1`,
+  $ mqttx sub -t jobs -i worker1 --no-clean -x 3600 -q 1
+  $ mqttx sub -t 'sensor/#' -F '%I %t %p'
+  $ mqttx sub -t 'config/#' --retained-only --remove-retained`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.set = map[string]bool{}
@@ -98,13 +128,42 @@ acknowledged) with a note on stderr; a dropped message counts towards -C.`,
 	fs.IntVar(&opts.RetainHandling, "retain-handling", 0, "MQTT 5: retained messages at subscribe: 0 send, 1 send if new subscription, 2 never")
 	fs.IntVar(&opts.SubscriptionID, "subscription-identifier", 0, "MQTT 5: subscription identifier `N` (1 to 268435455)")
 	fs.StringArrayVar(&opts.UserProperties, "user-property", nil, "MQTT 5: SUBSCRIBE user property `key=value` (repeatable)")
+	fs.StringVarP(&opts.FormatString, "format-string", "F", "", "print each message with a mosquitto_sub format `STRING`, e.g. '%t %p' (directives below)")
+	fs.BoolVarP(&opts.NoNewline, "no-newline", "N", false, "no newline after a raw payload (-o raw) or an -F line")
+	fs.StringVar(&opts.Display, "format", "", "show payloads decoded: base64, hex, json (indented), cbor or msgpack (as JSON)")
+	fs.BoolVar(&opts.RetainedOnly, "retained-only", false, "print only retained messages and exit at the first message that is not retained")
+	fs.BoolVar(&opts.RemoveRetained, "remove-retained", false, "clear each retained message received (publish an empty retained message to its topic)")
+	fs.StringArrayVarP(&opts.FilterOut, "filter-out", "T", nil, "do not print messages whose topic matches `FILTER` (repeatable)")
+	fs.StringArrayVarP(&opts.Unsubscribe, "unsubscribe", "U", nil, "unsubscribe from `FILTER` first, e.g. a subscription left in a persistent session (repeatable)")
+	fs.StringVar(&opts.FileWrite, "file-write", "", "also append each payload to `FILE`, followed by --delimiter")
+	fs.StringVar(&opts.Delimiter, "delimiter", `\n`, `what --file-write writes after each payload (\n, \t and \\ are understood)`)
+	fs.BoolVarP(&opts.Debug, "debug", "d", false, "print every MQTT packet sent (->) and received (<-) on stderr")
+	fs.StringVar(&opts.FileSave, "file-save", "", "also save each payload as its own file in `DIR`")
+	cmdutil.AddReconnectFlags(fs, &opts.Reconnect)
+	cmdutil.GroupFlagsInHelp(cmd)
 	cmdutil.AddOutputFlags(fs, &opts.Output, "auto")
 	return cmd
 }
 
 func (o *options) validate() error {
-	if len(o.Topics) == 0 {
+	if len(o.Topics) == 0 && len(o.Unsubscribe) == 0 {
 		return errors.New("missing --topic: give at least one -t filter")
+	}
+	for _, t := range append(append([]string{}, o.FilterOut...), o.Unsubscribe...) {
+		if err := cmdutil.ValidateTopicFilter(t); err != nil {
+			return err
+		}
+	}
+	if o.FormatString != "" {
+		if _, err := output.ParseMessageFormat(o.FormatString); err != nil {
+			return err
+		}
+	}
+	if _, err := payload.ParseFormat(o.Display); err != nil {
+		return err
+	}
+	if o.RetainedOnly && o.NoRetained {
+		return errors.New("conflicting --retained-only and --no-retained: nothing would be printed")
 	}
 	for _, t := range o.Topics {
 		if err := cmdutil.ValidateTopicFilter(t); err != nil {
@@ -129,6 +188,9 @@ func (o *options) validate() error {
 		return fmt.Errorf("invalid --subscription-identifier %d: must be between 1 and 268435455", o.SubscriptionID)
 	}
 	if _, err := cmdutil.ParseUserProperties("user-property", o.UserProperties); err != nil {
+		return err
+	}
+	if err := o.Reconnect.Validate(); err != nil {
 		return err
 	}
 	return o.Output.Validate()
@@ -175,10 +237,38 @@ func run(ctx context.Context, o *options) error {
 	if err := cmdutil.RequireV5(co.Version, o.set, v5Flags); err != nil {
 		return err
 	}
-	p, _, err := o.Output.NewPrinter(o.Factory)
+	tmpl, _ := output.ParseMessageFormat(o.FormatString)
+	if o.FormatString == "" {
+		tmpl = nil
+	} else if !o.set["output"] {
+		// -F chooses the message layout; status lines stay plain text.
+		o.Output.Format = "text"
+	}
+	display, _ := payload.ParseFormat(o.Display)
+	// displayErr is why the last payload could not be shown in --format; the printer
+	// calls Display from this goroutine, and handle reports it after printing.
+	var displayErr error
+	p, _, err := o.Output.NewPrinter(o.Factory, func(po *output.PrinterOptions) {
+		po.Template, po.NoNewline = tmpl, o.NoNewline
+		if display != payload.Text {
+			po.Display = func(b []byte) []byte {
+				shown, err := payload.Show(display, b)
+				if err != nil {
+					displayErr = err
+					return b
+				}
+				return shown
+			}
+		}
+	})
 	if err != nil {
 		return err
 	}
+	out, err := openOutputs(o)
+	if err != nil {
+		return err
+	}
+	defer out.close()
 
 	msgs := make(chan mqttc.Message, queueSize)
 	var dropped atomic.Int64
@@ -187,9 +277,42 @@ func run(ctx context.Context, o *options) error {
 	// delivers the rest on the next connection. full is closed once N were accepted.
 	var accepted atomic.Int64
 	full := make(chan struct{})
+	// -d: packets are queued by the network goroutines and printed by this one.
+	traces := make(chan mqttc.PacketTrace, queueSize)
+	if o.Debug {
+		co.OnPacket = func(t mqttc.PacketTrace) {
+			select {
+			case traces <- t:
+			default:
+			}
+		}
+	}
+	drainTraces := func() {
+		for {
+			select {
+			case t := <-traces:
+				_ = p.Status(output.Packet(t))
+			default:
+				return
+			}
+		}
+	}
+	defer drainTraces()
+	// --retained-only ends at the first message that is not retained.
+	notRetained := make(chan struct{})
+	var notRetainedOnce sync.Once
 	co.OnMessage = func(m mqttc.Message) bool {
 		if o.NoRetained && m.Retain {
 			return true // accepted (and acknowledged), just not printed
+		}
+		if o.RetainedOnly && !m.Retain {
+			notRetainedOnce.Do(func() { close(notRetained) })
+			return false
+		}
+		for _, f := range o.FilterOut {
+			if packet.MatchTopic(f, m.Topic) {
+				return true // -T: acknowledged, not printed
+			}
 		}
 		if o.Count > 0 && accepted.Load() >= int64(o.Count) {
 			return false
@@ -208,32 +331,51 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	ack, lost := c.Ack, c.Lost
 	disconnect := func() error {
 		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := c.Disconnect(dctx); err != nil {
-			return fmt.Errorf("disconnect: %w", err)
+			return err // the client's error says "disconnect: ..."
 		}
 		return nil
 	}
-	defer c.Disconnect(context.Background())
-	_ = p.Status(output.Event{Type: "connected", Text: "Connected", Fields: map[string]any{"client_id": ack.ClientID, "session_present": ack.SessionPresent}})
+	defer func() { _ = c.Disconnect(context.Background()) }()
 
 	subs := o.subscriptions()
-	codes, err := c.Subscribe(ctx, subs, o.subscribeOptions())
-	if err != nil {
+	if len(o.Unsubscribe) > 0 {
+		if err := c.Unsubscribe(ctx, o.Unsubscribe...); err != nil {
+			return err
+		}
+		for _, t := range o.Unsubscribe {
+			_ = p.Status(output.Unsubscribed(t))
+		}
+		if len(subs) == 0 {
+			_ = p.Status(output.Connected(c.Ack.ClientID, c.Ack.SessionPresent))
+			return disconnect()
+		}
+	}
+	subscribe := func() error {
+		drainTraces()
+		_ = p.Status(output.Connected(c.Ack.ClientID, c.Ack.SessionPresent))
+		codes, err := c.Subscribe(ctx, subs, o.subscribeOptions())
+		drainTraces()
+		if err != nil {
+			return err // the client's error says "subscribe: ..."
+		}
+		for i, s := range subs {
+			var granted *byte
+			if i < len(codes) {
+				granted = &codes[i]
+			}
+			_ = p.Status(output.Subscribed(s.Topic, s.QoS, granted))
+		}
+		return nil
+	}
+	if err := subscribe(); err != nil {
 		if ctx.Err() != nil {
 			return disconnect()
 		}
-		return fmt.Errorf("subscribe: %w", err)
-	}
-	for i, s := range subs {
-		ev := output.Event{Type: "subscribed", Text: "Subscribed to " + s.Topic, Fields: map[string]any{"topic": s.Topic, "qos": s.QoS}}
-		if i < len(codes) {
-			ev.Fields["granted_qos"] = codes[i]
-		}
-		_ = p.Status(ev)
+		return err
 	}
 
 	var timeout <-chan time.Time
@@ -242,21 +384,74 @@ func run(ctx context.Context, o *options) error {
 		defer t.Stop()
 		timeout = t.C
 	}
+	// handle prints m, writes it to the --file-* outputs and clears it with
+	// --remove-retained.
+	handle := func(m mqttc.Message) error {
+		if err := p.Message(m); err != nil {
+			return err
+		}
+		if displayErr != nil {
+			_ = p.Status(output.Warning(fmt.Sprintf("%v on %s: shown as received", displayErr, m.Topic)))
+			displayErr = nil
+		}
+		if err := out.write(m); err != nil {
+			return err
+		}
+		if o.RemoveRetained && m.Retain && len(m.Payload) > 0 {
+			if err := c.Publish(ctx, mqttc.Message{Topic: m.Topic, Retain: true, QoS: m.QoS}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	printed := 0
 	var reported int64
 	reportDropped := func() {
 		if d := dropped.Load(); d > reported {
-			_ = p.Status(output.Event{Type: "dropped", Text: fmt.Sprintf("Dropped %d messages: output too slow", d-reported), Fields: map[string]any{"dropped": d - reported}})
+			_ = p.Status(output.Dropped(d - reported))
 			reported = d
 		}
 	}
 	defer reportDropped()
 	for {
 		select {
+		case t := <-traces:
+			_ = p.Status(output.Packet(t))
 		case <-ctx.Done():
 			return disconnect()
-		case err := <-lost:
-			return cmdutil.ConnectionLost(err)
+		case <-notRetained:
+			// Print what is queued (all retained), then leave.
+			for {
+				select {
+				case m := <-msgs:
+					if err := handle(m); err != nil {
+						return err
+					}
+				default:
+					return disconnect()
+				}
+			}
+		case err := <-c.Lost:
+			if o.Reconnect.Disabled {
+				return cmdutil.ConnectionLost(err)
+			}
+			// Reconnect and subscribe again; a session the broker kept still has the
+			// subscriptions, but subscribing again is harmless and covers a broker that
+			// lost it.
+			nc, rerr := cmdutil.Reconnect(ctx, o.Reconnect, p, cmdutil.ConnectionLost(err), o.Connect, co)
+			if rerr != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return rerr
+			}
+			c = nc
+			if err := subscribe(); err != nil {
+				if ctx.Err() != nil {
+					return disconnect()
+				}
+				return err
+			}
 		case <-timeout:
 			if err := disconnect(); err != nil {
 				return err
@@ -266,8 +461,11 @@ func run(ctx context.Context, o *options) error {
 			}
 			return nil
 		case m := <-msgs:
-			if err := p.Message(m); err != nil {
-				return fmt.Errorf("print message: %w", err)
+			if err := handle(m); err != nil {
+				if cmdutil.IsClosedOutput(err) {
+					return disconnect()
+				}
+				return err
 			}
 			printed++
 			reportDropped()
@@ -279,8 +477,11 @@ func run(ctx context.Context, o *options) error {
 			for {
 				select {
 				case m := <-msgs:
-					if err := p.Message(m); err != nil {
-						return fmt.Errorf("print message: %w", err)
+					if err := handle(m); err != nil {
+						if cmdutil.IsClosedOutput(err) {
+							return disconnect()
+						}
+						return err
 					}
 					printed++
 				default:
