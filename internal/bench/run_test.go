@@ -315,3 +315,53 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// TestWillAndSessionFromSharedSettings checks that a load connection's CONNECT carries
+// the will and session settings of the shared flags: a connection that dies without
+// DISCONNECT has its will published, on both brokers.
+func TestWillAndSessionFromSharedSettings(t *testing.T) {
+	for name, addr := range brokers(t) {
+		for _, v := range []packet.Version{packet.V311, packet.V5} {
+			t.Run(fmt.Sprintf("%s/v%v", name, v), func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				topic := fmt.Sprintf("bt/will/%s/%d/%d", name, v, time.Now().UnixNano())
+				watcher, err := Dial(ctx, addr, ConnOptions{Client: mqttc.Options{Version: v, CleanStart: true, ClientID: "bt-will-watch"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer watcher.Close()
+				if err := watcher.Subscribe(ctx, topic, 1); err != nil {
+					t.Fatal(err)
+				}
+				expiry := uint32(60)
+				dev, err := Dial(ctx, addr, ConnOptions{Client: mqttc.Options{
+					Version: v, ClientID: "bt-will-dev", KeepAlive: 30, SessionExpiry: &expiry,
+					Will: &mqttc.Will{Topic: topic, Payload: []byte("gone"), QoS: 1},
+				}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				dev.Close() // no DISCONNECT: the broker publishes the will
+				_ = watcher.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+				for {
+					h, body, err := watcher.ReadRaw()
+					if err != nil {
+						t.Fatalf("no will: %v", err)
+					}
+					if h.Type != packet.PUBLISH {
+						continue
+					}
+					var p packet.Publish
+					if err := p.DecodeInto(h.First(), body, v); err != nil {
+						t.Fatal(err)
+					}
+					if string(p.Topic) != topic || string(p.Payload) != "gone" {
+						t.Fatalf("got %q on %q, want the will", p.Payload, p.Topic)
+					}
+					return
+				}
+			})
+		}
+	}
+}

@@ -46,15 +46,6 @@ type options struct {
 	set map[string]bool
 }
 
-// connFlags are the shared connection flags simulate takes. Session, will and MQTT 5
-// CONNECT-property flags are not offered yet: the load engine could send them, but one
-// set for every device is not what a fleet needs.
-var connFlags = []string{
-	"host", "port", "protocol", "url", "mqtt-version", "client-id", "username", "password",
-	"keepalive", "ca", "cert", "key", "insecure", "alpn", "servername", "ws-path", "ws-header",
-	"connect-timeout", profile.FlagProfile, profile.FlagConfig,
-}
-
 // longOnly are shared flags whose letters simulate uses for something else (-i, -L).
 var longOnly = map[string]string{
 	"client-id": "client id prefix: device n is PREFIX_n (default: mqttx_ and 8 hex digits, from --seed when given)",
@@ -169,17 +160,13 @@ func funcList() string {
 func addConnFlags(fs *pflag.FlagSet) {
 	all := pflag.NewFlagSet("conn", pflag.ContinueOnError)
 	profile.AddConnFlags(all)
-	for _, name := range connFlags {
-		fl := all.Lookup(name)
-		if fl == nil {
-			continue
-		}
-		if help, ok := longOnly[name]; ok {
+	all.VisitAll(func(fl *pflag.Flag) {
+		if help, ok := longOnly[fl.Name]; ok {
 			fl.Shorthand = ""
 			fl.Usage = help
 		}
 		fs.AddFlag(fl)
-	}
+	})
 }
 
 // fixScenarioShorthand turns "-sc NAME" (parsed as -s c, then NAME) and "-sc=NAME"

@@ -15,6 +15,7 @@ import (
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/cli/cmdutil/cmdtest"
 	"github.com/mqttx/mqttx/internal/output"
+	"github.com/mqttx/mqttx/internal/profile"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -248,12 +249,24 @@ func TestFlags(t *testing.T) {
 		{"argument after -sc NAME", []string{"-sc", "tesla", "extra"}, `unexpected argument "extra": simulate takes flags only`, nil},
 		{"stray argument", []string{"tesla"}, `unexpected argument "tesla": give the scenario as -sc tesla`, nil},
 		{"count", []string{"-sc", "tesla", "-c", "0"}, "invalid --count 0", nil},
-		{"interval", []string{"-sc", "tesla", "-I", "soon"}, `invalid --interval "soon"`, nil},
-		{"interval zero", []string{"-sc", "tesla", "-I", "0"}, "invalid --interval 0: must be at least 1ms", nil},
+		{"interval", []string{"-sc", "tesla", "-I", "soon"}, `invalid --interval: "soon" is not a duration`, nil},
+		{"interval zero", []string{"-sc", "tesla", "-I", "0"}, "invalid --interval 0: must be 1ms to a day", nil},
 		{"qos", []string{"-sc", "tesla", "-q", "3"}, "invalid --qos 3", nil},
 		{"limit", []string{"-sc", "tesla", "-L", "-1"}, "invalid --limit -1", nil},
 		{"topic wildcard", []string{"-sc", "tesla", "-t", "a/+/%i"}, "cannot contain wildcards", nil},
-		{"will not offered", []string{"-sc", "tesla", "--will-topic", "x"}, "unknown flag: --will-topic", nil},
+		{"will and session", []string{"-sc", "tesla", "--will-topic", "fleet/gone", "--will-message", "bye", "--no-clean", "-x", "60"}, "", func(t *testing.T, o *options) {
+			prof, err := profile.Resolve(o.flags, func(string) string { return "" }, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			co, err := prof.Options()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if co.Will == nil || co.Will.Topic != "fleet/gone" || string(co.Will.Payload) != "bye" || co.CleanStart || co.SessionExpiry == nil || *co.SessionExpiry != 60 {
+				t.Errorf("connection options %+v", co)
+			}
+		}},
 		{"output", []string{"-sc", "tesla", "-o", "xml"}, "invalid --output xml", nil},
 		{"start without dry run", []string{"-sc", "tesla", "--start", "2026-01-01T00:00:00Z"}, "--start needs --dry-run", nil},
 		{"bad start", []string{"-sc", "tesla", "--dry-run", "--start", "noon"}, `invalid --start "noon"`, nil},
