@@ -85,8 +85,19 @@ func addEmptyPassword(pkt []byte) []byte {
 
 // encodeConnectV5 encodes o as an MQTT 5 CONNECT packet with the codec.
 func encodeConnectV5(o *Options) ([]byte, error) {
+	b, err := ConnectPacket(o, packet.V5).AppendTo(nil, packet.V5)
+	if err != nil {
+		return nil, fmt.Errorf("invalid connect options: %w", err)
+	}
+	return b, nil
+}
+
+// ConnectPacket returns the CONNECT packet of version v that o describes: identity,
+// session, will and, on MQTT 5, the CONNECT and will properties. The load engine
+// encodes its CONNECTs from it too.
+func ConnectPacket(o *Options, v packet.Version) *packet.Connect {
 	c := &packet.Connect{
-		Version:    packet.V5,
+		Version:    v,
 		CleanStart: o.CleanStart,
 		KeepAlive:  o.KeepAlive,
 		ClientID:   o.ClientID,
@@ -96,6 +107,12 @@ func encodeConnectV5(o *Options) ([]byte, error) {
 	}
 	if o.HasPassword || o.Password != "" {
 		c.PasswordFlag, c.Password = true, []byte(o.Password)
+	}
+	if w := o.Will; w != nil {
+		c.WillFlag, c.WillQoS, c.WillRetain, c.WillTopic, c.WillPayload = true, w.QoS, w.Retain, w.Topic, w.Payload
+	}
+	if v != packet.V5 {
+		return c
 	}
 	p := &c.Properties
 	if o.SessionExpiry != nil {
@@ -124,7 +141,6 @@ func encodeConnectV5(o *Options) ([]byte, error) {
 		p.SetAuthData(o.AuthenticationData)
 	}
 	if w := o.Will; w != nil {
-		c.WillFlag, c.WillQoS, c.WillRetain, c.WillTopic, c.WillPayload = true, w.QoS, w.Retain, w.Topic, w.Payload
 		wp := &c.WillProperties
 		if w.DelayInterval != nil {
 			wp.SetWillDelay(*w.DelayInterval)
@@ -146,11 +162,7 @@ func encodeConnectV5(o *Options) ([]byte, error) {
 		}
 		wp.User = appendUser(wp.User, w.UserProperties)
 	}
-	b, err := c.AppendTo(nil, packet.V5)
-	if err != nil {
-		return nil, fmt.Errorf("invalid connect options: %w", err)
-	}
-	return b, nil
+	return c
 }
 
 func appendUser(dst []packet.UserProperty, ps []UserProperty) []packet.UserProperty {
