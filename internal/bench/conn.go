@@ -95,6 +95,7 @@ type Conn struct {
 	ack  packet.Ack
 
 	receiveMax uint16
+	keepAlive  uint16 // the CONNACK's Server Keep Alive; 0 when it sets none
 }
 
 // Dial connects to addr and completes the CONNECT/CONNACK handshake. A refused CONNACK
@@ -169,7 +170,20 @@ func (c *Conn) handshake(ctx context.Context, o *ConnOptions) error {
 	if ca.Properties.Has(packet.PropReceiveMaximum) && ca.Properties.ReceiveMaximum > 0 {
 		c.receiveMax = ca.Properties.ReceiveMaximum
 	}
+	c.keepAlive = serverKeepAlive(ca)
 	return nil
+}
+
+// ServerKeepAlive is the keep alive the broker set in its CONNACK (MQTT 5 Server Keep
+// Alive), which the client must use instead of its own; 0 when it set none.
+func (c *Conn) ServerKeepAlive() uint16 { return c.keepAlive }
+
+// serverKeepAlive returns ca's Server Keep Alive, 0 when it has none.
+func serverKeepAlive(ca *packet.Connack) uint16 {
+	if ca.Properties.Has(packet.PropServerKeepAlive) {
+		return ca.Properties.ServerKeepAlive
+	}
+	return 0
 }
 
 // ReceiveMaximum is how many QoS 1 and 2 messages the broker accepts in flight from
@@ -311,7 +325,7 @@ func (c *Conn) Close() error { return c.nc.Close() }
 
 // handshakeOnly dials addr, completes CONNECT/CONNACK with minimal buffers and returns
 // the bare socket: the cheapest way to hold many idle connections.
-func handshakeOnly(ctx context.Context, addr string, o *ConnOptions, scratch *[]byte) (net.Conn, error) {
+func handshakeOnly(ctx context.Context, addr string, o *ConnOptions, scratch *[]byte, keepAlive *uint16) (net.Conn, error) {
 	nc, err := o.dial(ctx, addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: %w", addr, err)
@@ -330,7 +344,8 @@ func handshakeOnly(ctx context.Context, addr string, o *ConnOptions, scratch *[]
 		return nil, fmt.Errorf("connect %s: %w", addr, err)
 	}
 	r := bufio.NewReaderSize(nc, 16)
-	if _, err := readConnack(r, o.version(), scratch); err != nil {
+	ca, err := readConnack(r, o.version(), scratch)
+	if err != nil {
 		nc.Close()
 		var refused *mqttc.RefusedError
 		if errors.As(err, &refused) {
@@ -338,6 +353,7 @@ func handshakeOnly(ctx context.Context, addr string, o *ConnOptions, scratch *[]
 		}
 		return nil, fmt.Errorf("connect %s: %w", addr, err)
 	}
+	*keepAlive = serverKeepAlive(ca)
 	_ = nc.SetDeadline(time.Time{})
 	return nc, nil
 }

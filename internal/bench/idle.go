@@ -35,7 +35,13 @@ type IdleDialer struct {
 	raw     *rawDialer
 	scratch []byte
 	buf     []byte
+	// keepAlive is the Server Keep Alive of the last CONNACK; 0 when it set none.
+	keepAlive uint16
 }
+
+// ServerKeepAlive is the keep alive the broker set in the last connection's CONNACK
+// (MQTT 5 Server Keep Alive); 0 when it set none.
+func (d *IdleDialer) ServerKeepAlive() uint16 { return d.keepAlive }
 
 // NewIdleDialer returns a dialer for addr with o as the template of every connection.
 func NewIdleDialer(addr string, o ConnOptions) *IdleDialer {
@@ -62,7 +68,7 @@ func (d *IdleDialer) Dial(ctx context.Context, clientID string) (IdleConn, error
 	co := d.o
 	co.Client.ClientID = clientID
 	if d.raw == nil {
-		nc, err := handshakeOnly(ctx, d.addr, &co, &d.scratch)
+		nc, err := handshakeOnly(ctx, d.addr, &co, &d.scratch, &d.keepAlive)
 		if err != nil {
 			return nil, err
 		}
@@ -73,5 +79,5 @@ func (d *IdleDialer) Dial(ctx context.Context, clientID string) (IdleConn, error
 	if err != nil {
 		return nil, err
 	}
-	return d.raw.handshake(ctx, d.addr, d.scratch, co.version(), d.buf)
+	return d.raw.handshake(ctx, d.addr, d.scratch, co.version(), d.buf, &d.keepAlive)
 }

@@ -101,7 +101,7 @@ func (f fdConn) Ping() error {
 	}
 }
 
-func (d *rawDialer) handshake(ctx context.Context, addr string, connect []byte, v packet.Version, buf []byte) (IdleConn, error) {
+func (d *rawDialer) handshake(ctx context.Context, addr string, connect []byte, v packet.Version, buf []byte, keepAlive *uint16) (IdleConn, error) {
 	fd, err := syscall.Socket(d.family, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("connect %s: socket: %w", addr, err)
@@ -184,6 +184,7 @@ func (d *rawDialer) handshake(ctx context.Context, addr string, connect []byte, 
 			syscall.Close(fd)
 			return nil, refused(&ca, v)
 		}
+		*keepAlive = serverKeepAlive(&ca)
 		return fdConn(fd), nil
 	}
 }

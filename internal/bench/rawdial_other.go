@@ -15,6 +15,6 @@ func newRawDialer(string, net.IP) (*rawDialer, bool) { return nil, false }
 
 func (d *rawDialer) clone() *rawDialer { return d }
 
-func (*rawDialer) handshake(context.Context, string, []byte, packet.Version, []byte) (IdleConn, error) {
+func (*rawDialer) handshake(context.Context, string, []byte, packet.Version, []byte, *uint16) (IdleConn, error) {
 	panic("unreachable")
 }

@@ -134,6 +134,9 @@ type runner struct {
 	idle    []IdleConn
 	conns   []*Conn // every full connection, for keep alive and shutdown
 	claimed atomic.Int64
+	// serverKeepAlive is the smallest MQTT 5 Server Keep Alive a CONNACK set, in
+	// seconds; 0 while none did. The pinger follows it.
+	serverKeepAlive atomic.Int32
 
 	shards []*histShard
 
@@ -486,6 +489,7 @@ func (r *runner) openIdle(s *dialSlot, index int) error {
 	if err != nil {
 		return err
 	}
+	r.noteKeepAlive(d.ServerKeepAlive())
 	r.mu.Lock()
 	r.idle = append(r.idle, c)
 	r.mu.Unlock()
@@ -495,7 +499,30 @@ func (r *runner) openIdle(s *dialSlot, index int) error {
 func (r *runner) dial(s *dialSlot, index int, rbuf, wbuf int) (*Conn, error) {
 	o := r.connOptions(index)
 	o.ReadBufferSize, o.WriteBufferSize = rbuf, wbuf
-	return Dial(s.ctx, r.cfg.Broker, o)
+	c, err := Dial(s.ctx, r.cfg.Broker, o)
+	if err == nil {
+		r.noteKeepAlive(c.ServerKeepAlive())
+	}
+	return c, err
+}
+
+// noteKeepAlive records a broker's Server Keep Alive of sec seconds (0: none set).
+func (r *runner) noteKeepAlive(sec uint16) {
+	for sec > 0 {
+		old := r.serverKeepAlive.Load()
+		if old != 0 && old <= int32(sec) || r.serverKeepAlive.CompareAndSwap(old, int32(sec)) {
+			return
+		}
+	}
+}
+
+// keepAlivePeriod is the keep alive the connections must honour: the broker's Server
+// Keep Alive where it set one [MQTT-3.2.2-21], else the one we asked for.
+func (r *runner) keepAlivePeriod() time.Duration {
+	if s := r.serverKeepAlive.Load(); s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return time.Duration(r.cfg.Conn.Client.KeepAlive) * time.Second
 }
 
 func (r *runner) openSub(s *dialSlot, index int) error {
@@ -512,6 +539,7 @@ func (r *runner) openSub(s *dialSlot, index int) error {
 	if err != nil {
 		return err
 	}
+	r.noteKeepAlive(c.ServerKeepAlive())
 	cid := o.Client.ClientID
 	for _, f := range r.filters {
 		filter := f.Expand(index, cid, r.cfg.Conn.Client.Username)
@@ -578,22 +606,25 @@ func bufSize(n int) int {
 }
 
 // keepAlive sends PINGREQ on every connection each three quarters of the keep alive
-// interval: idle connections have no traffic of their own, and a pinger per
-// connection would cost a goroutine or timer each.
+// interval (the broker's Server Keep Alive when it set one): idle connections have no
+// traffic of their own, and a pinger per connection would cost a goroutine or timer
+// each.
 func (r *runner) keepAlive(stop, done chan struct{}) {
 	defer close(done)
-	ka := time.Duration(r.cfg.Conn.Client.KeepAlive) * time.Second
-	if ka <= 0 {
-		return
-	}
-	t := time.NewTicker(ka * 3 / 4)
+	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
+	last := time.Now()
 	for {
 		select {
 		case <-stop:
 			return
 		case <-t.C:
 		}
+		ka := r.keepAlivePeriod()
+		if ka <= 0 || time.Since(last) < ka*3/4 {
+			continue
+		}
+		last = time.Now()
 		r.mu.Lock()
 		idle, conns := r.idle, r.conns
 		r.mu.Unlock()

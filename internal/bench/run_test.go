@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/mqttx/mqttx/internal/broker"
 	"github.com/mqttx/mqttx/internal/broker/brokertest"
 	"github.com/mqttx/mqttx/internal/broker/listener/listenertest"
 	"github.com/mqttx/mqttx/internal/mosquittotest"
@@ -360,6 +361,44 @@ func TestWillAndSessionFromSharedSettings(t *testing.T) {
 						t.Fatalf("got %q on %q, want the will", p.Payload, p.Topic)
 					}
 					return
+				}
+			})
+		}
+	}
+}
+
+// TestServerKeepAliveHonoured: a broker that lowers the keep alive in its CONNACK
+// (MQTT 5 Server Keep Alive 1 s against our 30 s) closes connections that stay quiet
+// for 1.5 s; the pinger follows the broker's value, so they are still held after that.
+func TestServerKeepAliveHonoured(t *testing.T) {
+	// mosquitto's max_keepalive starts at 10 s, too long for a test: serve only.
+	addrs := map[string]string{"serve": brokertest.Start(t, func(o *broker.Options) { o.MaxKeepAlive = 1 })}
+	for name, addr := range addrs {
+		// sub: full connections notice the broker closing them (bench conn's idle
+		// sockets would only at their next ping).
+		for _, cmd := range []string{"sub"} {
+			t.Run(name+"/"+cmd, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				run, stop := context.WithCancel(ctx)
+				defer stop()
+				c := cfg(cmd, addr, packet.V5)
+				c.Count, c.Topics = 5, []string{"bt/ska"}
+				c.Conn.Client.KeepAlive = 30
+				c.ProgressEvery = 10 * time.Millisecond
+				held := 0
+				c.OnProgress = untilProgress(stop, func(p Progress) bool {
+					if p.Connected == 5 {
+						held++
+					}
+					return held > 250 // >2.5s: past 1.5 of the broker's keep alive
+				})
+				s, err := Run(run, c)
+				if err != nil {
+					t.Fatalf("Run: %v", err)
+				}
+				if s.Connections.Connected != 5 || len(s.Errors) != 0 {
+					t.Errorf("connections %+v errors %v, want 5 held", s.Connections, s.Errors)
 				}
 			})
 		}
