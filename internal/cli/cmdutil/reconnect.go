@@ -66,6 +66,24 @@ func (r ReconnectOptions) Delay(n int) time.Duration {
 	return time.Duration(float64(d) * (0.75 + 0.5*rnd()))
 }
 
+// Recover handles a lost connection for a long-running command (conn, sub): without
+// --no-reconnect it reconnects as Reconnect does. It returns the new connection, or nil
+// and the error the command ends with: the loss itself under --no-reconnect, nil when
+// ctx was cancelled meanwhile (Ctrl-C), else why reconnecting failed.
+func Recover(ctx context.Context, r ReconnectOptions, p output.Printer, lost error, newClient func(mqttc.Options) (mqttc.Client, error), co mqttc.Options) (*Conn, error) {
+	if r.Disabled {
+		return nil, ConnectionLost(lost)
+	}
+	c, err := Reconnect(ctx, r, p, ConnectionLost(lost), newClient, co)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
 // Reconnect connects again after the connection was lost with cause, printing
 // "Reconnecting... [n]" before each attempt and waiting Delay(n) first. A broker that
 // refuses the connection (bad credentials, banned) is not asked again: its

@@ -106,14 +106,8 @@ wait:
 		case <-timeout:
 			break wait
 		case err := <-c.Lost:
-			if o.Reconnect.Disabled {
-				return cmdutil.ConnectionLost(err)
-			}
-			nc, rerr := cmdutil.Reconnect(ctx, o.Reconnect, p, cmdutil.ConnectionLost(err), o.Connect, co)
-			if rerr != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
+			nc, rerr := cmdutil.Recover(ctx, o.Reconnect, p, err, o.Connect, co)
+			if nc == nil {
 				return rerr
 			}
 			c = nc

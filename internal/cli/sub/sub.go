@@ -432,17 +432,11 @@ func run(ctx context.Context, o *options) error {
 				}
 			}
 		case err := <-c.Lost:
-			if o.Reconnect.Disabled {
-				return cmdutil.ConnectionLost(err)
-			}
 			// Reconnect and subscribe again; a session the broker kept still has the
 			// subscriptions, but subscribing again is harmless and covers a broker that
 			// lost it.
-			nc, rerr := cmdutil.Reconnect(ctx, o.Reconnect, p, cmdutil.ConnectionLost(err), o.Connect, co)
-			if rerr != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
+			nc, rerr := cmdutil.Recover(ctx, o.Reconnect, p, err, o.Connect, co)
+			if nc == nil {
 				return rerr
 			}
 			c = nc
