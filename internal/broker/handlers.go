@@ -58,15 +58,15 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 		// QoS 1/2), or dropped; never routed or retained.
 		switch {
 		case c.version == packet.V5 && p.QoS == 1:
-			c.reply(ackItem(packet.PUBACK, pid, code, c.version))
+			c.replyPub(ackItem(packet.PUBACK, pid, code, c.version))
 		case c.version == packet.V5 && p.QoS == 2:
-			c.reply(ackItem(packet.PUBREC, pid, code, c.version))
+			c.replyPub(ackItem(packet.PUBREC, pid, code, c.version))
 		case code == packet.TopicNameInvalid:
 			return protoErr{code}
 		case p.QoS == 1:
-			c.reply(ackItem(packet.PUBACK, pid, packet.Success, c.version))
+			c.replyPub(ackItem(packet.PUBACK, pid, packet.Success, c.version))
 		case p.QoS == 2:
-			c.reply(ackItem(packet.PUBREC, pid, packet.Success, c.version))
+			c.replyPub(ackItem(packet.PUBREC, pid, packet.Success, c.version))
 		}
 		return nil
 	}
@@ -77,9 +77,9 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 		case 0:
 			return protoErr{packet.PayloadFormatInvalid}
 		case 1:
-			c.reply(ackItem(packet.PUBACK, pid, packet.PayloadFormatInvalid, c.version))
+			c.replyPub(ackItem(packet.PUBACK, pid, packet.PayloadFormatInvalid, c.version))
 		case 2:
-			c.reply(ackItem(packet.PUBREC, pid, packet.PayloadFormatInvalid, c.version))
+			c.replyPub(ackItem(packet.PUBREC, pid, packet.PayloadFormatInvalid, c.version))
 		}
 		return nil
 	}
@@ -101,12 +101,13 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 				x.qos2in = make(map[uint16]struct{})
 			}
 			x.qos2in[pid] = struct{}{}
+			x.recordQos2InLocked(pid, true)
 		}
 		x.mu.Unlock()
 		if dup {
 			// Exactly once: a resent PUBLISH before PUBREL is not routed
 			// again [MQTT-4.3.3-9].
-			c.reply(ackItem(packet.PUBREC, pid, packet.Success, c.version))
+			c.replyPub(ackItem(packet.PUBREC, pid, packet.Success, c.version))
 			return nil
 		}
 	}
@@ -141,13 +142,14 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 	}
 	if m.retain {
 		srv.retained.set(m)
+		srv.recordRetained(m)
 	}
 	srv.routeAt(m, c.now)
 	switch p.QoS {
 	case 1:
-		c.reply(ackItem(packet.PUBACK, pid, packet.Success, c.version))
+		c.replyPub(ackItem(packet.PUBACK, pid, packet.Success, c.version))
 	case 2:
-		c.reply(ackItem(packet.PUBREC, pid, packet.Success, c.version))
+		c.replyPub(ackItem(packet.PUBREC, pid, packet.Success, c.version))
 	}
 	return nil
 }
@@ -201,37 +203,42 @@ func (c *conn) ackLocked(x *session, a *packet.Ack) {
 	case packet.PUBACK:
 		if e, ok := x.inflight[a.PacketID]; ok && e.d.qos == 1 {
 			delete(x.inflight, a.PacketID)
+			x.recordDoneLocked(&e.d)
 			x.drainLocked(c)
 		}
 	case packet.PUBREC:
 		e, ok := x.inflight[a.PacketID]
 		if !ok || e.d.qos != 2 {
-			c.reply(ackItem(packet.PUBREL, a.PacketID, packet.PacketIdentifierNotFound, c.version))
+			c.replyPub(ackItem(packet.PUBREL, a.PacketID, packet.PacketIdentifierNotFound, c.version))
 			return
 		}
 		if a.ReasonCode >= 0x80 {
 			// A failed PUBREC ends the flow [MQTT-4.3.3-?]; no PUBREL.
 			delete(x.inflight, a.PacketID)
+			x.recordDoneLocked(&e.d)
 			x.drainLocked(c)
 			return
 		}
 		e.state = stateRelSent
-		e.d = delivery{msg: e.d.msg, qos: 2} // the message itself is no longer needed for resend
+		e.d = delivery{msg: e.d.msg, qos: 2, seq: e.d.seq} // the message itself is no longer needed for resend
 		x.inflight[a.PacketID] = e
-		c.reply(ackItem(packet.PUBREL, a.PacketID, packet.Success, c.version))
+		x.recordSentLocked(&e.d, a.PacketID, stateRelSent)
+		c.replyPub(ackItem(packet.PUBREL, a.PacketID, packet.Success, c.version))
 	case packet.PUBCOMP:
 		if e, ok := x.inflight[a.PacketID]; ok && e.state == stateRelSent {
 			delete(x.inflight, a.PacketID)
+			x.recordDoneLocked(&e.d)
 			x.drainLocked(c)
 		}
 	case packet.PUBREL:
 		rc := packet.Success
 		if _, ok := x.qos2in[a.PacketID]; ok {
 			delete(x.qos2in, a.PacketID)
+			x.recordQos2InLocked(a.PacketID, false)
 		} else {
 			rc = packet.PacketIdentifierNotFound
 		}
-		c.reply(ackItem(packet.PUBCOMP, a.PacketID, rc, c.version))
+		c.replyPub(ackItem(packet.PUBCOMP, a.PacketID, rc, c.version))
 	}
 }
 
@@ -292,6 +299,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 			x.subs = make(map[string]*subscription)
 		}
 		x.subs[s.Filter] = sub
+		x.recordSubLocked(sub)
 		x.mu.Unlock()
 		codes[i] = packet.ReasonCode(sub.qos)
 		// Retained messages: not for shared subscriptions; retain
@@ -303,7 +311,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 		}
 		srv.emit(Event{Kind: EventSubscribed, ClientID: c.clientID, Remote: c.remote, Version: byte(c.version), Topic: s.Filter, QoS: sub.qos})
 	}
-	c.sendPacket(&packet.Suback{PacketID: p.PacketID, ReasonCodes: codes})
+	c.replyCommitted(&packet.Suback{PacketID: p.PacketID, ReasonCodes: codes})
 	if len(toSend) == 0 {
 		return nil
 	}
@@ -343,13 +351,16 @@ func (c *conn) handleUnsubscribe(p *packet.Unsubscribe) {
 		_, had := x.subs[f]
 		delete(x.subs, f)
 		c.srv.tree.remove(x, f)
+		if had {
+			x.recordUnsubLocked(f)
+		}
 		x.mu.Unlock()
 		if !had {
 			codes[i] = packet.NoSubscriptionExisted
 		}
 		c.srv.emit(Event{Kind: EventUnsubscribed, ClientID: c.clientID, Remote: c.remote, Version: byte(c.version), Topic: f})
 	}
-	c.sendPacket(&packet.Unsuback{PacketID: p.PacketID, ReasonCodes: codes})
+	c.replyCommitted(&packet.Unsuback{PacketID: p.PacketID, ReasonCodes: codes})
 }
 
 func (c *conn) handleDisconnect(p *packet.Disconnect) error {
@@ -489,6 +500,7 @@ func (x *session) deliver(d delivery, r *router, now int64, own bool) {
 		// Offline, or waiting: QoS 1/2 queue in order, bounded; QoS 0 is
 		// not queued.
 		if d.qos > 0 && x.pendingLen() < x.srv.opts.MaxOfflineQueue {
+			x.assignSeqLocked(&d)
 			x.pushPending(d)
 		} else if d.qos > 0 && c != nil {
 			// Online and its session's queue is full: as slow a client

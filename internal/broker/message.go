@@ -73,6 +73,7 @@ type delivery struct {
 	qos    byte
 	retain bool
 	subIDs []uint32
+	seq    uint64 // number in a stored session's queue (see persist.go); 0 when not stored
 }
 
 // encoded is an encoded PUBLISH shared by every subscriber of the same wire

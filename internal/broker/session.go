@@ -63,6 +63,11 @@ type session struct {
 	// Access decisions kept (see authorize.go).
 	readCache, pubCache *aclCache
 
+	// On the durable store (see persist.go), and the number of the last
+	// message queued there.
+	stored bool
+	dseq   uint64
+
 	// Delayed will and expiry while offline.
 	will      *message
 	willTimer *time.Timer
