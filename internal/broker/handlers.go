@@ -311,7 +311,8 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 		}
 		srv.emit(Event{Kind: EventSubscribed, ClientID: c.clientID, Remote: c.remote, Version: byte(c.version), Topic: s.Filter, QoS: sub.qos})
 	}
-	c.replyCommitted(&packet.Suback{PacketID: p.PacketID, ReasonCodes: codes})
+	c.waitCommitted()
+	c.sendPacket(&packet.Suback{PacketID: p.PacketID, ReasonCodes: codes})
 	if len(toSend) == 0 {
 		return nil
 	}
@@ -360,7 +361,8 @@ func (c *conn) handleUnsubscribe(p *packet.Unsubscribe) {
 		}
 		c.srv.emit(Event{Kind: EventUnsubscribed, ClientID: c.clientID, Remote: c.remote, Version: byte(c.version), Topic: f})
 	}
-	c.replyCommitted(&packet.Unsuback{PacketID: p.PacketID, ReasonCodes: codes})
+	c.waitCommitted()
+	c.sendPacket(&packet.Unsuback{PacketID: p.PacketID, ReasonCodes: codes})
 }
 
 func (c *conn) handleDisconnect(p *packet.Disconnect) error {

@@ -21,21 +21,14 @@ import (
 //
 // Whatever acknowledges something to a client waits for the commit of the
 // events before it (store.Sync): PUBACK, PUBREC and PUBCOMP to a
-// publisher, PUBREL to a subscriber, SUBACK. A memory store keeps nothing
+// publisher and PUBREL to a subscriber go out from the store's Sync
+// callback; SUBACK and UNSUBACK wait on their reader (waitCommitted). A
+// session's CONNACK does not wait: a session lost with a crash right after
+// it is reported as not present. A memory store keeps nothing
 // and the engine reports nothing to it: srv.persist is false.
 
 // record adds ev to the store.
 func (s *Server) record(ev store.Event) { s.store.Add(ev) }
-
-// afterCommit runs fn once everything recorded so far is committed (at
-// once without a durable store).
-func (s *Server) afterCommit(fn func()) {
-	if !s.persist {
-		fn()
-		return
-	}
-	s.store.Sync(fn)
-}
 
 // replyPub answers a PUBLISH or PUBREL of the client (PUBACK, PUBREC,
 // PUBCOMP) once what it changed is committed. Every such answer takes the
@@ -45,26 +38,30 @@ func (c *conn) replyPub(it outItem) {
 		c.reply(it)
 		return
 	}
-	c.srv.store.Sync(func() { c.enqueue(it) })
+	// The answer counts as the connection's work until it is queued: the
+	// writer it may start must be counted before Shutdown's wait can end.
+	c.srv.wg.Add(1)
+	c.srv.store.Sync(func() {
+		c.enqueue(it)
+		c.srv.wg.Done()
+	})
 }
 
-// replyCommitted sends p once what it answers is committed.
-func (c *conn) replyCommitted(p packet.Packet) {
+// waitCommitted waits until what the client's SUBSCRIBE or UNSUBSCRIBE
+// changed in a stored session is committed, so SUBACK and UNSUBACK (and
+// the retained messages after SUBACK) keep their order and promise. These
+// are rare enough for their reader to wait for one commit.
+func (c *conn) waitCommitted() {
 	if !c.srv.persist {
-		c.sendPacket(p)
 		return
 	}
-	n, err := p.EncodedLen(c.version)
-	if err != nil {
-		c.srv.log.Error("broker: encode", "packet", p.Type().String(), "err", err)
-		return
+	x := c.sess
+	x.mu.Lock()
+	stored := x.stored
+	x.mu.Unlock()
+	if stored {
+		c.srv.flushStore()
 	}
-	b, err := p.AppendTo(make([]byte, 0, n), c.version)
-	if err != nil {
-		c.srv.log.Error("broker: encode", "packet", p.Type().String(), "err", err)
-		return
-	}
-	c.srv.store.Sync(func() { c.enqueue(outItem{buf: b}) })
 }
 
 // storeSessionLocked records x as it is now: on the store while its expiry
