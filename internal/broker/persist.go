@@ -273,6 +273,12 @@ func (s *Server) restore() error {
 				x.nextPID = q.PID
 				continue
 			}
+			if x.pendingLen() >= s.opts.MaxOfflineQueue {
+				// A smaller --max-offline-messages than the last run's
+				// holds: the newest are dropped, as they would have been.
+				s.record(store.Event{Kind: store.MsgDel, Client: x.id, Seq: q.Seq})
+				continue
+			}
 			x.pushPending(d)
 		}
 		for _, pid := range ss.Qos2In {

@@ -308,3 +308,33 @@ func TestPersistDelayedWill(t *testing.T) {
 		t.Fatalf("will after restart: %s %q", p.Topic, p.Payload)
 	}
 }
+
+// A smaller offline queue bound after a restart holds for the messages
+// kept: the newest beyond it are dropped, for good.
+func TestPersistOfflineBoundHoldsOnRestore(t *testing.T) {
+	limit := 0
+	b := startPersistent(t, func(o *broker.Options) {
+		if limit > 0 {
+			o.MaxOfflineQueue = limit
+		}
+	})
+	s, _ := conn(t, b.addr, packet.V5, "s", false)
+	s.subscribe(1, sub("t", 1))
+	s.disconnect()
+	pub, _ := conn(t, b.addr, packet.V5, "pub", true)
+	for i := range 5 {
+		pub.publish("t", fmt.Sprint(i), 1, false, uint16(i+1))
+	}
+	pub.disconnect()
+	limit = 3
+	b.restart()
+	limit = 0
+	b.restart() // the dropped ones are gone from the store too
+	s, _ = conn(t, b.addr, packet.V5, "s", false)
+	for i := range 3 {
+		if p := s.expectPublish(); string(p.Payload) != fmt.Sprint(i) {
+			t.Fatalf("message %d: %q", i, p.Payload)
+		}
+	}
+	s.expectNothing(100 * time.Millisecond)
+}
