@@ -1,0 +1,241 @@
+package serve
+
+import (
+	"bufio"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mqttx/mqttx/internal/packet"
+)
+
+// child is serve running in a process of its own.
+type child struct {
+	cmd  *exec.Cmd
+	addr string
+	done chan struct{}
+}
+
+var listeningRE = regexp.MustCompile(`^Listening on (\S+)$`)
+
+// startChild runs the test binary as serve with args and waits for its
+// listener.
+func startChild(t *testing.T, args ...string) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+strings.Join(args, "\n"))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &child{cmd: cmd, done: make(chan struct{})}
+	addr := make(chan string, 1)
+	var out strings.Builder
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			out.WriteString(sc.Text() + "\n")
+			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+		cmd.Wait()
+		close(c.done)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-c.done
+	})
+	select {
+	case c.addr = <-addr:
+	case <-c.done:
+		t.Fatalf("serve %v ended before listening:\n%s", args, out.String())
+	case <-time.After(20 * time.Second):
+		t.Fatalf("serve %v did not listen within 20s", args)
+	}
+	return c
+}
+
+// wire is a bare MQTT 5 connection.
+type wire struct {
+	t  *testing.T
+	nc net.Conn
+	br *bufio.Reader
+	mu sync.Mutex
+}
+
+func dialWire(t *testing.T, addr, id string, expiry uint32) (*wire, *packet.Connack) {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	w := &wire{t: t, nc: nc, br: bufio.NewReader(nc)}
+	cp := &packet.Connect{ClientID: id, KeepAlive: 60, CleanStart: expiry == 0}
+	if expiry > 0 {
+		cp.Properties.SetSessionExpiry(expiry)
+	}
+	if err := w.send(cp); err != nil {
+		t.Fatal(err)
+	}
+	p, err := w.read(5 * time.Second)
+	if err != nil {
+		t.Fatalf("CONNACK: %v", err)
+	}
+	ack, ok := p.(*packet.Connack)
+	if !ok || ack.ReasonCode != 0 {
+		t.Fatalf("CONNACK: %+v", p)
+	}
+	return w, ack
+}
+
+func (w *wire) send(p packet.Packet) error {
+	b, err := p.AppendTo(nil, packet.V5)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_, err = w.nc.Write(b)
+	return err
+}
+
+func (w *wire) read(d time.Duration) (packet.Packet, error) {
+	w.nc.SetReadDeadline(time.Now().Add(d))
+	p, _, err := packet.ReadPacket(w.br, packet.V5, 0, nil)
+	return p, err
+}
+
+// TestKill9KeepsAcknowledged publishes QoS 1 messages for an offline
+// persistent session, kills serve with SIGKILL in the middle of the
+// stream, starts it again on the same data directory, and checks that the
+// subscriber gets every message whose PUBACK reached the publisher, in
+// order and once.
+func TestKill9KeepsAcknowledged(t *testing.T) {
+	const total = 2000
+	killAfter := 1000
+	if testing.Short() {
+		killAfter = 300
+	}
+	dir := t.TempDir()
+	args := []string{"-p", "0", "--data-dir", dir, "--max-offline-messages", strconv.Itoa(total), "--sys-interval", "0"}
+	srv := startChild(t, args...)
+
+	sub, _ := dialWire(t, srv.addr, "durable", 3600)
+	if err := sub.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "load/#", QoS: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := sub.read(5 * time.Second); err != nil || p.Type() != packet.SUBACK {
+		t.Fatalf("SUBACK: %v %v", p, err)
+	}
+	sub.send(&packet.Disconnect{})
+	sub.nc.Close()
+
+	pub, _ := dialWire(t, srv.addr, "pub", 0)
+	var (
+		mu    sync.Mutex
+		acked = make(map[int]bool)
+	)
+	window := make(chan struct{}, 500) // below the broker's Receive Maximum
+	killed := make(chan struct{})
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		for {
+			p, err := pub.read(10 * time.Second)
+			if err != nil {
+				return // killed
+			}
+			a, ok := p.(*packet.Ack)
+			if !ok || a.PacketType != packet.PUBACK || a.ReasonCode != 0 {
+				t.Errorf("publisher got %+v", p)
+				return
+			}
+			mu.Lock()
+			acked[int(a.PacketID)] = true
+			n := len(acked)
+			mu.Unlock()
+			<-window
+			if n == killAfter {
+				srv.cmd.Process.Signal(syscall.SIGKILL)
+				close(killed)
+			}
+		}
+	}()
+	sent := 0
+	for i := 1; i <= total; i++ {
+		select {
+		case window <- struct{}{}:
+		case <-killed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no PUBACK for 10s")
+		}
+		select {
+		case <-killed:
+		default:
+			if pub.send(&packet.Publish{Topic: []byte("load/x"), Payload: []byte(strconv.Itoa(i)), QoS: 1, PacketID: uint16(i)}) == nil {
+				sent++
+				continue
+			}
+		}
+		break
+	}
+	<-srv.done
+	<-readerDone
+	mu.Lock()
+	n := len(acked)
+	mu.Unlock()
+	if n < killAfter {
+		t.Fatalf("only %d PUBACKs before the kill", n)
+	}
+	t.Logf("sent %d, acknowledged %d before SIGKILL", sent, n)
+
+	srv = startChild(t, args...)
+	sub, ack := dialWire(t, srv.addr, "durable", 3600)
+	if !ack.SessionPresent {
+		t.Fatal("session not present after kill -9 and restart")
+	}
+	last := 0
+	got := 0
+	missing := n
+	for {
+		d := 10 * time.Second
+		if missing == 0 {
+			d = 300 * time.Millisecond // then only unacknowledged ones may follow
+		}
+		p, err := sub.read(d)
+		if err != nil {
+			if missing == 0 {
+				break
+			}
+			t.Fatalf("after %d messages (last %d): %v; %d acknowledged ones missing", got, last, err, missing)
+		}
+		m, ok := p.(*packet.Publish)
+		if !ok {
+			t.Fatalf("subscriber got %+v", p)
+		}
+		i, _ := strconv.Atoi(string(m.Payload))
+		if i <= last {
+			t.Fatalf("message %d after %d: out of order or twice", i, last)
+		}
+		last = i
+		got++
+		if acked[i] {
+			missing--
+		}
+		sub.send(&packet.Ack{PacketType: packet.PUBACK, PacketID: m.PacketID})
+	}
+	t.Logf("subscriber got %d messages, all %d acknowledged ones among them", got, n)
+}
