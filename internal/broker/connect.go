@@ -577,8 +577,11 @@ func (x *session) sendLocked(c *conn, d delivery, enc *encoded, own bool) {
 		x.inflight = make(map[uint16]inflight)
 	}
 	if x.stored {
-		x.assignSeqLocked(&d)
-		x.recordSentLocked(&d, pid, stateSent)
+		if d.seq == 0 {
+			x.queueLocked(&d, pid)
+		} else {
+			x.recordSentLocked(&d, pid, stateSent)
+		}
 	}
 	x.inflight[pid] = inflight{d: d, seq: x.seq}
 	c.enqueueFrom(outItem{buf: enc.buf, pidOff: int32(enc.pidOff), pid: pid, alias: c.aliasMax > 0}, own)

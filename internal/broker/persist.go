@@ -130,13 +130,20 @@ func (x *session) recordUnsubLocked(filter string) {
 
 // assignSeqLocked numbers a QoS 1/2 delivery to a stored session and
 // records the message, unless it has a number already.
-func (x *session) assignSeqLocked(d *delivery) {
+func (x *session) assignSeqLocked(d *delivery) { x.queueLocked(d, 0) }
+
+// queueLocked is assignSeqLocked for a delivery sent at once with packet
+// identifier pid (not 0), recorded in the same event.
+func (x *session) queueLocked(d *delivery, pid uint16) {
 	if !x.stored || d.seq != 0 || d.qos == 0 {
 		return
 	}
 	x.dseq++
 	d.seq = x.dseq
-	x.srv.record(store.Event{Kind: store.MsgPut, Client: x.id, Seq: d.seq, Msg: storedMessage(d.msg, d, time.Now().UnixNano())})
+	x.srv.record(store.Event{
+		Kind: store.MsgPut, Client: x.id, Seq: d.seq, Msg: d.msg, PID: pid, State: stateSent,
+		QoS: d.qos, Retain: d.retain, SubIDs: d.subIDs, At: time.Now().UnixNano(),
+	})
 }
 
 // recordSentLocked records the packet identifier and state of a delivery
@@ -175,7 +182,8 @@ func (x *session) recordWillLocked(w *message, at int64) {
 		x.srv.record(store.Event{Kind: store.WillDel, Client: x.id})
 		return
 	}
-	m := storedMessage(w, nil, at)
+	m := storedMessage(w)
+	m.EnqueuedAt = at
 	x.srv.record(store.Event{Kind: store.WillPut, Client: x.id, Msg: m})
 }
 
@@ -190,20 +198,21 @@ func (s *Server) recordRetained(m *message) {
 		s.record(store.Event{Kind: store.RetainedDel, Topic: m.topic})
 		return
 	}
-	s.record(store.Event{Kind: store.RetainedPut, Msg: storedMessage(m, nil, 0)})
+	s.record(store.Event{Kind: store.RetainedPut, Msg: m})
 }
 
-// storedMessage is m as the store keeps it, as delivered by d when not nil.
-func storedMessage(m *message, d *delivery, at int64) *store.Message {
-	sm := &store.Message{
+// storedMessage is m as the store keeps it.
+func storedMessage(m *message) *store.Message {
+	return &store.Message{
 		Topic: m.topic, Payload: m.payload, QoS: m.qos, Retain: m.retain, Origin: m.origin,
-		ExpiresAt: m.expiresAt, EnqueuedAt: at, Props: m.props,
+		ExpiresAt: m.expiresAt, Props: m.props,
 	}
-	if d != nil {
-		sm.QoS, sm.Retain, sm.SubIDs = d.qos, d.retain, d.subIDs
-	}
-	return sm
 }
+
+// StoreMessage makes m a store.Source: the store builds its form of a
+// message only when it writes it, on its own goroutine (m does not change
+// once routed).
+func (m *message) StoreMessage() *store.Message { return storedMessage(m) }
 
 func loadedMessage(sm *store.Message) *message {
 	return &message{

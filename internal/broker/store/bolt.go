@@ -32,8 +32,6 @@ var (
 	bucketRetained = []byte("retained") // topic -> Message
 	bucketWills    = []byte("wills")    // client -> Message
 	allBuckets     = [][]byte{bucketSessions, bucketSubs, bucketMsgs, bucketInflight, bucketQos2In, bucketRetained, bucketWills}
-	// clientBuckets hold keys that start with a client's id.
-	clientBuckets = [][]byte{bucketSubs, bucketMsgs, bucketInflight, bucketQos2In}
 )
 
 // Bolt is a Store in a bbolt file. Events wait in memory until its writer
@@ -53,6 +51,10 @@ type Bolt struct {
 	done    chan struct{}
 
 	loaded *State
+
+	// The writer's scratch space, reused from batch to batch.
+	spans map[msgKey]span
+	skip  []bool
 }
 
 // op is an event or a Sync callback.
@@ -75,7 +77,9 @@ func OpenBolt(dir string, onError func(error)) (b *Bolt, err error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	// The free page list is rebuilt at open rather than written with
+	// every commit: fewer pages per commit.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("%s: %w (is another mqttx serve using this data directory?)", path, ErrLocked)
@@ -362,9 +366,10 @@ func (b *Bolt) commit(batch []op) error {
 	if n == 0 {
 		return nil
 	}
-	skip := cancelled(batch)
+	skip := b.cancelled(batch)
 	return b.db.Update(func(tx *bolt.Tx) error {
 		w := writer{tx: tx}
+		w.buckets()
 		for i := range batch {
 			ev := &batch[i].ev
 			if ev.Kind == 0 || (skip != nil && skip[i]) {
@@ -378,41 +383,54 @@ func (b *Bolt) commit(batch []op) error {
 	})
 }
 
+// span is where a message is queued and removed within a batch.
+type span struct{ put, del int }
+
 // cancelled marks the events of messages queued and removed in the same
-// batch, or nil when there are none.
-func cancelled(batch []op) []bool {
-	var open map[msgKey][]int
-	var skip []bool
+// batch (their MsgPut, InflightPut and MsgDel), or returns nil when there
+// are none.
+func (b *Bolt) cancelled(batch []op) []bool {
+	if b.spans == nil {
+		b.spans = make(map[msgKey]span)
+	}
+	spans := b.spans
+	clear(spans)
+	found := false
 	for i := range batch {
 		ev := &batch[i].ev
 		switch ev.Kind {
 		case MsgPut:
-			if open == nil {
-				open = make(map[msgKey][]int)
-			}
-			open[msgKey{ev.Client, ev.Seq}] = []int{i}
-		case InflightPut:
-			k := msgKey{ev.Client, ev.Seq}
-			if ix, ok := open[k]; ok {
-				open[k] = append(ix, i)
-			}
+			spans[msgKey{ev.Client, ev.Seq}] = span{i, -1}
 		case MsgDel:
 			k := msgKey{ev.Client, ev.Seq}
-			if ix, ok := open[k]; ok {
-				if skip == nil {
-					skip = make([]bool, len(batch))
-				}
-				for _, j := range ix {
-					skip[j] = true
-				}
-				skip[i] = true
-				delete(open, k)
+			if sp, ok := spans[k]; ok && sp.del < 0 {
+				spans[k] = span{sp.put, i}
+				found = true
 			}
 		case SessionDel:
-			for k := range open {
-				if k.client == ev.Client {
-					delete(open, k)
+			// Numbers start again in the client's next session: a
+			// message of the old one is not cancelled by the new one.
+			for k, sp := range spans {
+				if k.client == ev.Client && sp.del < 0 {
+					delete(spans, k)
 				}
+			}
+		}
+	}
+	if !found {
+		return nil
+	}
+	if cap(b.skip) < len(batch) {
+		b.skip = make([]bool, len(batch))
+	}
+	skip := b.skip[:len(batch)]
+	clear(skip)
+	for i := range batch {
+		ev := &batch[i].ev
+		switch ev.Kind {
+		case MsgPut, InflightPut, MsgDel:
+			if sp, ok := spans[msgKey{ev.Client, ev.Seq}]; ok && sp.del >= 0 && sp.put <= i && i <= sp.del {
+				skip[i] = true
 			}
 		}
 	}
@@ -422,6 +440,14 @@ func cancelled(batch []op) []bool {
 type writer struct {
 	tx  *bolt.Tx
 	key []byte
+
+	sessions, subs, msgs, inflight, qos2in, retained, wills *bolt.Bucket
+}
+
+func (w *writer) buckets() {
+	tx := w.tx
+	w.sessions, w.subs, w.msgs, w.inflight = tx.Bucket(bucketSessions), tx.Bucket(bucketSubs), tx.Bucket(bucketMsgs), tx.Bucket(bucketInflight)
+	w.qos2in, w.retained, w.wills = tx.Bucket(bucketQos2In), tx.Bucket(bucketRetained), tx.Bucket(bucketWills)
 }
 
 func (w *writer) clientKey(client string, rest ...byte) []byte {
@@ -434,54 +460,66 @@ func (w *writer) seqKey(client string, seq uint64) []byte {
 }
 
 func (w *writer) apply(ev *Event) error {
-	tx := w.tx
 	switch ev.Kind {
 	case SessionPut:
-		return tx.Bucket(bucketSessions).Put([]byte(ev.Client), encodeSession(ev.Session))
+		return w.sessions.Put([]byte(ev.Client), encodeSession(ev.Session))
 	case SessionDel:
-		if err := tx.Bucket(bucketSessions).Delete([]byte(ev.Client)); err != nil {
+		if err := w.sessions.Delete([]byte(ev.Client)); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketWills).Delete([]byte(ev.Client)); err != nil {
+		if err := w.wills.Delete([]byte(ev.Client)); err != nil {
 			return err
 		}
 		prefix := clientKey(nil, ev.Client)
-		for _, name := range clientBuckets {
-			if err := deletePrefix(tx.Bucket(name), prefix); err != nil {
+		for _, bk := range []*bolt.Bucket{w.subs, w.msgs, w.inflight, w.qos2in} {
+			if err := deletePrefix(bk, prefix); err != nil {
 				return err
 			}
 		}
 		return nil
 	case SubPut:
 		k := append(clientKey(nil, ev.Client), ev.Sub.Filter...)
-		return tx.Bucket(bucketSubs).Put(k, encodeSub(ev.Sub))
+		return w.subs.Put(k, encodeSub(ev.Sub))
 	case SubDel:
-		return tx.Bucket(bucketSubs).Delete(append(clientKey(nil, ev.Client), ev.Topic...))
+		return w.subs.Delete(append(clientKey(nil, ev.Client), ev.Topic...))
 	case MsgPut:
-		return tx.Bucket(bucketMsgs).Put(bytes.Clone(w.seqKey(ev.Client, ev.Seq)), encodeMessage(ev.Msg))
-	case MsgDel:
-		k := w.seqKey(ev.Client, ev.Seq)
-		if err := tx.Bucket(bucketMsgs).Delete(k); err != nil {
+		m := *ev.Msg.StoreMessage()
+		m.QoS, m.Retain, m.SubIDs, m.EnqueuedAt = ev.QoS, ev.Retain, ev.SubIDs, ev.At
+		k := bytes.Clone(w.seqKey(ev.Client, ev.Seq))
+		if err := w.msgs.Put(k, encodeMessage(&m)); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketInflight).Delete(k)
+		if ev.PID != 0 {
+			return w.inflight.Put(k, inflightValue(ev))
+		}
+		return nil
+	case MsgDel:
+		k := w.seqKey(ev.Client, ev.Seq)
+		if err := w.msgs.Delete(k); err != nil {
+			return err
+		}
+		return w.inflight.Delete(k)
 	case InflightPut:
-		v := binary.BigEndian.AppendUint16(make([]byte, 0, 3), ev.PID)
-		return tx.Bucket(bucketInflight).Put(bytes.Clone(w.seqKey(ev.Client, ev.Seq)), append(v, ev.State))
+		return w.inflight.Put(bytes.Clone(w.seqKey(ev.Client, ev.Seq)), inflightValue(ev))
 	case Qos2InPut:
-		return tx.Bucket(bucketQos2In).Put(binary.BigEndian.AppendUint16(clientKey(nil, ev.Client), ev.PID), []byte{})
+		return w.qos2in.Put(binary.BigEndian.AppendUint16(clientKey(nil, ev.Client), ev.PID), []byte{})
 	case Qos2InDel:
-		return tx.Bucket(bucketQos2In).Delete(binary.BigEndian.AppendUint16(w.clientKey(ev.Client), ev.PID))
+		return w.qos2in.Delete(binary.BigEndian.AppendUint16(w.clientKey(ev.Client), ev.PID))
 	case RetainedPut:
-		return tx.Bucket(bucketRetained).Put([]byte(ev.Msg.Topic), encodeMessage(ev.Msg))
+		m := ev.Msg.StoreMessage()
+		return w.retained.Put([]byte(m.Topic), encodeMessage(m))
 	case RetainedDel:
-		return tx.Bucket(bucketRetained).Delete([]byte(ev.Topic))
+		return w.retained.Delete([]byte(ev.Topic))
 	case WillPut:
-		return tx.Bucket(bucketWills).Put([]byte(ev.Client), encodeMessage(ev.Msg))
+		return w.wills.Put([]byte(ev.Client), encodeMessage(ev.Msg.StoreMessage()))
 	case WillDel:
-		return tx.Bucket(bucketWills).Delete([]byte(ev.Client))
+		return w.wills.Delete([]byte(ev.Client))
 	}
 	return fmt.Errorf("unknown event kind %d", ev.Kind)
+}
+
+func inflightValue(ev *Event) []byte {
+	return append(binary.BigEndian.AppendUint16(make([]byte, 0, 3), ev.PID), ev.State)
 }
 
 // deletePrefix deletes every key of bk that starts with prefix.

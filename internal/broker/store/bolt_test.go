@@ -62,16 +62,15 @@ func TestBoltRoundTripsEveryEvent(t *testing.T) {
 		Event{Kind: SubPut, Client: "c1", Sub: &Subscription{Filter: "$share/g/b", QoS: 1}},
 		Event{Kind: SubPut, Client: "c1", Sub: &Subscription{Filter: "gone", QoS: 0}},
 		Event{Kind: SubDel, Client: "c1", Topic: "gone"},
-		Event{Kind: MsgPut, Client: "c1", Seq: 1, Msg: full},
-		Event{Kind: MsgPut, Client: "c1", Seq: 2, Msg: plain},
-		Event{Kind: MsgPut, Client: "c1", Seq: 3, Msg: plain},
-		Event{Kind: InflightPut, Client: "c1", Seq: 1, PID: 10, State: StateSent},
+		Event{Kind: MsgPut, Client: "c1", Seq: 1, Msg: full, QoS: full.QoS, Retain: full.Retain, SubIDs: full.SubIDs, At: full.EnqueuedAt, PID: 10},
+		Event{Kind: MsgPut, Client: "c1", Seq: 2, Msg: plain, QoS: 1},
+		Event{Kind: MsgPut, Client: "c1", Seq: 3, Msg: plain, QoS: 1},
 		Event{Kind: InflightPut, Client: "c1", Seq: 2, PID: 11, State: StateSent},
 		Event{Kind: InflightPut, Client: "c1", Seq: 2, PID: 11, State: StateRelSent},
 	)
 	// A second batch: removals of what the first one wrote.
 	commit(t, b,
-		Event{Kind: MsgPut, Client: "c1", Seq: 4, Msg: plain},
+		Event{Kind: MsgPut, Client: "c1", Seq: 4, Msg: &Message{Topic: "x", Payload: []byte("1")}, QoS: 1},
 		Event{Kind: MsgDel, Client: "c1", Seq: 3},
 		Event{Kind: Qos2InPut, Client: "c1", PID: 5},
 		Event{Kind: Qos2InPut, Client: "c1", PID: 6},
@@ -83,7 +82,7 @@ func TestBoltRoundTripsEveryEvent(t *testing.T) {
 		Event{Kind: WillPut, Client: "c2", Msg: plain},
 		Event{Kind: WillDel, Client: "c2"},
 		Event{Kind: SessionPut, Client: "c3", Session: &Session{Expiry: 10}},
-		Event{Kind: MsgPut, Client: "c3", Seq: 1, Msg: plain},
+		Event{Kind: MsgPut, Client: "c3", Seq: 1, Msg: plain, QoS: 1},
 		Event{Kind: SubPut, Client: "c3", Sub: &Subscription{Filter: "x"}},
 		Event{Kind: SessionDel, Client: "c3"},
 	)
@@ -143,7 +142,7 @@ func TestBoltCancelsMessagesQueuedAndRemovedInOneBatch(t *testing.T) {
 		{ev: Event{Kind: MsgPut, Client: "d", Seq: 1}}, // a new session's first message
 		{ev: Event{Kind: MsgDel, Client: "d", Seq: 1}},
 	}
-	got := cancelled(batch)
+	got := new(Bolt).cancelled(batch)
 	want := []bool{true, true, false, false, true, false, false, false, true, true}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("cancelled = %v, want %v", got, want)

@@ -40,7 +40,11 @@ const (
 	SubPut
 	// SubDel removes the subscription to Topic (the filter): Client, Topic.
 	SubDel
-	// MsgPut queues a message for a session at Seq: Client, Seq, Msg.
+	// MsgPut queues a message for a session at Seq: Client, Seq, Msg, and
+	// QoS, Retain, SubIDs and At, which replace the message's own (QoS,
+	// Retain, SubIDs as delivered to the session, At the enqueue time).
+	// With PID not 0 the message is sent at once: PID and State are its
+	// inflight state, as with InflightPut.
 	MsgPut
 	// MsgDel removes the message at Seq (acknowledged, expired, dropped):
 	// Client, Seq.
@@ -78,10 +82,24 @@ type Event struct {
 	Seq     uint64
 	PID     uint16
 	State   byte
+	QoS     byte
+	Retain  bool
+	SubIDs  []uint32
+	At      int64
 	Session *Session
 	Sub     *Subscription
-	Msg     *Message
+	Msg     Source
 }
+
+// Source gives the message of an event. A store calls it only when it
+// writes the message: one queued and acknowledged between two commits
+// never needs it built.
+type Source interface {
+	StoreMessage() *Message
+}
+
+// StoreMessage returns m.
+func (m *Message) StoreMessage() *Message { return m }
 
 // Session is what a persistent session keeps besides its contents.
 type Session struct {
