@@ -143,6 +143,9 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 	if m.retain {
 		srv.retained.set(m)
 		srv.recordRetained(m)
+	} else if srv.persist && p.QoS == 1 {
+		c.routeDurable(m, ackItem(packet.PUBACK, pid, packet.Success, c.version))
+		return nil
 	}
 	srv.routeAt(m, c.now)
 	switch p.QoS {

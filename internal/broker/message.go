@@ -16,6 +16,7 @@ type message struct {
 	origin    string // client id of the publisher, for No Local
 	expiresAt int64  // unix nanoseconds; 0 when the message does not expire
 	props     packet.Properties
+	ack       *pubAck // the publisher's PUBACK, when it may go before the commit (persist.go)
 }
 
 // expired reports whether m's Message Expiry Interval has passed at now.

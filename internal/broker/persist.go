@@ -3,6 +3,8 @@ package broker
 import (
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mqttx/mqttx/internal/broker/store"
@@ -14,8 +16,8 @@ import (
 //
 //   - a session whose expiry is not 0 (it outlives its connection) is on
 //     the store (session.stored) with its subscriptions, every QoS 1/2
-//     message queued for it or in flight to it (numbered by session.dseq
-//     in queue order, delivery.seq), the packet identifier and state of
+//     message queued for it or in flight to it (numbered in queue order by
+//     session.seq, delivery.seq), the packet identifier and state of
 //     those sent, and the client's QoS 2 identifiers until PUBREL;
 //   - retained messages (but the broker's own $SYS ones) and delayed wills.
 //
@@ -31,20 +33,87 @@ import (
 func (s *Server) record(ev store.Event) { s.store.Add(ev) }
 
 // replyPub answers a PUBLISH or PUBREL of the client (PUBACK, PUBREC,
-// PUBCOMP) once what it changed is committed. Every such answer takes the
-// same way, so they keep the order of the packets they answer.
+// PUBCOMP, PUBREL) once what it changed is committed. Every such answer
+// waits in its session's ackQueue, so they keep the order of the packets
+// they answer.
 func (c *conn) replyPub(it outItem) {
 	if !c.srv.persist {
 		c.reply(it)
 		return
 	}
-	// The answer counts as the connection's work until it is queued: the
-	// writer it may start must be counted before Shutdown's wait can end.
-	c.srv.wg.Add(1)
-	c.srv.store.Sync(func() {
-		c.enqueue(it)
-		c.srv.wg.Done()
+	c.afterCommit(c.newPubAck(it))
+}
+
+// pubAck is an answer waiting in an ackQueue until it is safe to send.
+type pubAck struct {
+	q  *ackQueue
+	c  *conn // nil once sent
+	it outItem
+	// waiting counts, for a QoS 1 PUBLISH that is not retained, the
+	// deliveries to stored sessions not acknowledged yet, plus one while
+	// it is routed. At 0 the message needs the store no more: every
+	// stored session it was queued for has it, so its PUBACK may go
+	// before the commit (for a connected subscriber that acknowledges at
+	// once, the usual case, it then waits for no disk at all).
+	waiting atomic.Int32
+	safe    atomic.Bool
+}
+
+// ackQueue is a session's answers waiting for the store, in the order of
+// the packets they answer.
+type ackQueue struct {
+	mu   sync.Mutex
+	q    []*pubAck
+	head int
+}
+
+// newPubAck queues it behind the answers of c's session waiting already.
+func (c *conn) newPubAck(it outItem) *pubAck {
+	x := c.sess
+	q := x.acks.Load()
+	if q == nil {
+		x.acks.CompareAndSwap(nil, new(ackQueue))
+		q = x.acks.Load()
+	}
+	a := &pubAck{q: q, c: c, it: it}
+	q.mu.Lock()
+	q.q = append(q.q, a)
+	q.mu.Unlock()
+	return a
+}
+
+// afterCommit releases a once what was recorded so far is committed. Until
+// then it counts as the connection's work: the writer it may start must be
+// counted before Shutdown's wait can end.
+func (c *conn) afterCommit(a *pubAck) {
+	srv := c.srv
+	srv.wg.Add(1)
+	srv.store.Sync(func() {
+		a.release()
+		srv.wg.Done()
 	})
+}
+
+// release marks a safe to send, and sends the answers at the head of its
+// queue that are.
+func (a *pubAck) release() {
+	if !a.safe.CompareAndSwap(false, true) {
+		return
+	}
+	q := a.q
+	q.mu.Lock()
+	for q.head < len(q.q) && q.q[q.head].safe.Load() {
+		b := q.q[q.head]
+		q.q[q.head] = nil
+		q.head++
+		b.c.enqueue(b.it)
+		b.c = nil
+	}
+	if q.head == len(q.q) {
+		q.q = q.q[:0]
+		q.head = 0
+	}
+	q.mu.Unlock()
 }
 
 // waitCommitted waits until what the client's SUBSCRIBE or UNSUBSCRIBE
@@ -138,8 +207,11 @@ func (x *session) queueLocked(d *delivery, pid uint16) {
 	if !x.stored || d.seq != 0 || d.qos == 0 {
 		return
 	}
-	x.dseq++
-	d.seq = x.dseq
+	x.seq++
+	d.seq = x.seq
+	if a := d.msg.ack; a != nil {
+		a.waiting.Add(1)
+	}
 	x.srv.record(store.Event{
 		Kind: store.MsgPut, Client: x.id, Seq: d.seq, Msg: d.msg, PID: pid, State: stateSent,
 		QoS: d.qos, Retain: d.retain, SubIDs: d.subIDs, At: time.Now().UnixNano(),
@@ -158,6 +230,9 @@ func (x *session) recordSentLocked(d *delivery, pid uint16, state byte) {
 func (x *session) recordDoneLocked(d *delivery) {
 	if x.stored && d.seq != 0 {
 		x.srv.record(store.Event{Kind: store.MsgDel, Client: x.id, Seq: d.seq})
+		if a := d.msg.ack; a != nil && a.waiting.Add(-1) == 0 {
+			a.release()
+		}
 	}
 }
 
@@ -272,13 +347,12 @@ func (s *Server) restore() error {
 		})
 		for _, q := range ss.Queue {
 			d := delivery{msg: loadedMessage(q.Msg), qos: q.Msg.QoS, retain: q.Msg.Retain, subIDs: q.Msg.SubIDs, seq: q.Seq}
-			x.dseq = max(x.dseq, q.Seq)
+			x.seq = max(x.seq, q.Seq)
 			if q.Inflight {
 				if x.inflight == nil {
 					x.inflight = make(map[uint16]inflight)
 				}
-				x.seq++
-				x.inflight[q.PID] = inflight{d: d, seq: x.seq, state: q.State}
+				x.inflight[q.PID] = inflight{d: d, seq: q.Seq, state: q.State}
 				x.nextPID = q.PID
 				continue
 			}
@@ -348,4 +422,18 @@ func (s *Server) expireLaterLocked(x *session, d time.Duration) {
 			s.publishWill(w, x.id)
 		}
 	})
+}
+
+// routeDurable routes a QoS 1 message that is not retained and answers
+// with ack once the message is committed or every stored session it was
+// queued for has acknowledged it, whichever comes first.
+func (c *conn) routeDurable(m *message, ack outItem) {
+	a := c.newPubAck(ack)
+	a.waiting.Store(1)
+	m.ack = a
+	c.srv.routeAt(m, c.now)
+	c.afterCommit(a)
+	if a.waiting.Add(-1) == 0 {
+		a.release()
+	}
 }

@@ -338,3 +338,60 @@ func TestPersistOfflineBoundHoldsOnRestore(t *testing.T) {
 	}
 	s.expectNothing(100 * time.Millisecond)
 }
+
+// Acknowledgements keep the order of the PUBLISH packets they answer, also
+// when some messages need the commit (one queued for an offline session, a
+// QoS 2 one) and others only a connected subscriber's PUBACK.
+func TestPersistAcksInOrder(t *testing.T) {
+	b := startPersistent(t, nil)
+	off, _ := conn(t, b.addr, packet.V5, "off", false)
+	off.subscribe(1, sub("off", 1))
+	off.disconnect()
+	on, _ := conn(t, b.addr, packet.V5, "on", false)
+	on.subscribe(1, sub("on", 2))
+	stop := make(chan struct{})
+	go func() {
+		// The connected subscriber acknowledges everything at once.
+		defer close(stop)
+		for {
+			p, err := on.readErr(2 * time.Second)
+			if err != nil {
+				return
+			}
+			switch p := p.(type) {
+			case *packet.Publish:
+				if p.QoS == 1 {
+					on.send(&packet.Ack{PacketType: packet.PUBACK, PacketID: p.PacketID})
+				} else {
+					on.send(&packet.Ack{PacketType: packet.PUBREC, PacketID: p.PacketID})
+				}
+			case *packet.Ack:
+				on.send(&packet.Ack{PacketType: packet.PUBCOMP, PacketID: p.PacketID})
+			}
+		}
+	}()
+	pub, _ := conn(t, b.addr, packet.V5, "pub", true)
+	const n = 300
+	for i := 1; i <= n; i++ {
+		topic, qos := "on", byte(1)
+		switch i % 5 {
+		case 1:
+			topic = "off"
+		case 2:
+			qos = 2
+		}
+		pub.send(&packet.Publish{Topic: []byte(topic), Payload: []byte(fmt.Sprint(i)), QoS: qos, PacketID: uint16(i)})
+	}
+	for i := 1; i <= n; i++ {
+		a := expect[*packet.Ack](pub)
+		want := packet.PUBACK
+		if i%5 == 2 {
+			want = packet.PUBREC
+		}
+		if a.PacketID != uint16(i) || a.PacketType != want {
+			t.Fatalf("answer %d: %v id %d, want %v id %d", i, a.PacketType, a.PacketID, want, i)
+		}
+	}
+	on.nc.Close()
+	<-stop
+}

@@ -128,7 +128,8 @@ above 0) with their subscriptions, queued and unacknowledged QoS 1 and 2 message
 both directions, delayed wills and retained messages in DIR/mqttx.db, so a restart,
 even after kill -9 or a power cut, loses nothing the broker acknowledged: PUBACK and
 PUBREC go out only once the message is on disk (commits are shared by all publishers
-waiting at that moment). Without it the broker keeps everything in memory. A file in
+waiting at that moment), or, for QoS 1, once every persistent session it was queued
+for has acknowledged it. Without it the broker keeps everything in memory. A file in
 DIR that is damaged or not an mqttx store stops serve with an error rather than a
 fresh start, and so does a DIR another serve is using.
 
