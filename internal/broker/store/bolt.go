@@ -367,6 +367,17 @@ func (b *Bolt) commit(batch []op) error {
 		return nil
 	}
 	skip := b.cancelled(batch)
+	if skip != nil {
+		n = 0
+		for i := range batch {
+			if batch[i].ev.Kind != 0 && !skip[i] {
+				n++
+			}
+		}
+		if n == 0 {
+			return nil // every message queued in the batch was removed in it too
+		}
+	}
 	return b.db.Update(func(tx *bolt.Tx) error {
 		w := writer{tx: tx}
 		w.buckets()
@@ -483,10 +494,8 @@ func (w *writer) apply(ev *Event) error {
 	case SubDel:
 		return w.subs.Delete(append(clientKey(nil, ev.Client), ev.Topic...))
 	case MsgPut:
-		m := *ev.Msg.StoreMessage()
-		m.QoS, m.Retain, m.SubIDs, m.EnqueuedAt = ev.QoS, ev.Retain, ev.SubIDs, ev.At
 		k := bytes.Clone(w.seqKey(ev.Client, ev.Seq))
-		if err := w.msgs.Put(k, encodeMessage(&m)); err != nil {
+		if err := w.msgs.Put(k, encodeQueued(ev.Msg.StoreMessage(), ev)); err != nil {
 			return err
 		}
 		if ev.PID != 0 {

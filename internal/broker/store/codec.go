@@ -131,10 +131,20 @@ const (
 )
 
 func encodeMessage(m *Message) []byte {
+	return encodeWith(m, m.QoS, m.Retain, m.SubIDs, m.EnqueuedAt)
+}
+
+// encodeQueued encodes the message of a MsgPut event, with the event's
+// QoS, Retain, SubIDs and enqueue time.
+func encodeQueued(m *Message, ev *Event) []byte {
+	return encodeWith(m, ev.QoS, ev.Retain, ev.SubIDs, ev.At)
+}
+
+func encodeWith(m *Message, qos byte, retain bool, subIDs []uint32, at int64) []byte {
 	e := enc(make([]byte, 0, 32+len(m.Topic)+len(m.Payload)))
-	e = e.str(m.Topic).bytes(m.Payload).byte(m.QoS).bool(m.Retain).str(m.Origin).int(m.ExpiresAt).int(m.EnqueuedAt)
-	e = e.uint(uint64(len(m.SubIDs)))
-	for _, id := range m.SubIDs {
+	e = e.str(m.Topic).bytes(m.Payload).byte(qos).bool(retain).str(m.Origin).int(m.ExpiresAt).int(at)
+	e = e.uint(uint64(len(subIDs)))
+	for _, id := range subIDs {
 		e = e.uint(uint64(id))
 	}
 	p := &m.Props
