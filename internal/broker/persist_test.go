@@ -271,6 +271,18 @@ func TestPersistOwnerAndExpiry(t *testing.T) {
 	c.disconnect()
 }
 
+// waitOffline waits until srv has no client connected.
+func waitOffline(t *testing.T, srv *broker.Server) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Stats().ClientsConnected > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("clients still connected after 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func hash(t *testing.T, pw string) string {
 	h, err := auth.HashPassword([]byte(pw))
 	if err != nil {
@@ -297,10 +309,7 @@ func TestPersistDelayedWill(t *testing.T) {
 	c.nc.Close() // no DISCONNECT: the will is due in a second
 	// Wait until the broker has seen the connection end: a second client
 	// with the id would take over a live one.
-	deadline := time.Now().Add(5 * time.Second)
-	for b.srv.Stats().ClientsConnected > 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitOffline(t, b.srv)
 	b.restart()
 	w, _ = conn(t, b.addr, packet.V5, "watcher", false)
 	p := w.expectPublish()
@@ -321,6 +330,7 @@ func TestPersistOfflineBoundHoldsOnRestore(t *testing.T) {
 	s, _ := conn(t, b.addr, packet.V5, "s", false)
 	s.subscribe(1, sub("t", 1))
 	s.disconnect()
+	waitOffline(t, b.srv) // so the messages are queued, not sent
 	pub, _ := conn(t, b.addr, packet.V5, "pub", true)
 	for i := range 5 {
 		pub.publish("t", fmt.Sprint(i), 1, false, uint16(i+1))
@@ -351,8 +361,13 @@ func TestPersistAcksInOrder(t *testing.T) {
 	on.subscribe(1, sub("on", 2))
 	stop := make(chan struct{})
 	go func() {
-		// The connected subscriber acknowledges everything at once.
+		// The connected subscriber acknowledges everything at once, until
+		// the test closes its connection.
 		defer close(stop)
+		ack := func(t packet.Type, id uint16) {
+			b, _ := (&packet.Ack{PacketType: t, PacketID: id}).AppendTo(nil, packet.V5)
+			on.nc.Write(b)
+		}
 		for {
 			p, err := on.readErr(2 * time.Second)
 			if err != nil {
@@ -361,12 +376,12 @@ func TestPersistAcksInOrder(t *testing.T) {
 			switch p := p.(type) {
 			case *packet.Publish:
 				if p.QoS == 1 {
-					on.send(&packet.Ack{PacketType: packet.PUBACK, PacketID: p.PacketID})
+					ack(packet.PUBACK, p.PacketID)
 				} else {
-					on.send(&packet.Ack{PacketType: packet.PUBREC, PacketID: p.PacketID})
+					ack(packet.PUBREC, p.PacketID)
 				}
 			case *packet.Ack:
-				on.send(&packet.Ack{PacketType: packet.PUBCOMP, PacketID: p.PacketID})
+				ack(packet.PUBCOMP, p.PacketID)
 			}
 		}
 	}()
