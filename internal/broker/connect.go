@@ -462,8 +462,12 @@ func (s *Server) attach(c *conn, clean bool, expiry uint32) (x *session, present
 
 // resumeLocked resends unacknowledged messages in their original order with
 // DUP set (PUBREL for those already PUBRECed) [MQTT-4.4.0-1], then sends
-// queued messages up to the client's receive maximum.
+// queued messages up to the client's receive maximum, but for those queued
+// longer than MaxOfflineAge.
 func (c *conn) resumeLocked(x *session) {
+	if x.pendingLen() > 0 {
+		x.dropStaleLocked(time.Now().UnixNano())
+	}
 	if len(x.inflight) > 0 {
 		now := time.Now().UnixNano()
 		for _, pid := range x.sortedInflight() {
