@@ -23,7 +23,8 @@ func protocolLevel(body []byte) byte {
 // writeNow writes b directly, for refusals before the writer exists.
 func (c *conn) writeNow(b []byte) {
 	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	c.nc.Write(b)
+	n, _ := c.nc.Write(b)
+	c.countOut(n)
 }
 
 func (c *conn) refuse(code packet.ReasonCode, v packet.Version, why string) {
@@ -94,6 +95,9 @@ func (c *conn) readConnect() (h packet.FixedHeader, body, buf []byte, err error)
 		return nil
 	})
 	srv.connecting.Add(-held)
+	if err == nil {
+		c.countIn(h.PacketSize())
+	}
 	return h, body, buf, err
 }
 
@@ -391,7 +395,8 @@ type laterAttach struct {
 // write system call path is deep and would grow the new goroutine's stack.
 // A failed write closes the connection; the reader then finds it closed.
 func (c *conn) writeConnack(b []byte) {
-	_, err := c.nc.Write(b)
+	n, err := c.nc.Write(b)
+	c.countOut(n)
 	c.qmu.Lock()
 	c.writing = false
 	c.lastWrite = time.Now().UnixNano()

@@ -187,6 +187,7 @@ func (c *conn) handleAck(a *packet.Ack) error {
 		if err != nil {
 			return err
 		}
+		c.countIn(h.PacketSize())
 		*a = packet.Ack{PacketType: h.Type}
 		if err := a.DecodeInto(h.First(), body, c.version); err != nil {
 			return err

@@ -118,7 +118,9 @@ held back on delivery. A denied PUBLISH is dropped (MQTT 5 QoS 1/2: acknowledged
 
 Every --sys-interval the broker publishes retained $SYS/broker topics as mosquitto does
 (version, uptime, clients/connected, clients/disconnected, clients/total,
-messages/received, messages/sent, "retained messages/count", subscriptions/count);
+messages/received, messages/sent, publish/messages/received, publish/messages/sent,
+publish/messages/dropped, bytes/received, bytes/sent, "retained messages/count",
+subscriptions/count);
 with --acl only clients it lets read them receive them. --metrics serves the same
 counters, and the process's, in Prometheus text format at /metrics.
 
