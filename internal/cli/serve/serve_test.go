@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -552,5 +553,37 @@ func TestAnonymousWarning(t *testing.T) {
 	}
 	if strings.Contains(s.errOut.String(), "Warning") {
 		t.Errorf("warning on loopback:\n%s", s.errOut.String())
+	}
+}
+
+// TestShutdownDisconnectsClients stops serve as Ctrl-C and SIGTERM do (its context
+// ends): an MQTT 5 client reads DISCONNECT 0x8B Server shutting down before its
+// connection closes, an MQTT 3.1.1 client's connection is just closed.
+func TestShutdownDisconnectsClients(t *testing.T) {
+	s := startServe(t, defaults())
+	lost := map[mqttc.Version]chan error{mqttc.V5: make(chan error, 1), mqttc.V311: make(chan error, 1)}
+	for v, ch := range lost {
+		client(t, "mqtt", s.addrs["mqtt"], fmt.Sprintf("down%d", v), v, func(o *mqttc.Options) {
+			o.OnConnectionLost = func(err error) { ch <- err }
+		})
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	for v, ch := range lost {
+		var err error
+		select {
+		case err = <-ch:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("v%d: connection not lost within 5s of shutdown", v)
+		}
+		var de *mqttc.DisconnectError
+		isDisconnect := errors.As(err, &de)
+		switch {
+		case v == mqttc.V5 && (!isDisconnect || de.Code != 0x8B):
+			t.Errorf("MQTT 5 client: %v, want DISCONNECT 0x8B", err)
+		case v == mqttc.V311 && isDisconnect:
+			t.Errorf("MQTT 3.1.1 client got a DISCONNECT: %v", err)
+		}
 	}
 }
