@@ -471,7 +471,9 @@ func (s *Server) attach(c *conn, clean bool, expiry uint32) (x *session, present
 // longer than MaxOfflineAge.
 func (c *conn) resumeLocked(x *session) {
 	if x.pendingLen() > 0 {
-		x.dropStaleLocked(time.Now().UnixNano())
+		if n := x.dropStaleLocked(time.Now().UnixNano()); n > 0 {
+			c.srv.log.Warn("broker: queued messages older than the offline age dropped", "client", c.clientID, "dropped", n, "limit", c.srv.opts.MaxOfflineAge)
+		}
 	}
 	if len(x.inflight) > 0 {
 		now := time.Now().UnixNano()

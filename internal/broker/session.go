@@ -117,12 +117,13 @@ func (s *session) popPending() (delivery, bool) {
 }
 
 // dropStaleLocked drops the queued messages older than MaxOfflineAge at now,
-// counting them as dropped. The queue is in the order messages entered it,
-// so they are at its head; the caller holds mu.
-func (s *session) dropStaleLocked(now int64) {
+// counts them as dropped and returns how many there were. The queue is in
+// the order messages entered it, so they are at its head; the caller holds
+// mu.
+func (s *session) dropStaleLocked(now int64) int {
 	age := int64(s.srv.opts.MaxOfflineAge)
 	if age <= 0 {
-		return
+		return 0
 	}
 	n := 0
 	for s.pendHead < len(s.pending) && now-s.pending[s.pendHead].queued > age {
@@ -131,8 +132,8 @@ func (s *session) dropStaleLocked(now int64) {
 	}
 	if n > 0 {
 		s.srv.dropped.Add(uint64(n))
-		s.srv.log.Warn("broker: queued messages older than the offline age dropped", "client", s.id, "dropped", n, "limit", time.Duration(age))
 	}
+	return n
 }
 
 // allocPID returns a free outbound packet identifier; the caller holds mu
