@@ -73,6 +73,9 @@ type delivery struct {
 	qos    byte
 	retain bool
 	subIDs []uint32
+	// queued is when it entered its session's queue, in unix nanoseconds
+	// (Options.MaxOfflineAge); 0 when it was sent at once.
+	queued int64
 }
 
 // encoded is an encoded PUBLISH shared by every subscriber of the same wire

@@ -57,6 +57,11 @@ type Config struct {
 	// SlowClientGrace is how long a client may keep QoS 1/2 messages waiting for
 	// queue room, as "30s".
 	SlowClientGrace *Duration `yaml:"slow_client_grace,omitempty"`
+	// MaxOfflineAge drops the messages queued for an offline session longer, as
+	// "5m"; "0" keeps them however old.
+	MaxOfflineAge *Duration `yaml:"max_offline_age,omitempty"`
+	// ConnectTimeout is how long a new connection may take to send CONNECT, as "10s".
+	ConnectTimeout *Duration `yaml:"connect_timeout,omitempty"`
 
 	// SysInterval is how often the $SYS topics are published, as "10s".
 	SysInterval *Duration `yaml:"sys_interval,omitempty"`

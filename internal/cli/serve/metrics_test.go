@@ -3,6 +3,8 @@ package serve
 import (
 	"io"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -46,9 +48,18 @@ func TestMetricsEndpoint(t *testing.T) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	for _, want := range []string{"mqttx_clients_connected 1\n", "mqttx_messages_received_total 1\n", "mqttx_retained_messages 1\n",
-		"mqttx_subscriptions 1\n", "process_resident_memory_bytes "} {
+		"mqttx_subscriptions 1\n", "mqttx_messages_dropped_total 0\n", "process_resident_memory_bytes "} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("/metrics lacks %q:\n%s", want, b)
+		}
+	}
+	// CONNECT, SUBSCRIBE and PUBLISH came in; CONNACK, SUBACK, PUBLISH and PUBACK went out.
+	for _, name := range []string{"mqttx_bytes_received_total", "mqttx_bytes_sent_total"} {
+		m := regexp.MustCompile("(?m)^" + name + " ([0-9]+)$").FindStringSubmatch(string(b))
+		if m == nil {
+			t.Errorf("/metrics lacks %s:\n%s", name, b)
+		} else if n, _ := strconv.Atoi(m[1]); n < 20 {
+			t.Errorf("%s %d, want at least the 20 bytes of this test's packets", name, n)
 		}
 	}
 	if !strings.Contains(s.errOut.String(), "Metrics on http://"+addr+"/metrics") {
