@@ -346,7 +346,7 @@ var undefFuncRE = regexp.MustCompile(`function "([^"]+)" not defined`)
 // parse parses a template with the function set; errors carry the file line of the
 // template's own line.
 func (l *loader) parse(name, text string, n *yaml.Node) (*template.Template, error) {
-	t, err := template.New(name).Option("missingkey=error").Funcs(validationFuncs).Parse(text)
+	t, err := template.New(name).Option("missingkey=error").Funcs(validationFuncs()).Parse(text)
 	if err != nil {
 		return nil, l.templateError(name, err, n)
 	}
