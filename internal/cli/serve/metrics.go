@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/mqttx/mqttx/internal/broker"
 )
@@ -31,17 +31,42 @@ func metricsAddr(v string) (string, error) {
 }
 
 // writeMetrics writes the broker's counters, then the Go process's, in
-// Prometheus text format.
-func writeMetrics(w http.ResponseWriter, srv *broker.Server) {
+// Prometheus text format. Written by hand: a metrics library's package init would run
+// in every mqttx command, not only in serve.
+func writeMetrics(w io.Writer, srv *broker.Server) {
 	st := srv.Stats()
-	metrics.WriteGaugeFloat64(w, "mqttx_uptime_seconds", st.Uptime.Seconds())
-	metrics.WriteGaugeUint64(w, "mqttx_clients_connected", uint64(st.ClientsConnected))
-	metrics.WriteGaugeUint64(w, "mqttx_clients_disconnected", uint64(st.ClientsDisconnected))
-	metrics.WriteCounterUint64(w, "mqttx_messages_received_total", st.MessagesReceived)
-	metrics.WriteCounterUint64(w, "mqttx_messages_sent_total", st.MessagesSent)
-	metrics.WriteGaugeUint64(w, "mqttx_retained_messages", uint64(st.Retained))
-	metrics.WriteGaugeUint64(w, "mqttx_subscriptions", uint64(st.Subscriptions))
-	metrics.WriteProcessMetrics(w)
+	b := make([]byte, 0, 2048)
+	b = promLine(b, "gauge", "mqttx_uptime_seconds", st.Uptime.Seconds())
+	b = promLine(b, "gauge", "mqttx_clients_connected", float64(st.ClientsConnected))
+	b = promLine(b, "gauge", "mqttx_clients_disconnected", float64(st.ClientsDisconnected))
+	b = promLine(b, "counter", "mqttx_messages_received_total", float64(st.MessagesReceived))
+	b = promLine(b, "counter", "mqttx_messages_sent_total", float64(st.MessagesSent))
+	b = promLine(b, "gauge", "mqttx_retained_messages", float64(st.Retained))
+	b = promLine(b, "gauge", "mqttx_subscriptions", float64(st.Subscriptions))
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b = promLine(b, "gauge", "go_goroutines", float64(runtime.NumGoroutine()))
+	b = promLine(b, "gauge", "go_memstats_alloc_bytes", float64(ms.Alloc))
+	b = promLine(b, "gauge", "go_memstats_heap_inuse_bytes", float64(ms.HeapInuse))
+	b = promLine(b, "gauge", "go_memstats_sys_bytes", float64(ms.Sys))
+	b = promLine(b, "counter", "go_gc_cycles_total", float64(ms.NumGC))
+	b = promLine(b, "counter", "go_gc_pause_seconds_total", float64(ms.PauseTotalNs)/1e9)
+	b = fmt.Appendf(b, "# TYPE go_info gauge\ngo_info{version=%q} 1\n", runtime.Version())
+	b = appendProcessMetrics(b)
+	_, _ = w.Write(b)
+}
+
+// promLine appends one metric with its TYPE line.
+func promLine(b []byte, typ, name string, v float64) []byte {
+	b = append(b, "# TYPE "...)
+	b = append(b, name...)
+	b = append(b, ' ')
+	b = append(b, typ...)
+	b = append(b, '\n')
+	b = append(b, name...)
+	b = append(b, ' ')
+	b = strconv.AppendFloat(b, v, 'g', -1, 64)
+	return append(b, '\n')
 }
 
 // serveMetrics serves /metrics on ln until stop is called.
