@@ -101,6 +101,9 @@ func subcommandNamed(args []string) string {
 	if len(args) == 0 {
 		return ""
 	}
+	if len(args) == 1 && args[0] == "--version" {
+		return versionOnly
+	}
 	for _, s := range subcommands {
 		if s.name == args[0] {
 			return s.name
@@ -108,6 +111,9 @@ func subcommandNamed(args []string) string {
 	}
 	return ""
 }
+
+// versionOnly builds the root command alone, for `mqttx --version`.
+const versionOnly = "--version"
 
 // NewRootCmd returns the mqttx command with every subcommand.
 func NewRootCmd(f *cmdutil.Factory) *cobra.Command {

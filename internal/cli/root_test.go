@@ -121,7 +121,10 @@ func TestSubcommandBuiltAloneHelpsAsInTree(t *testing.T) {
 	if n < len(subcommands) {
 		t.Fatalf("compared %d commands", n)
 	}
-	for _, args := range [][]string{nil, {"--help"}, {"help", "pub"}, {"__complete", "pub", "-V", ""}, {"completion", "bash"}, {"publish"}} {
+	if subcommandNamed([]string{"--version"}) != versionOnly || len(newRootCmd(f, versionOnly).Commands()) != 0 {
+		t.Errorf("--version alone builds subcommands")
+	}
+	for _, args := range [][]string{nil, {"--help"}, {"--version", "--help"}, {"--version", "pub"}, {"help", "pub"}, {"__complete", "pub", "-V", ""}, {"completion", "bash"}, {"publish"}} {
 		if got := subcommandNamed(args); got != "" {
 			t.Errorf("subcommandNamed(%q) = %q, want the whole tree", args, got)
 		}
