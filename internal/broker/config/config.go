@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -115,7 +116,8 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-var unknownKey = regexp.MustCompile(`field (\S+) not found in type \S+`)
+// unknownKey is compiled on first use, not at start-up of every mqttx command.
+var unknownKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`field (\S+) not found in type \S+`) })
 
 // Parse decodes the contents of a configuration file.
 func Parse(b []byte) (*Config, error) {
@@ -126,8 +128,8 @@ func Parse(b []byte) (*Config, error) {
 		msg := strings.Join(strings.Fields(err.Error()), " ")
 		msg = strings.TrimPrefix(msg, "yaml: ")
 		msg = strings.TrimPrefix(msg, "unmarshal errors: ")
-		if unknownKey.MatchString(msg) {
-			msg = unknownKey.ReplaceAllString(msg, "unknown key $1") + "; mqttx serve --print-config shows every key"
+		if unknownKey().MatchString(msg) {
+			msg = unknownKey().ReplaceAllString(msg, "unknown key $1") + "; mqttx serve --print-config shows every key"
 		}
 		return nil, errors.New(msg)
 	}
