@@ -23,7 +23,8 @@ func protocolLevel(body []byte) byte {
 // writeNow writes b directly, for refusals before the writer exists.
 func (c *conn) writeNow(b []byte) {
 	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	c.nc.Write(b)
+	n, _ := c.nc.Write(b)
+	c.countOut(n)
 }
 
 func (c *conn) refuse(code packet.ReasonCode, v packet.Version, why string) {
@@ -94,6 +95,9 @@ func (c *conn) readConnect() (h packet.FixedHeader, body, buf []byte, err error)
 		return nil
 	})
 	srv.connecting.Add(-held)
+	if err == nil {
+		c.countIn(h.PacketSize())
+	}
 	return h, body, buf, err
 }
 
@@ -392,7 +396,8 @@ type laterAttach struct {
 // write system call path is deep and would grow the new goroutine's stack.
 // A failed write closes the connection; the reader then finds it closed.
 func (c *conn) writeConnack(b []byte) {
-	_, err := c.nc.Write(b)
+	n, err := c.nc.Write(b)
+	c.countOut(n)
 	c.qmu.Lock()
 	c.writing = false
 	c.lastWrite = time.Now().UnixNano()
@@ -466,8 +471,14 @@ func (s *Server) attach(c *conn, clean bool, expiry uint32) (x *session, present
 
 // resumeLocked resends unacknowledged messages in their original order with
 // DUP set (PUBREL for those already PUBRECed) [MQTT-4.4.0-1], then sends
-// queued messages up to the client's receive maximum.
+// queued messages up to the client's receive maximum, but for those queued
+// longer than MaxOfflineAge.
 func (c *conn) resumeLocked(x *session) {
+	if x.pendingLen() > 0 {
+		if n := x.dropStaleLocked(time.Now().UnixNano()); n > 0 {
+			c.srv.log.Warn("broker: queued messages older than the offline age dropped", "client", c.clientID, "dropped", n, "limit", c.srv.opts.MaxOfflineAge)
+		}
+	}
 	if len(x.inflight) > 0 {
 		now := time.Now().UnixNano()
 		for _, pid := range x.sortedInflight() {

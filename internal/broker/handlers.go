@@ -192,6 +192,7 @@ func (c *conn) handleAck(a *packet.Ack) error {
 		if err != nil {
 			return err
 		}
+		c.countIn(h.PacketSize())
 		*a = packet.Ack{PacketType: h.Type}
 		if err := a.DecodeInto(h.First(), body, c.version); err != nil {
 			return err
@@ -504,10 +505,20 @@ func (x *session) deliver(d delivery, r *router, now int64, own bool) {
 	if wait {
 		// Offline, or waiting: QoS 1/2 queue in order, bounded; QoS 0 is
 		// not queued.
-		if d.qos > 0 && x.pendingLen() < x.srv.opts.MaxOfflineQueue {
+		if d.qos == 0 {
+			return
+		}
+		if c == nil && x.srv.opts.MaxOfflineAge > 0 {
+			x.dropStaleLocked(now) // makes room for newer messages
+		}
+		if x.pendingLen() < x.srv.opts.MaxOfflineQueue {
+			d.queued = now
 			x.assignSeqLocked(&d)
 			x.pushPending(d)
-		} else if d.qos > 0 && c != nil {
+			return
+		}
+		x.srv.dropped.Add(1)
+		if c != nil {
 			// Online and its session's queue is full: as slow a client
 			// as one whose outbound queue is full.
 			c.waitRoom(now)

@@ -345,7 +345,8 @@ func (lp *pollLoop) connect(pc *pollConn, b []byte) {
 		c.refused()
 		return
 	}
-	_, err := c.nc.Write(ack)
+	n, err := c.nc.Write(ack)
+	c.countOut(n)
 	if err != nil {
 		c.shut()
 	}

@@ -75,6 +75,9 @@ type delivery struct {
 	retain bool
 	subIDs []uint32
 	seq    uint64 // number in a stored session's queue (see persist.go); 0 when not stored
+	// queued is when it entered its session's queue, in unix nanoseconds
+	// (Options.MaxOfflineAge); 0 when it was sent at once.
+	queued int64
 }
 
 // encoded is an encoded PUBLISH shared by every subscriber of the same wire

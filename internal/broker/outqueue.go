@@ -271,6 +271,7 @@ func (c *conn) writeInline(it *outItem) {
 		b = appendItem((*bp)[:0], it)
 	}
 	n, err := tryWrite(c.raw, b)
+	c.countOut(n)
 	c.qmu.Lock()
 	switch {
 	case err != nil:
@@ -390,6 +391,9 @@ func (c *conn) writeLoop() {
 				}
 			}
 			closeAfter = closeAfter || batch[i].close
+		}
+		if err == nil {
+			c.countOut(written)
 		}
 		clear(batch)
 		c.qmu.Lock()

@@ -219,9 +219,13 @@ func (x *session) queueLocked(d *delivery, pid uint16) {
 	if a := d.msg.ack; a != nil {
 		a.waiting.Add(1)
 	}
+	at := d.queued
+	if at == 0 {
+		at = time.Now().UnixNano()
+	}
 	x.srv.record(store.Event{
 		Kind: store.MsgPut, Client: x.id, Seq: d.seq, Msg: d.msg, PID: pid, State: stateSent,
-		QoS: d.qos, Retain: d.retain, SubIDs: d.subIDs, At: time.Now().UnixNano(),
+		QoS: d.qos, Retain: d.retain, SubIDs: d.subIDs, At: at,
 	})
 }
 
@@ -353,7 +357,7 @@ func (s *Server) restore() error {
 			return 0
 		})
 		for _, q := range ss.Queue {
-			d := delivery{msg: loadedMessage(q.Msg), qos: q.Msg.QoS, retain: q.Msg.Retain, subIDs: q.Msg.SubIDs, seq: q.Seq}
+			d := delivery{msg: loadedMessage(q.Msg), qos: q.Msg.QoS, retain: q.Msg.Retain, subIDs: q.Msg.SubIDs, seq: q.Seq, queued: q.Msg.EnqueuedAt}
 			x.seq = max(x.seq, q.Seq)
 			if q.Inflight {
 				if x.inflight == nil {

@@ -410,3 +410,48 @@ func TestPersistAcksInOrder(t *testing.T) {
 	on.nc.Close()
 	<-stop
 }
+
+// The offline age of a queued message counts from when it was queued, also
+// across a restart, and a message dropped for its age is gone from the
+// store too.
+func TestPersistOfflineAgeCountsAcrossRestart(t *testing.T) {
+	const age = 300 * time.Millisecond
+	var maxAge time.Duration
+	b := startPersistent(t, func(o *broker.Options) { o.MaxOfflineAge = maxAge })
+	s, _ := conn(t, b.addr, packet.V5, "s", false)
+	s.subscribe(1, sub("t", 1))
+	s.disconnect()
+	waitOffline(t, b.srv)
+	pub, _ := conn(t, b.addr, packet.V5, "pub", true)
+	pub.publish("t", "old", 1, false, 1)
+	queuedOld := time.Now()
+	pub.disconnect()
+	b.restart() // no age limit: kept
+	for time.Since(queuedOld) <= age {
+		time.Sleep(age - time.Since(queuedOld) + 10*time.Millisecond)
+	}
+	pub, _ = conn(t, b.addr, packet.V5, "pub", true)
+	pub.publish("t", "young", 1, false, 1)
+	pub.disconnect()
+	maxAge = age
+	b.restart()
+	pub, _ = conn(t, b.addr, packet.V5, "pub", true)
+	pub.publish("t", "new", 1, false, 1)
+	pub.disconnect()
+	s, _ = conn(t, b.addr, packet.V5, "s", false)
+	for _, want := range []string{"young", "new"} {
+		m := s.expectPublish()
+		if string(m.Payload) != want {
+			t.Fatalf("got %q, want %q: the offline age of a restored message counts from when it was queued", m.Payload, want)
+		}
+		s.send(&packet.Ack{PacketType: packet.PUBACK, PacketID: m.PacketID})
+	}
+	s.send(&packet.Pingreq{})
+	expect[*packet.Pingresp](s)
+	s.disconnect()
+	waitOffline(t, b.srv)
+	maxAge = 0
+	b.restart()
+	s, _ = conn(t, b.addr, packet.V5, "s", false)
+	s.expectNothing(100 * time.Millisecond)
+}

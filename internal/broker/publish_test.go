@@ -555,3 +555,63 @@ func TestInvalidFilterRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestOfflineMessagesOlderThanMaxAgeDropped checks that QoS 1/2 messages
+// queued for an offline session longer than MaxOfflineAge are dropped, and
+// counted, when the client comes back, and that younger ones are sent.
+func TestOfflineMessagesOlderThanMaxAgeDropped(t *testing.T) {
+	const age = 300 * time.Millisecond
+	events := make(chan broker.Event, 64)
+	srv, addr := brokertest.StartServer(t, func(o *broker.Options) {
+		o.MaxOfflineAge = age
+		o.OnEvent = func(e broker.Event) {
+			select {
+			case events <- e:
+			default:
+			}
+		}
+	})
+	for _, v := range []packet.Version{packet.V311, packet.V5} {
+		id := fmt.Sprintf("aged-%d", v)
+		s, _ := conn(t, addr, v, id, false)
+		s.subscribe(1, sub(id+"/#", 2))
+		s.disconnect()
+		waitEvent(t, events, broker.EventDisconnected, id)
+		dropped := srv.DroppedMessages()
+
+		p, _ := conn(t, addr, packet.V5, "p", true)
+		p.publish(id+"/1", "old1", 1, false, 1)
+		p.publish(id+"/2", "old2", 2, false, 2)
+		queuedOld := time.Now()
+		for time.Since(queuedOld) <= age {
+			time.Sleep(age - time.Since(queuedOld) + 10*time.Millisecond)
+		}
+		p.publish(id+"/3", "new3", 1, false, 3)
+		p.publish(id+"/4", "new4", 2, false, 4)
+		p.disconnect()
+
+		s, ack := conn(t, addr, v, id, false)
+		if !ack.SessionPresent {
+			t.Fatalf("v%d: session not present", v)
+		}
+		for _, want := range []string{"new3", "new4"} {
+			m := s.expectPublish()
+			if string(m.Payload) != want {
+				t.Fatalf("v%d: got %q, want %q: messages older than MaxOfflineAge were sent", v, m.Payload, want)
+			}
+			if m.QoS == 1 {
+				s.send(&packet.Ack{PacketType: packet.PUBACK, PacketID: m.PacketID})
+			} else {
+				s.send(&packet.Ack{PacketType: packet.PUBREC, PacketID: m.PacketID})
+				s.expectAck(packet.PUBREL, m.PacketID)
+				s.send(&packet.Ack{PacketType: packet.PUBCOMP, PacketID: m.PacketID})
+			}
+		}
+		s.expectNothing(100 * time.Millisecond)
+		if got := srv.DroppedMessages() - dropped; got != 2 {
+			t.Fatalf("v%d: %d messages counted as dropped, want 2", v, got)
+		}
+		s.disconnect()
+		waitEvent(t, events, broker.EventDisconnected, id)
+	}
+}

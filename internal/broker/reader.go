@@ -219,6 +219,7 @@ func (c *conn) readLoop(waited bool) error {
 		if err != nil {
 			return err
 		}
+		c.countIn(h.PacketSize())
 		if waited || before < h.PacketSize() {
 			// readPacket may have blocked: read the clock again.
 			now = time.Now().UnixNano()

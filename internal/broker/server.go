@@ -26,6 +26,12 @@ type Options struct {
 	// it is offline or waiting for the client's receive maximum; default
 	// 1000. QoS 0 messages are never queued.
 	MaxOfflineQueue int
+	// MaxOfflineAge drops the QoS 1/2 messages queued for a session that
+	// have waited longer than this when its client comes back (and, while
+	// it is offline, to make room for newer ones); each is counted as
+	// dropped. 0 keeps them however old (the default here; serve's is
+	// DefaultMaxOfflineAge).
+	MaxOfflineAge time.Duration
 	// MaxInflight is our Receive Maximum towards MQTT 5 clients: the QoS 2
 	// messages a client may have unreleased at once; default 1024.
 	MaxInflight uint16
@@ -108,10 +114,14 @@ const (
 	DefaultMaxOutboundBytes = 16 << 20
 	DefaultMaxOutboundQueue = 10000
 	DefaultSlowClientGrace  = 30 * time.Second
+	DefaultMaxOfflineAge    = 5 * time.Minute
+	DefaultConnectTimeout   = 10 * time.Second
 )
 
-// DroppedMessages returns how many QoS 0 messages were dropped for want of
-// room in a client's outbound queue since the server started.
+// DroppedMessages returns how many messages were dropped since the server
+// started: QoS 0 for want of room in a client's outbound queue, QoS 1/2 for
+// want of room in a session's queue (MaxOfflineQueue) or for having waited
+// in it longer than MaxOfflineAge.
 func (s *Server) DroppedMessages() uint64 { return s.dropped.Load() }
 
 // Event kinds reported through Options.OnEvent.
@@ -153,7 +163,7 @@ type Server struct {
 	wg        sync.WaitGroup
 
 	nextID  atomic.Uint64
-	dropped atomic.Uint64 // QoS 0 messages dropped for want of queue room
+	dropped atomic.Uint64 // messages dropped: see DroppedMessages
 	// connecting is the bytes of CONNECT packets being read (MaxConnectBytes).
 	connecting atomic.Int64
 	log        *slog.Logger
@@ -203,7 +213,7 @@ func New(opts Options) *Server {
 		opts.SlowClientGrace = DefaultSlowClientGrace
 	}
 	if opts.ConnectTimeout <= 0 {
-		opts.ConnectTimeout = 10 * time.Second
+		opts.ConnectTimeout = DefaultConnectTimeout
 	}
 	log := opts.Logger
 	if log == nil {

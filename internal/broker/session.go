@@ -122,6 +122,27 @@ func (s *session) popPending() (delivery, bool) {
 	return d, true
 }
 
+// dropStaleLocked drops the queued messages older than MaxOfflineAge at now,
+// counts them as dropped and returns how many there were. The queue is in
+// the order messages entered it, so they are at its head; the caller holds
+// mu.
+func (s *session) dropStaleLocked(now int64) int {
+	age := int64(s.srv.opts.MaxOfflineAge)
+	if age <= 0 {
+		return 0
+	}
+	n := 0
+	for s.pendHead < len(s.pending) && now-s.pending[s.pendHead].queued > age {
+		d, _ := s.popPending()
+		s.recordDoneLocked(&d)
+		n++
+	}
+	if n > 0 {
+		s.srv.dropped.Add(uint64(n))
+	}
+	return n
+}
+
 // allocPID returns a free outbound packet identifier; the caller holds mu
 // and has checked that fewer than 65535 are in flight.
 func (s *session) allocPID() uint16 {

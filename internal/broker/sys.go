@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/mqttx/mqttx/internal/packet"
 )
@@ -12,13 +13,40 @@ import (
 // message paths that the engine does not already pay: each session counts
 // its own messages (received by its one reader, sent under its lock), and
 // the totals are summed over the sessions once per interval; a session
-// that ends adds its counts to the server's.
+// that ends adds its counts to the server's. Bytes are counted per packet
+// read and per write, in counters spread over cache lines (byteShard).
 
-// sysCounters are the server-wide counts of sessions that ended.
+// sysCounters are the server-wide counts of sessions that ended, and the
+// bytes of every packet read and written.
 type sysCounters struct {
 	start    time.Time
 	received atomic.Uint64
 	sent     atomic.Uint64
+	bytes    [byteShards]byteShard
+}
+
+// byteShards spreads the byte counters over cache lines: a connection adds
+// to the shard its address picks, so connections served on different cores
+// seldom write to the same line, and nothing needs adding up when one ends.
+const byteShards = 32
+
+type byteShard struct {
+	in, out atomic.Uint64
+	_       [48]byte // one cache line each
+}
+
+func (c *conn) byteShard() *byteShard {
+	return &c.srv.sys.bytes[uintptr(unsafe.Pointer(c))>>9%byteShards]
+}
+
+// countIn counts a packet of n bytes read from c.
+func (c *conn) countIn(n int) { c.byteShard().in.Add(uint64(n)) }
+
+// countOut counts n bytes written to c.
+func (c *conn) countOut(n int) {
+	if n > 0 {
+		c.byteShard().out.Add(uint64(n))
+	}
 }
 
 // SysStats is one reading of the broker's counters.
@@ -29,6 +57,9 @@ type SysStats struct {
 	ClientsDisconnected int
 	MessagesReceived    uint64 // PUBLISH packets from clients
 	MessagesSent        uint64 // PUBLISH packets to clients
+	BytesReceived       uint64 // bytes of every packet from clients
+	BytesSent           uint64 // bytes written to clients
+	MessagesDropped     uint64 // see Server.DroppedMessages
 	Retained            int
 	Subscriptions       int
 }
@@ -39,6 +70,11 @@ func (s *Server) Stats() SysStats {
 		Uptime:           time.Since(s.sys.start),
 		MessagesReceived: s.sys.received.Load(),
 		MessagesSent:     s.sys.sent.Load(),
+		MessagesDropped:  s.dropped.Load(),
+	}
+	for i := range s.sys.bytes {
+		st.BytesReceived += s.sys.bytes[i].in.Load()
+		st.BytesSent += s.sys.bytes[i].out.Load()
 	}
 	s.sessions.Range(func(x *session) bool {
 		st.MessagesReceived += x.received.Load()
@@ -101,6 +137,11 @@ func (s *Server) publishSys() {
 		{"$SYS/broker/clients/total", strconv.Itoa(st.ClientsConnected + st.ClientsDisconnected)},
 		{"$SYS/broker/messages/received", u(st.MessagesReceived, 10)},
 		{"$SYS/broker/messages/sent", u(st.MessagesSent, 10)},
+		{"$SYS/broker/publish/messages/received", u(st.MessagesReceived, 10)},
+		{"$SYS/broker/publish/messages/sent", u(st.MessagesSent, 10)},
+		{"$SYS/broker/publish/messages/dropped", u(st.MessagesDropped, 10)},
+		{"$SYS/broker/bytes/received", u(st.BytesReceived, 10)},
+		{"$SYS/broker/bytes/sent", u(st.BytesSent, 10)},
 		{"$SYS/broker/retained messages/count", strconv.Itoa(st.Retained)},
 		{"$SYS/broker/subscriptions/count", strconv.Itoa(st.Subscriptions)},
 	} {

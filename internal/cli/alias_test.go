@@ -60,6 +60,10 @@ func TestApplyAliases(t *testing.T) {
 		{"conn", "-up app: x", "--conn-user-property=app=x", ""},
 		{"sub", "-t a -nl -rap -rh 2 -si 3", "-t a --no-local --retain-as-published --retain-handling=2 --subscription-identifier=3", ""},
 		{"sub", "-qr -t -se", "-qr -t -se", ""}, // -q takes "r"; -t takes "-se"
+		{"sub", "-t a --output-mode clean", "-t a --output=json", ""},
+		{"sub", "--output-mode=default -t a", "--output=text -t a", ""},
+		{"sub", "--output-mode json", "", "invalid --output-mode json: must be clean or default"},
+		{"pub", "--output-mode clean", "--output-mode clean", ""}, // sub's only
 		{"sub", "-q 1 -t x -- -up", "-q 1 -t x -- -up", ""},
 		{"pub", "--no-req-problem-info -c", "--request-problem-info=false --no-clean", ""},
 		{"pub", "-t x -m y -Pp a.proto", "", "-Pp is an MQTTX CLI option mqttx does not have: protobuf payloads are not supported by mqttx"},

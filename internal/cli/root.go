@@ -49,7 +49,7 @@ func Main(args []string, streams *output.Streams) int {
 // Run executes the command line args with f and returns the exit code, printing any
 // error to f.IO.ErrOut.
 func Run(ctx context.Context, args []string, f *cmdutil.Factory) int {
-	root := NewRootCmd(f)
+	root := newRootCmd(f, subcommandNamed(args))
 	// MQTTX CLI's two-letter shorthands and long names, rewritten before pflag can
 	// misread them (cmdutil.Aliases).
 	args, sub, err := applyAliases(root, args)
@@ -78,8 +78,51 @@ func Run(ctx context.Context, args []string, f *cmdutil.Factory) int {
 	return code
 }
 
+// subcommands are the commands under mqttx, each built by its package. Run builds only
+// the one a command line names, so that `mqttx pub` does not pay for registering the
+// flags of bench, serve and the rest.
+var subcommands = []struct {
+	name string
+	new  func(f *cmdutil.Factory) *cobra.Command
+}{
+	{"conn", func(f *cmdutil.Factory) *cobra.Command { return conn.NewCmd(f, nil) }},
+	{"pub", func(f *cmdutil.Factory) *cobra.Command { return pub.NewCmd(f, nil) }},
+	{"sub", func(f *cmdutil.Factory) *cobra.Command { return sub.NewCmd(f, nil) }},
+	{"serve", func(f *cmdutil.Factory) *cobra.Command { return serve.NewCmd(f, nil) }},
+	{"bench", func(f *cmdutil.Factory) *cobra.Command { return bench.NewCmd(f, nil) }},
+	{"simulate", func(f *cmdutil.Factory) *cobra.Command { return simulate.NewCmd(f, nil) }},
+	{"profile", func(f *cmdutil.Factory) *cobra.Command { return profilecmd.NewCmd(f, nil) }},
+}
+
+// subcommandNamed returns the subcommand args start with, by its exact name, or ""
+// when they start otherwise (a flag, help, completion, an alias or a typo): those need
+// the whole command tree.
+func subcommandNamed(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	if len(args) == 1 && args[0] == "--version" {
+		return versionOnly
+	}
+	for _, s := range subcommands {
+		if s.name == args[0] {
+			return s.name
+		}
+	}
+	return ""
+}
+
+// versionOnly builds the root command alone, for `mqttx --version`.
+const versionOnly = "--version"
+
 // NewRootCmd returns the mqttx command with every subcommand.
 func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
+	return newRootCmd(f, "")
+}
+
+// newRootCmd returns the mqttx command with the subcommand only, or with every
+// subcommand and shell completion when only is "".
+func newRootCmd(f *cmdutil.Factory, only string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "mqttx",
 		Short: "A command-line MQTT toolkit",
@@ -109,20 +152,21 @@ over TCP, TLS and WebSocket.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &cmdutil.FlagError{Err: err}
 	})
-	root.AddCommand(
-		conn.NewCmd(f, nil),
-		pub.NewCmd(f, nil),
-		sub.NewCmd(f, nil),
-		serve.NewCmd(f, nil),
-		bench.NewCmd(f, nil),
-		simulate.NewCmd(f, nil),
-		profilecmd.NewCmd(f, nil),
-	)
+	for _, s := range subcommands {
+		if only == "" || only == s.name {
+			root.AddCommand(s.new(f))
+		}
+	}
 	for _, c := range root.Commands() {
 		if c.Long == "" {
 			c.Long = c.Short + "."
 		}
 		c.Long += "\n\n" + exitCodeHelp
+	}
+	if only != "" {
+		// Completion asks through "__complete", which builds the whole tree.
+		root.CompletionOptions.DisableDefaultCmd = true
+		return root
 	}
 	addCompletions(root, f)
 	return root

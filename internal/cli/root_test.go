@@ -3,8 +3,11 @@ package cli
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/output"
@@ -78,5 +81,52 @@ func TestJSONErrorWithJSONOutput(t *testing.T) {
 	code, _, errOut = run(t, "pub", "-t", "t", "-f", filepath.Join(t.TempDir(), "missing"), "-o", "json")
 	if code != ExitFailure || !strings.HasPrefix(errOut, `{"type":"error","error":"read --file`) {
 		t.Errorf("runtime error: code %d, stderr %q", code, errOut)
+	}
+}
+
+// TestSubcommandBuiltAloneHelpsAsInTree checks that a command line naming a subcommand,
+// for which Run builds that subcommand alone, prints the same help as the whole tree
+// does, for every subcommand and theirs.
+func TestSubcommandBuiltAloneHelpsAsInTree(t *testing.T) {
+	help := func(root *cobra.Command, path []string) string {
+		streams, _, out, _ := output.Test()
+		root.SetArgs(append(slices.Clone(path), "--help"))
+		root.SetOut(streams.Out)
+		root.SetErr(streams.ErrOut)
+		if err := root.Execute(); err != nil {
+			t.Fatalf("%v --help: %v", path, err)
+		}
+		return out.String()
+	}
+	streams, _, _, _ := output.Test()
+	f := cmdutil.New(streams)
+	full := NewRootCmd(f)
+	n := 0
+	for _, s := range subcommands {
+		if subcommandNamed([]string{s.name, "-t", "x"}) != s.name {
+			t.Errorf("subcommandNamed does not find %s", s.name)
+		}
+		alone := newRootCmd(f, s.name)
+		if len(alone.Commands()) != 1 {
+			t.Fatalf("%s built alone: %d subcommands", s.name, len(alone.Commands()))
+		}
+		walk(alone.Commands()[0], func(c *cobra.Command) {
+			path := strings.Fields(strings.TrimPrefix(c.CommandPath(), "mqttx "))
+			if got, want := help(newRootCmd(f, s.name), path), help(full, path); got != want {
+				t.Errorf("mqttx %s --help built alone differs from the whole tree's:\n%s\nwant:\n%s", strings.Join(path, " "), got, want)
+			}
+			n++
+		})
+	}
+	if n < len(subcommands) {
+		t.Fatalf("compared %d commands", n)
+	}
+	if subcommandNamed([]string{"--version"}) != versionOnly || len(newRootCmd(f, versionOnly).Commands()) != 0 {
+		t.Errorf("--version alone builds subcommands")
+	}
+	for _, args := range [][]string{nil, {"--help"}, {"--version", "--help"}, {"--version", "pub"}, {"help", "pub"}, {"__complete", "pub", "-V", ""}, {"completion", "bash"}, {"publish"}} {
+		if got := subcommandNamed(args); got != "" {
+			t.Errorf("subcommandNamed(%q) = %q, want the whole tree", args, got)
+		}
 	}
 }

@@ -150,7 +150,6 @@ func TestTLSConfigFileErrors(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	u32 := func(v uint32) *uint32 { return &v }
 	u16 := func(v uint16) *uint16 { return &v }
 	ok := Options{Version: V5, Host: "localhost"}
 	tests := []struct {
@@ -171,10 +170,8 @@ func TestValidate(t *testing.T) {
 		{"will no topic", func(o *Options) { o.Will = &Will{} }, "missing will topic"},
 		{"will wildcard", func(o *Options) { o.Will = &Will{Topic: "a/#"} }, "wildcards"},
 		{"will qos", func(o *Options) { o.Will = &Will{Topic: "a", QoS: 3} }, "invalid will qos 3"},
-		{"v3 will props", func(o *Options) { o.Version = V311; o.Will = &Will{Topic: "a", ContentType: "x"} }, "will properties need MQTT 5"},
-		{"v3 session expiry", func(o *Options) { o.Version = V311; o.SessionExpiry = u32(5) }, "session expiry"},
-		{"v3 user props", func(o *Options) { o.Version = V31; o.UserProperties = []UserProperty{{"a", "b"}} }, "user properties"},
 		{"receive max 0", func(o *Options) { o.ReceiveMaximum = u16(0) }, "receive maximum 0"},
+		{"v3 authentication", func(o *Options) { o.Version = V311; o.AuthenticationMethod = "SCRAM" }, "authentication needs MQTT 5"},
 		{"auth data only", func(o *Options) { o.AuthenticationData = []byte{1} }, "without authentication method"},
 		{"ws path", func(o *Options) { o.WSPath = "mqtt" }, "must start with /"},
 		{"negative timeout", func(o *Options) { o.ConnectTimeout = -1 }, "connect timeout"},

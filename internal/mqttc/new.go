@@ -90,40 +90,12 @@ func (o *Options) Validate() error {
 		if w.QoS > 2 {
 			return fmt.Errorf("invalid will qos %d: must be 0, 1 or 2", w.QoS)
 		}
-		if o.Version != V5 && (w.DelayInterval != nil || w.MessageExpiry != nil || w.PayloadFormat != nil ||
-			w.ContentType != "" || w.ResponseTopic != "" || w.CorrelationData != nil || len(w.UserProperties) > 0) {
-			return fmt.Errorf("invalid will properties with mqtt version %s: will properties need MQTT 5", o.Version)
-		}
 	}
-	if o.Version != V5 {
-		var v5only []string
-		if o.SessionExpiry != nil {
-			v5only = append(v5only, "session expiry")
-		}
-		if o.ReceiveMaximum != nil {
-			v5only = append(v5only, "receive maximum")
-		}
-		if o.MaximumPacketSize != nil {
-			v5only = append(v5only, "maximum packet size")
-		}
-		if o.TopicAliasMaximum != nil {
-			v5only = append(v5only, "topic alias maximum")
-		}
-		if o.RequestResponseInfo {
-			v5only = append(v5only, "request response information")
-		}
-		if o.RequestProblemInfo != nil {
-			v5only = append(v5only, "request problem information")
-		}
-		if len(o.UserProperties) > 0 {
-			v5only = append(v5only, "user properties")
-		}
-		if o.AuthenticationMethod != "" || o.AuthenticationData != nil {
-			v5only = append(v5only, "authentication method/data")
-		}
-		if len(v5only) > 0 {
-			return fmt.Errorf("invalid %s with mqtt version %s: these need MQTT 5", strings.Join(v5only, ", "), o.Version)
-		}
+	// Which connection settings need MQTT 5 is one fact, kept in the settings table
+	// (profile.Settings, V5Only), which refuses them with the flag's name before options
+	// are built; a 3.x client sends none of them. Authentication has no setting there.
+	if o.Version != V5 && (o.AuthenticationMethod != "" || o.AuthenticationData != nil) {
+		return fmt.Errorf("invalid authentication method/data with mqtt version %s: authentication needs MQTT 5", o.Version)
 	}
 	if o.ReceiveMaximum != nil && *o.ReceiveMaximum == 0 {
 		return errors.New("invalid receive maximum 0: must be between 1 and 65535")

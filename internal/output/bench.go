@@ -11,8 +11,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/mqttx/mqttx/internal/bench"
 )
 
@@ -24,9 +22,17 @@ type BenchPrinter struct {
 	s      *Streams
 	format Format
 
-	mu  sync.Mutex
-	bar *progressbar.ProgressBar
+	mu   sync.Mutex
+	live bool // a live line is on stderr
+	spin int
 }
+
+// spinner is the live line's first character, one frame per redraw.
+var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+
+// liveWidth caps the live line so that it never wraps on a terminal of 80 columns or
+// more: a wrapped line could not be redrawn in place.
+const liveWidth = 79
 
 // NewBenchPrinter returns the printer for format (text or json).
 func NewBenchPrinter(s *Streams, format Format) *BenchPrinter {
@@ -53,18 +59,15 @@ func (p *BenchPrinter) Progress(pr bench.Progress) error {
 	if !p.s.IsStderrTTY() {
 		return nil
 	}
-	if p.bar == nil {
-		p.bar = progressbar.NewOptions64(-1,
-			progressbar.OptionSetWriter(p.s.ErrOut),
-			progressbar.OptionSpinnerType(14),
-			progressbar.OptionSetElapsedTime(false),
-			progressbar.OptionSetRenderBlankState(true),
-			progressbar.OptionClearOnFinish(),
-			progressbar.OptionEnableColorCodes(false),
-		)
+	line := spinner[p.spin%len(spinner)] + " " + BenchProgressLine(pr)
+	p.spin++
+	if r := []rune(line); len(r) > liveWidth {
+		line = string(r[:liveWidth])
 	}
-	p.bar.Describe(BenchProgressLine(pr))
-	return p.bar.Set64(pr.Published + pr.Received)
+	// Back to the start of the line, clear it, draw.
+	p.live = true
+	_, err := io.WriteString(p.s.ErrOut, "\r\x1b[K"+line)
+	return err
 }
 
 // BenchProgressLine is the live line's text: elapsed, connected, rates, latency, errors.
@@ -91,9 +94,9 @@ func BenchProgressLine(pr bench.Progress) string {
 func (p *BenchPrinter) Summary(s *bench.Summary) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.bar != nil {
-		_ = p.bar.Finish()
-		p.bar = nil
+	if p.live {
+		_, _ = io.WriteString(p.s.ErrOut, "\r\x1b[K")
+		p.live = false
 	}
 	if p.format == FormatJSON {
 		return benchJSONLine(p.s.Out, benchSummaryJSON{Type: "summary", Summary: s})

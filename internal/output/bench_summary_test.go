@@ -65,4 +65,16 @@ func TestBenchProgressOnlyOnTerminal(t *testing.T) {
 	if !strings.Contains(errOut.String(), "connected 3  sent 1,234/s  p50 1.500 p99 3.000  errors 0") || out.Len() != 0 {
 		t.Errorf("live line %q, stdout %q", errOut, out)
 	}
+	// Redrawn in place, never longer than a terminal line, and cleared by the summary.
+	errOut.Reset()
+	_ = p.Progress(bench.Progress{Elapsed: 3, Connected: 123456789, Failed: 123456789, PublishRate: 1e9, ReceiveRate: 1e9, P50: 1500, P99: 3000, Errors: 123456789})
+	line, ok := strings.CutPrefix(errOut.String(), "\r\x1b[K")
+	if !ok || strings.ContainsAny(line, "\r\n") || len([]rune(line)) > 79 || !strings.HasPrefix(line, "⠙ ") {
+		t.Errorf("second live line %q: want it redrawn in place, 79 runes at most", errOut)
+	}
+	errOut.Reset()
+	_ = p.Summary(&bench.Summary{})
+	if !strings.HasPrefix(errOut.String(), "\r\x1b[K") {
+		t.Errorf("summary does not clear the live line: stderr %q", errOut)
+	}
 }

@@ -29,6 +29,11 @@ const (
 	KindDropped      Kind = "dropped"
 	KindWarning      Kind = "warning"
 	KindPacket       Kind = "packet"
+
+	KindProfile        Kind = "profile"
+	KindProfileSaved   Kind = "profile_saved"
+	KindProfileRemoved Kind = "profile_removed"
+	KindProfileDefault Kind = "profile_default"
 )
 
 // Kind returns the event's kind.
@@ -98,6 +103,38 @@ func Dropped(n int64) Event {
 // Warning is a note on stderr that does not stop the command.
 func Warning(text string) Event {
 	return newEvent(KindWarning, "Warning: "+EscapeControl(text), map[string]any{"warning": EscapeControl(text)})
+}
+
+// Profile is one saved connection profile, for profile ls (settings nil) and profile
+// show (its settings by YAML key, password masked).
+func Profile(name string, isDefault bool, settings map[string]string) Event {
+	f := map[string]any{"name": name, "default": isDefault}
+	if settings != nil {
+		f["settings"] = settings
+	}
+	return newEvent(KindProfile, name, f)
+}
+
+// ProfileSaved says profile save wrote name to the config file at path, replacing a
+// profile of that name or not.
+func ProfileSaved(name, path string, replaced bool) Event {
+	verb := "Saved"
+	if replaced {
+		verb = "Replaced"
+	}
+	return newEvent(KindProfileSaved, fmt.Sprintf("%s profile %s in %s", verb, name, path),
+		map[string]any{"name": name, "path": path, "replaced": replaced})
+}
+
+// ProfileRemoved says profile rm removed name from the config file at path.
+func ProfileRemoved(name, path string) Event {
+	return newEvent(KindProfileRemoved, fmt.Sprintf("Removed profile %s from %s", name, path),
+		map[string]any{"name": name, "path": path})
+}
+
+// ProfileDefault says profile use made name the default.
+func ProfileDefault(name string) Event {
+	return newEvent(KindProfileDefault, "Default profile is now "+name, map[string]any{"name": name})
 }
 
 // Packet is -d/--debug's line for one MQTT packet: "-> PUBLISH topic=a/b qos=1 id=3

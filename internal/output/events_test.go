@@ -65,6 +65,11 @@ func TestEventConstructors(t *testing.T) {
 		{Reconnecting(2, time.Second, errors.New("eof\n")), KindReconnecting, "Reconnecting... [2]"},
 		{Disconnected(), KindDisconnected, "Disconnected"},
 		{Dropped(5), KindDropped, "Dropped 5 messages: output too slow"},
+		{Profile("prod", true, nil), KindProfile, "prod"},
+		{ProfileSaved("prod", "/c.yaml", false), KindProfileSaved, "Saved profile prod in /c.yaml"},
+		{ProfileSaved("prod", "/c.yaml", true), KindProfileSaved, "Replaced profile prod in /c.yaml"},
+		{ProfileRemoved("prod", "/c.yaml"), KindProfileRemoved, "Removed profile prod from /c.yaml"},
+		{ProfileDefault("prod"), KindProfileDefault, "Default profile is now prod"},
 	}
 	for _, tt := range tests {
 		if tt.e.Kind() != tt.kind || tt.e.Text != tt.text {

@@ -945,3 +945,31 @@ func TestCAImpliesTLS(t *testing.T) {
 		t.Fatalf("mqttv311: %v %v", v, err)
 	}
 }
+
+// TestSettingsV5OnlyReachOptions checks that each MQTT 5 only row of the table, the one
+// place that knows which settings need MQTT 5 (mqttc.Options.Validate defers to it),
+// sets something in the client options with -V 5.
+func TestSettingsV5OnlyReachOptions(t *testing.T) {
+	base := Profile{MQTTVersion: ptr("5"), WillTopic: ptr("w"), ClientID: ptr("id")}
+	want, err := base.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Settings {
+		if !s.V5Only {
+			continue
+		}
+		changed := false
+		for _, v := range []string{"7", "true", "false", "k=v"} {
+			p := base
+			if s.parse(&p, []string{v}) != nil {
+				continue
+			}
+			got, err := p.Options()
+			changed = changed || (err == nil && !reflect.DeepEqual(got, want))
+		}
+		if !changed {
+			t.Errorf("--%s changes nothing in the client options", s.Flag)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template/parse"
 	"time"
 )
@@ -160,127 +161,130 @@ func timeFn(ret kind, f func(t time.Time) value) fastFunc {
 	}}
 }
 
-// fastFuncs mirrors funcs.Map: same names, same draws from the device's sources.
-var fastFuncs = map[string]fastFunc{
-	"name":        strFn(func(fs *funcs) func() string { return fs.f.Name }),
-	"firstName":   strFn(func(fs *funcs) func() string { return fs.f.FirstName }),
-	"lastName":    strFn(func(fs *funcs) func() string { return fs.f.LastName }),
-	"email":       strFn(func(fs *funcs) func() string { return fs.f.Email }),
-	"phone":       strFn(func(fs *funcs) func() string { return fs.f.Phone }),
-	"username":    strFn(func(fs *funcs) func() string { return fs.f.Username }),
-	"company":     strFn(func(fs *funcs) func() string { return fs.f.Company }),
-	"uuid":        strFn(func(fs *funcs) func() string { return fs.f.UUID }),
-	"street":      strFn(func(fs *funcs) func() string { return fs.f.Street }),
-	"city":        strFn(func(fs *funcs) func() string { return fs.f.City }),
-	"state":       strFn(func(fs *funcs) func() string { return fs.f.State }),
-	"country":     strFn(func(fs *funcs) func() string { return fs.f.Country }),
-	"countryCode": strFn(func(fs *funcs) func() string { return fs.f.CountryAbr }),
-	"zip":         strFn(func(fs *funcs) func() string { return fs.f.Zip }),
-	"ipv4":        strFn(func(fs *funcs) func() string { return fs.f.IPv4Address }),
-	"mac":         strFn(func(fs *funcs) func() string { return fs.f.MacAddress }),
-	"carMaker":    strFn(func(fs *funcs) func() string { return fs.f.CarMaker }),
-	"carModel":    strFn(func(fs *funcs) func() string { return fs.f.CarModel }),
-	"productName": strFn(func(fs *funcs) func() string { return fs.f.ProductName }),
-	"color":       strFn(func(fs *funcs) func() string { return fs.f.Color }),
-	"word":        strFn(func(fs *funcs) func() string { return fs.f.Word }),
-	"numerify":    strStrFn(func(fs *funcs) func(string) string { return fs.f.Numerify }),
-	"lexify":      strStrFn(func(fs *funcs) func(string) string { return fs.f.Lexify }),
-	"upper":       strStrFn(func(*funcs) func(string) string { return strings.ToUpper }),
-	"lower":       strStrFn(func(*funcs) func(string) string { return strings.ToLower }),
-	"latitude": {ret: kNum, bind: func(fs *funcs) func([]value) (value, error) {
-		return func([]value) (value, error) { return num(fs.f.Latitude(), 6), nil }
-	}},
-	"longitude": {ret: kNum, bind: func(fs *funcs) func([]value) (value, error) {
-		return func([]value) (value, error) { return num(fs.f.Longitude(), 6), nil }
-	}},
-	"digits":  randStrFn("0123456789"),
-	"letters": randStrFn("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"),
-	"hex":     randStrFn("0123456789abcdef"),
-	"randInt": {params: []kind{kInt, kInt}, ret: kInt, bind: func(fs *funcs) func([]value) (value, error) {
-		return func(a []value) (value, error) {
-			lo, hi := int(a[0].i), int(a[1].i)
-			if lo > hi {
-				return value{}, errFallback
-			}
-			return value{k: kInt, i: int64(lo + fs.r.IntN(hi-lo+1))}, nil
-		}
-	}},
-	"randFloat": {params: []kind{kAny, kAny}, ret: kFloat, bind: func(fs *funcs) func([]value) (value, error) {
-		return func(a []value) (value, error) {
-			lo, err := toFloatV(a[0])
-			if err != nil {
-				return value{}, err
-			}
-			hi, err := toFloatV(a[1])
-			if err != nil {
-				return value{}, err
-			}
-			return value{k: kFloat, f: lo + fs.r.Float64()*(hi-lo)}, nil
-		}
-	}},
-	"pick": {params: []kind{kAny}, variadic: true, ret: kAny, bind: func(fs *funcs) func([]value) (value, error) {
-		return func(a []value) (value, error) { return a[fs.r.IntN(len(a))], nil }
-	}},
-	"chance": {params: []kind{kAny}, ret: kBool, bind: func(fs *funcs) func([]value) (value, error) {
-		return func(a []value) (value, error) {
-			x := fs.r.Float64()
-			p, err := toFloatV(a[0])
-			return value{k: kBool, b: x < p}, err
-		}
-	}},
-	"round": {params: []kind{kAny, kInt}, ret: kNum, bind: func(*funcs) func([]value) (value, error) {
-		return func(a []value) (value, error) {
-			x, err := toFloatV(a[0])
-			if err != nil || a[1].i < 0 || a[1].i > 9 {
-				return value{}, errFallback
-			}
-			return num(x, int(a[1].i)), nil
-		}
-	}},
-	"num": {params: []kind{kAny}, ret: kFloat, bind: func(*funcs) func([]value) (value, error) {
-		return func(a []value) (value, error) {
-			x, err := toFloatV(a[0])
-			return value{k: kFloat, f: x}, err
-		}
-	}},
-	"add": arithFn(func(a, b float64) float64 { return a + b }),
-	"sub": arithFn(func(a, b float64) float64 { return a - b }),
-	"mul": arithFn(func(a, b float64) float64 { return a * b }),
-	"div": arithFn(safeDiv),
-	"json": {params: []kind{kAny}, ret: kStr, bind: func(*funcs) func([]value) (value, error) {
-		return func(a []value) (value, error) {
-			v := a[0]
-			switch v.k {
-			case kStr:
-				return str(string(appendJSONString(make([]byte, 0, len(v.s)+2), v.s))), nil
-			case kNum:
-				return str(strconv.FormatFloat(v.f, 'f', v.d, 64)), nil
-			case kTime:
-				return str(`"` + v.t.UTC().Format(time.RFC3339Nano) + `"`), nil
-			case kInt:
-				return str(strconv.FormatInt(v.i, 10)), nil
-			case kBool:
-				return str(strconv.FormatBool(v.b)), nil
-			case kFloat:
-				b, err := json.Marshal(v.f)
-				if err != nil {
+// fastFuncs mirrors funcs.Map: same names, same draws from the device's sources. Built
+// on first use, not at start-up.
+var fastFuncs = sync.OnceValue(func() map[string]fastFunc {
+	return map[string]fastFunc{
+		"name":        strFn(func(fs *funcs) func() string { return fs.f.Name }),
+		"firstName":   strFn(func(fs *funcs) func() string { return fs.f.FirstName }),
+		"lastName":    strFn(func(fs *funcs) func() string { return fs.f.LastName }),
+		"email":       strFn(func(fs *funcs) func() string { return fs.f.Email }),
+		"phone":       strFn(func(fs *funcs) func() string { return fs.f.Phone }),
+		"username":    strFn(func(fs *funcs) func() string { return fs.f.Username }),
+		"company":     strFn(func(fs *funcs) func() string { return fs.f.Company }),
+		"uuid":        strFn(func(fs *funcs) func() string { return fs.f.UUID }),
+		"street":      strFn(func(fs *funcs) func() string { return fs.f.Street }),
+		"city":        strFn(func(fs *funcs) func() string { return fs.f.City }),
+		"state":       strFn(func(fs *funcs) func() string { return fs.f.State }),
+		"country":     strFn(func(fs *funcs) func() string { return fs.f.Country }),
+		"countryCode": strFn(func(fs *funcs) func() string { return fs.f.CountryAbr }),
+		"zip":         strFn(func(fs *funcs) func() string { return fs.f.Zip }),
+		"ipv4":        strFn(func(fs *funcs) func() string { return fs.f.IPv4Address }),
+		"mac":         strFn(func(fs *funcs) func() string { return fs.f.MacAddress }),
+		"carMaker":    strFn(func(fs *funcs) func() string { return fs.f.CarMaker }),
+		"carModel":    strFn(func(fs *funcs) func() string { return fs.f.CarModel }),
+		"productName": strFn(func(fs *funcs) func() string { return fs.f.ProductName }),
+		"color":       strFn(func(fs *funcs) func() string { return fs.f.Color }),
+		"word":        strFn(func(fs *funcs) func() string { return fs.f.Word }),
+		"numerify":    strStrFn(func(fs *funcs) func(string) string { return fs.f.Numerify }),
+		"lexify":      strStrFn(func(fs *funcs) func(string) string { return fs.f.Lexify }),
+		"upper":       strStrFn(func(*funcs) func(string) string { return strings.ToUpper }),
+		"lower":       strStrFn(func(*funcs) func(string) string { return strings.ToLower }),
+		"latitude": {ret: kNum, bind: func(fs *funcs) func([]value) (value, error) {
+			return func([]value) (value, error) { return num(fs.f.Latitude(), 6), nil }
+		}},
+		"longitude": {ret: kNum, bind: func(fs *funcs) func([]value) (value, error) {
+			return func([]value) (value, error) { return num(fs.f.Longitude(), 6), nil }
+		}},
+		"digits":  randStrFn("0123456789"),
+		"letters": randStrFn("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+		"hex":     randStrFn("0123456789abcdef"),
+		"randInt": {params: []kind{kInt, kInt}, ret: kInt, bind: func(fs *funcs) func([]value) (value, error) {
+			return func(a []value) (value, error) {
+				lo, hi := int(a[0].i), int(a[1].i)
+				if lo > hi {
 					return value{}, errFallback
 				}
-				return str(string(b)), nil
+				return value{k: kInt, i: int64(lo + fs.r.IntN(hi-lo+1))}, nil
 			}
-			return value{}, errFallback
-		}
-	}},
-	"rfc3339":   timeFn(kStr, func(t time.Time) value { return str(t.UTC().Format("2006-01-02T15:04:05.000Z07:00")) }),
-	"unix":      timeFn(kInt, func(t time.Time) value { return value{k: kInt, i: t.Unix()} }),
-	"unixMilli": timeFn(kInt, func(t time.Time) value { return value{k: kInt, i: t.UnixMilli()} }),
-}
+		}},
+		"randFloat": {params: []kind{kAny, kAny}, ret: kFloat, bind: func(fs *funcs) func([]value) (value, error) {
+			return func(a []value) (value, error) {
+				lo, err := toFloatV(a[0])
+				if err != nil {
+					return value{}, err
+				}
+				hi, err := toFloatV(a[1])
+				if err != nil {
+					return value{}, err
+				}
+				return value{k: kFloat, f: lo + fs.r.Float64()*(hi-lo)}, nil
+			}
+		}},
+		"pick": {params: []kind{kAny}, variadic: true, ret: kAny, bind: func(fs *funcs) func([]value) (value, error) {
+			return func(a []value) (value, error) { return a[fs.r.IntN(len(a))], nil }
+		}},
+		"chance": {params: []kind{kAny}, ret: kBool, bind: func(fs *funcs) func([]value) (value, error) {
+			return func(a []value) (value, error) {
+				x := fs.r.Float64()
+				p, err := toFloatV(a[0])
+				return value{k: kBool, b: x < p}, err
+			}
+		}},
+		"round": {params: []kind{kAny, kInt}, ret: kNum, bind: func(*funcs) func([]value) (value, error) {
+			return func(a []value) (value, error) {
+				x, err := toFloatV(a[0])
+				if err != nil || a[1].i < 0 || a[1].i > 9 {
+					return value{}, errFallback
+				}
+				return num(x, int(a[1].i)), nil
+			}
+		}},
+		"num": {params: []kind{kAny}, ret: kFloat, bind: func(*funcs) func([]value) (value, error) {
+			return func(a []value) (value, error) {
+				x, err := toFloatV(a[0])
+				return value{k: kFloat, f: x}, err
+			}
+		}},
+		"add": arithFn(func(a, b float64) float64 { return a + b }),
+		"sub": arithFn(func(a, b float64) float64 { return a - b }),
+		"mul": arithFn(func(a, b float64) float64 { return a * b }),
+		"div": arithFn(safeDiv),
+		"json": {params: []kind{kAny}, ret: kStr, bind: func(*funcs) func([]value) (value, error) {
+			return func(a []value) (value, error) {
+				v := a[0]
+				switch v.k {
+				case kStr:
+					return str(string(appendJSONString(make([]byte, 0, len(v.s)+2), v.s))), nil
+				case kNum:
+					return str(strconv.FormatFloat(v.f, 'f', v.d, 64)), nil
+				case kTime:
+					return str(`"` + v.t.UTC().Format(time.RFC3339Nano) + `"`), nil
+				case kInt:
+					return str(strconv.FormatInt(v.i, 10)), nil
+				case kBool:
+					return str(strconv.FormatBool(v.b)), nil
+				case kFloat:
+					b, err := json.Marshal(v.f)
+					if err != nil {
+						return value{}, errFallback
+					}
+					return str(string(b)), nil
+				}
+				return value{}, errFallback
+			}
+		}},
+		"rfc3339":   timeFn(kStr, func(t time.Time) value { return str(t.UTC().Format("2006-01-02T15:04:05.000Z07:00")) }),
+		"unix":      timeFn(kInt, func(t time.Time) value { return value{k: kInt, i: t.Unix()} }),
+		"unixMilli": timeFn(kInt, func(t time.Time) value { return value{k: kInt, i: t.UnixMilli()} }),
+	}
+})
 
 // fastNames fixes the order of fastFuncs, so a compiled program refers to a device's
 // bound functions by index.
-var fastNames, fastIndex = func() ([]string, map[string]int) {
-	names := make([]string, 0, len(fastFuncs))
-	for n := range fastFuncs {
+var fastNames = sync.OnceValues(func() ([]string, map[string]int) {
+	names := make([]string, 0, len(fastFuncs()))
+	for n := range fastFuncs() {
 		names = append(names, n)
 	}
 	sortStrings(names)
@@ -289,7 +293,12 @@ var fastNames, fastIndex = func() ([]string, map[string]int) {
 		idx[n] = i
 	}
 	return names, idx
-}()
+})
+
+func fastIndex(name string) int {
+	_, idx := fastNames()
+	return idx[name]
+}
 
 func sortStrings(s []string) {
 	for i := 1; i < len(s); i++ {
@@ -301,9 +310,11 @@ func sortStrings(s []string) {
 
 // bindFast returns the device's fast functions, in fastNames order.
 func bindFast(fs *funcs) []func([]value) (value, error) {
-	out := make([]func([]value) (value, error), len(fastNames))
-	for i, n := range fastNames {
-		out[i] = fastFuncs[n].bind(fs)
+	names, _ := fastNames()
+	fns := fastFuncs()
+	out := make([]func([]value) (value, error), len(names))
+	for i, n := range names {
+		out[i] = fns[n].bind(fs)
 	}
 	return out
 }
@@ -642,7 +653,7 @@ func (c *compiler) command(cmd *parse.CommandNode, prev expr) (expr, error) {
 		}
 		return &logicExpr{op: id.Ident, args: args}, nil
 	}
-	f, ok := fastFuncs[id.Ident]
+	f, ok := fastFuncs()[id.Ident]
 	if !ok {
 		return nil, errFallback
 	}
@@ -659,7 +670,7 @@ func (c *compiler) command(cmd *parse.CommandNode, prev expr) (expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &callExpr{fn: fastIndex[id.Ident], args: args, ret: f.ret}, nil
+	return &callExpr{fn: fastIndex(id.Ident), args: args, ret: f.ret}, nil
 }
 
 // accepts reports whether a parameter of kind p takes an argument of kind a exactly as

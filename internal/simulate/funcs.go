@@ -7,10 +7,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
-
-	"github.com/brianvoe/gofakeit/v7"
 )
 
 // Num is a number with a fixed count of decimals: what walks, cycles, counters and
@@ -35,7 +34,7 @@ func (n Num) MarshalJSON() ([]byte, error) {
 // funcs is the function set of one device: fake data from its own seeded faker and
 // random numbers from its own generator, so a seed gives the same data.
 type funcs struct {
-	f *gofakeit.Faker
+	f *faker
 	r *rand.Rand
 }
 
@@ -47,7 +46,7 @@ type FuncDoc struct {
 // Funcs lists the template functions with their arguments, as documented in
 // scenarios/README.md.
 var Funcs = []FuncDoc{
-	{"name", "", "full name (gofakeit Name)"},
+	{"name", "", "full name: first and last name"},
 	{"firstName", "", "first name"},
 	{"lastName", "", "last name"},
 	{"email", "", "e-mail address"},
@@ -103,12 +102,14 @@ func FuncNames() []string {
 	return names
 }
 
-// validationFuncs parse templates; devices execute them with their own set.
-var validationFuncs = newFuncs(1).Map()
+// validationFuncs parse templates; devices execute them with their own set. Made on
+// first use, not at start-up.
+var validationFuncs = sync.OnceValue(func() template.FuncMap { return newFuncs(1).Map() })
 
 func newFuncs(seed uint64) *funcs {
 	src := rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
-	return &funcs{f: gofakeit.NewFaker(src, false), r: rand.New(src)}
+	r := rand.New(src)
+	return &funcs{f: &faker{r: r}, r: r}
 }
 
 // Map returns the template.FuncMap bound to this device's random sources.

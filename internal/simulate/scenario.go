@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -78,8 +79,9 @@ var reserved = []string{keyDevice, keyClientID, keyScenario, keySeq, keyTime}
 
 var topFields = []string{"name", "description", "interval", "format", "topic", "device", "values", "payload"}
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
-var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// The regular expressions are compiled on first use, not at start-up.
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`) })
+var identRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // noFast turns the compiled fast path off, so tests can compare it with text/template.
 var noFast = false
@@ -118,7 +120,7 @@ func Load(file string, data []byte) (*Scenario, error) {
 		switch k.Value {
 		case "name":
 			sc.Name = l.str(k, v)
-			if l.err == nil && !nameRE.MatchString(sc.Name) {
+			if l.err == nil && !nameRE().MatchString(sc.Name) {
 				return nil, l.errf(v, "invalid name %q: use lowercase letters, digits, - and _", sc.Name)
 			}
 		case "description":
@@ -328,7 +330,7 @@ func (l *loader) scalar(k, v *yaml.Node) string {
 }
 
 func (l *loader) checkName(k *yaml.Node, names map[string]int) error {
-	if !identRE.MatchString(k.Value) {
+	if !identRE().MatchString(k.Value) {
 		return l.errf(k, "invalid name %q: use letters, digits and _ (templates write it as {{.%s}})", k.Value, k.Value)
 	}
 	if line, ok := names[k.Value]; ok {
@@ -340,13 +342,13 @@ func (l *loader) checkName(k *yaml.Node, names map[string]int) error {
 	return nil
 }
 
-var tmplErrRE = regexp.MustCompile(`^template: [^:]*:(\d+):(?:(\d+):)? ?(.*)$`)
-var undefFuncRE = regexp.MustCompile(`function "([^"]+)" not defined`)
+var tmplErrRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^template: [^:]*:(\d+):(?:(\d+):)? ?(.*)$`) })
+var undefFuncRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`function "([^"]+)" not defined`) })
 
 // parse parses a template with the function set; errors carry the file line of the
 // template's own line.
 func (l *loader) parse(name, text string, n *yaml.Node) (*template.Template, error) {
-	t, err := template.New(name).Option("missingkey=error").Funcs(validationFuncs).Parse(text)
+	t, err := template.New(name).Option("missingkey=error").Funcs(validationFuncs()).Parse(text)
 	if err != nil {
 		return nil, l.templateError(name, err, n)
 	}
@@ -357,7 +359,7 @@ func (l *loader) parse(name, text string, n *yaml.Node) (*template.Template, err
 func (l *loader) templateError(name string, err error, n *yaml.Node) error {
 	msg := err.Error()
 	tline := 1
-	if m := tmplErrRE.FindStringSubmatch(msg); m != nil {
+	if m := tmplErrRE().FindStringSubmatch(msg); m != nil {
 		tline, _ = strconv.Atoi(m[1])
 		msg = m[3]
 	}
@@ -372,7 +374,7 @@ func (l *loader) templateError(name string, err error, n *yaml.Node) error {
 		}
 	}
 	fix := "check the {{ }} pairs and quoting"
-	if m := undefFuncRE.FindStringSubmatch(msg); m != nil {
+	if m := undefFuncRE().FindStringSubmatch(msg); m != nil {
 		msg = fmt.Sprintf("unknown function %q%s", m[1], suggest(m[1], FuncNames()))
 		fix = "the functions are listed in `mqttx simulate --help` and scenarios/README.md"
 	} else if strings.Contains(msg, "map has no entry for key") {
@@ -385,11 +387,11 @@ func (l *loader) templateError(name string, err error, n *yaml.Node) error {
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 func yamlSyntaxError(file string, err error) error {
 	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineRE().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return &Error{File: file, Line: line, Msg: "invalid YAML: " + m[2] + ": check indentation and quote templates that start with { or contain ': '"}
 	}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -57,6 +58,11 @@ type Config struct {
 	// SlowClientGrace is how long a client may keep QoS 1/2 messages waiting for
 	// queue room, as "30s".
 	SlowClientGrace *Duration `yaml:"slow_client_grace,omitempty"`
+	// MaxOfflineAge drops the messages queued for an offline session longer, as
+	// "5m"; "0" keeps them however old.
+	MaxOfflineAge *Duration `yaml:"max_offline_age,omitempty"`
+	// ConnectTimeout is how long a new connection may take to send CONNECT, as "10s".
+	ConnectTimeout *Duration `yaml:"connect_timeout,omitempty"`
 
 	// SysInterval is how often the $SYS topics are published, as "10s".
 	SysInterval *Duration `yaml:"sys_interval,omitempty"`
@@ -114,7 +120,8 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-var unknownKey = regexp.MustCompile(`field (\S+) not found in type \S+`)
+// unknownKey is compiled on first use, not at start-up of every mqttx command.
+var unknownKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`field (\S+) not found in type \S+`) })
 
 // Parse decodes the contents of a configuration file.
 func Parse(b []byte) (*Config, error) {
@@ -125,8 +132,8 @@ func Parse(b []byte) (*Config, error) {
 		msg := strings.Join(strings.Fields(err.Error()), " ")
 		msg = strings.TrimPrefix(msg, "yaml: ")
 		msg = strings.TrimPrefix(msg, "unmarshal errors: ")
-		if unknownKey.MatchString(msg) {
-			msg = unknownKey.ReplaceAllString(msg, "unknown key $1") + "; mqttx serve --print-config shows every key"
+		if unknownKey().MatchString(msg) {
+			msg = unknownKey().ReplaceAllString(msg, "unknown key $1") + "; mqttx serve --print-config shows every key"
 		}
 		return nil, errors.New(msg)
 	}

@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -23,6 +24,9 @@ type Alias struct {
 	// Fixed is the value implied by the spelling (--no-req-problem-info is
 	// --request-problem-info=false); the spelling then takes no value.
 	Fixed string
+	// Values, when set, are the only values MQTTX accepts, each mapped to ours
+	// (--output-mode clean is --output json); another value is a usage error.
+	Values map[string]string
 }
 
 var (
@@ -89,6 +93,9 @@ var Aliases = []Alias{
 	{Spelling: "-rap", Flag: "retain-as-published", Commands: subOnly},
 	{Spelling: "-rh", Flag: "retain-handling", Commands: subOnly},
 	{Spelling: "-si", Flag: "subscription-identifier", Commands: subOnly},
+	// MQTTX's clean mode prints each message as JSON and no status lines; ours prints
+	// JSON Lines on stdout and keeps status events on stderr.
+	{Spelling: "--output-mode", Flag: "output", Commands: subOnly, Values: map[string]string{"default": "text", "clean": "json"}},
 
 	// bench and simulate: MQTTX CLI's intervals are milliseconds, as ours are there.
 	{Spelling: "-sc", Flag: "scenario", Commands: []string{"simulate"}},
@@ -195,6 +202,13 @@ func ApplyAliases(cmd string, args []string, fs *pflag.FlagSet) ([]string, error
 				}
 				if a.Value != nil {
 					value = a.Value(value)
+				}
+				if a.Values != nil {
+					v, ok := a.Values[value]
+					if !ok {
+						return nil, FlagErrorf("invalid %s %s: must be %s", name, value, strings.Join(slices.Sorted(maps.Keys(a.Values)), " or "))
+					}
+					value = v
 				}
 				out = append(out, long+"="+value)
 			}

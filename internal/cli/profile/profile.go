@@ -17,11 +17,13 @@ import (
 )
 
 type options struct {
-	IO     *output.Streams
-	Getenv func(string) string
-	Flags  *pflag.FlagSet // save's connection flags
-	Config string         // --config
-	Name   string
+	IO      *output.Streams
+	Factory *cmdutil.Factory
+	Getenv  func(string) string
+	Output  cmdutil.OutputOptions
+	Flags   *pflag.FlagSet // save's connection flags
+	Config  string         // --config
+	Name    string
 }
 
 // NewCmd returns the profile command and its subcommands. runF, when not nil, replaces
@@ -50,7 +52,7 @@ written with mode 0600 since they may hold passwords.`,
 		return runAction(action, o)
 	}
 	sub := func(use, short, example string, nargs int, action string) *cobra.Command {
-		o := &options{IO: f.IO, Getenv: f.Getenv}
+		o := &options{IO: f.IO, Factory: f, Getenv: f.Getenv}
 		c := &cobra.Command{
 			Use:     use,
 			Short:   short,
@@ -65,6 +67,12 @@ written with mode 0600 since they may hold passwords.`,
 				return nil
 			},
 			RunE: func(c *cobra.Command, args []string) error {
+				if err := o.Output.Validate(); err != nil {
+					return &cmdutil.FlagError{Err: err}
+				}
+				if o.Output.Format == "raw" {
+					return cmdutil.FlagErrorf("invalid --output raw: %s prints text or json", c.CommandPath())
+				}
 				if nargs == 1 {
 					o.Name = args[0]
 					if err := validName(o.Name); err != nil {
@@ -79,6 +87,7 @@ written with mode 0600 since they may hold passwords.`,
 			o.Flags = c.Flags()
 			profile.AddSettingFlags(c.Flags())
 		}
+		cmdutil.AddOutputFlags(c.Flags(), &o.Output, "text")
 		return c
 	}
 	cmd.AddCommand(
@@ -114,33 +123,39 @@ func runAction(action string, o *options) error {
 		return err
 	}
 	out := o.IO.Out
+	p, format, err := o.Output.NewPrinter(o.Factory)
+	if err != nil {
+		return err
+	}
+	asJSON := format == output.FormatJSON
 	switch action {
 	case "save":
-		p, err := profile.FromFlags(o.Flags)
+		saved, err := profile.FromFlags(o.Flags)
 		if err != nil {
 			return err
 		}
 		// Check the values as a command would use them, so a saved profile never fails
 		// later for a reason known now.
-		if _, err := p.Options(); err != nil {
+		if _, err := saved.Options(); err != nil {
 			return err
 		}
 		if cfg.Profiles == nil {
 			cfg.Profiles = map[string]profile.Profile{}
 		}
 		_, existed := cfg.Profiles[o.Name]
-		cfg.Profiles[o.Name] = p
+		cfg.Profiles[o.Name] = saved
 		if err := profile.SaveConfig(path, cfg); err != nil {
 			return err
 		}
-		verb := "Saved"
-		if existed {
-			verb = "Replaced"
-		}
-		_, err = fmt.Fprintf(o.IO.ErrOut, "%s profile %s in %s\n", verb, o.Name, path)
-		return err
+		return p.Status(output.ProfileSaved(o.Name, path, existed))
 	case "ls":
 		for _, name := range cfg.Names() {
+			if asJSON {
+				if err := p.Result(output.Profile(name, name == cfg.Default, nil)); err != nil {
+					return err
+				}
+				continue
+			}
 			mark := " "
 			if name == cfg.Default {
 				mark = "*"
@@ -151,11 +166,14 @@ func runAction(action string, o *options) error {
 		}
 		return nil
 	case "show":
-		p, err := lookup(cfg, path, o.Name)
+		pr, err := lookup(cfg, path, o.Name)
 		if err != nil {
 			return err
 		}
-		return show(out, p)
+		if asJSON {
+			return p.Result(output.Profile(o.Name, o.Name == cfg.Default, settings(pr)))
+		}
+		return show(out, pr)
 	case "rm":
 		if _, err := lookup(cfg, path, o.Name); err != nil {
 			return err
@@ -167,8 +185,7 @@ func runAction(action string, o *options) error {
 		if err := profile.SaveConfig(path, cfg); err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(o.IO.ErrOut, "Removed profile %s from %s\n", o.Name, path)
-		return err
+		return p.Status(output.ProfileRemoved(o.Name, path))
 	case "use":
 		if _, err := lookup(cfg, path, o.Name); err != nil {
 			return err
@@ -177,8 +194,7 @@ func runAction(action string, o *options) error {
 		if err := profile.SaveConfig(path, cfg); err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(o.IO.ErrOut, "Default profile is now %s\n", o.Name)
-		return err
+		return p.Status(output.ProfileDefault(o.Name))
 	}
 	return errors.New("unknown profile action " + action)
 }
@@ -200,15 +216,32 @@ func lookup(cfg *profile.Config, path, name string) (profile.Profile, error) {
 func show(w io.Writer, p profile.Profile) error {
 	var b strings.Builder
 	for _, s := range profile.Settings {
-		v, ok := s.Value(&p)
+		v, ok := shown(s, &p)
 		if !ok {
 			continue
-		}
-		if s.Secret {
-			v = "********"
 		}
 		fmt.Fprintf(&b, "%s: %s\n", s.Key, output.EscapeControl(v))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// settings returns the set settings by YAML key, password masked, for JSON.
+func settings(p profile.Profile) map[string]string {
+	m := map[string]string{}
+	for _, s := range profile.Settings {
+		if v, ok := shown(s, &p); ok {
+			m[s.Key] = v
+		}
+	}
+	return m
+}
+
+// shown is a setting's value as show prints it: secrets masked.
+func shown(s profile.Setting, p *profile.Profile) (string, bool) {
+	v, ok := s.Value(p)
+	if ok && s.Secret {
+		v = "********"
+	}
+	return v, ok
 }

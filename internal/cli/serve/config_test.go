@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -32,14 +33,15 @@ func printConfig(t *testing.T, args ...string) string {
 func TestConfigFile(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "serve.yaml")
-	os.WriteFile(file, []byte("host: 0.0.0.0\nport: 1884\nws_port: 8083\nusers: passwd\nallow_anonymous: true\nmax_offline_messages: 7\nverbose: true\n"), 0o600)
+	os.WriteFile(file, []byte("host: 0.0.0.0\nport: 1884\nws_port: 8083\nusers: passwd\nallow_anonymous: true\nmax_offline_messages: 7\nmax_offline_age: 90s\nconnect_timeout: 3s\nverbose: true\n"), 0o600)
 
 	o, err := parse(t, "--config", file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o.Host != "0.0.0.0" || o.Port != 1884 || o.WSPort != 8083 || o.TLSPort != off || o.UsersFile != filepath.Join(dir, "passwd") ||
-		!o.AllowAnonymous || o.MaxOffline != 7 || !o.Output.Verbose || o.MaxSessionExpiry != 86400 {
+		!o.AllowAnonymous || o.MaxOffline != 7 || !o.Output.Verbose || o.MaxSessionExpiry != 86400 ||
+		o.MaxOfflineAge != 90*time.Second || o.ConnectTimeout != 3*time.Second {
 		t.Fatalf("from the file: %+v", *o)
 	}
 
@@ -59,7 +61,7 @@ func TestConfigFile(t *testing.T) {
 	if got := printConfig(t, "--config", again); got != printed {
 		t.Fatalf("--print-config of the printed file differs:\n%s\nvs\n%s", got, printed)
 	}
-	for _, want := range []string{"port: 1999\n", "ws_port: 8083\n", "users: " + filepath.Join(dir, "passwd") + "\n", "max_offline_messages: 7\n"} {
+	for _, want := range []string{"port: 1999\n", "ws_port: 8083\n", "users: " + filepath.Join(dir, "passwd") + "\n", "max_offline_messages: 7\n", "max_offline_age: 1m30s\n", "connect_timeout: 3s\n"} {
 		if !strings.Contains(printed, want) {
 			t.Errorf("printed config lacks %q:\n%s", want, printed)
 		}

@@ -1,7 +1,11 @@
 package serve
 
 import (
+	"errors"
+	"net"
 	"net/http"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,5 +114,66 @@ func TestMaxPacketSizeZeroIsProtocolMaximum(t *testing.T) {
 	defer c.Disconnect(ctx5(t))
 	if ack.Properties != nil && ack.Properties.MaximumPacketSize != nil {
 		t.Errorf("CONNACK maximum packet size %d, want none", *ack.Properties.MaximumPacketSize)
+	}
+}
+
+// TestOfflineAgeAndConnectTimeoutReachTheEngine checks --max-offline-age and
+// --connect-timeout over real sockets: a message queued for an offline session longer
+// than the age is not delivered when the client comes back, a younger one is; a
+// connection that sends no CONNECT is closed after the timeout.
+func TestOfflineAgeAndConnectTimeoutReachTheEngine(t *testing.T) {
+	o := defaults()
+	o.MaxOfflineAge = 300 * time.Millisecond
+	o.ConnectTimeout = 200 * time.Millisecond
+	o.Output.Verbose = true
+	s := startServe(t, o)
+	addr := s.addrs["mqtt"]
+
+	expiry := uint32(3600)
+	persistent := func(o *mqttc.Options) { o.CleanStart, o.SessionExpiry = false, &expiry }
+	sub, _ := client(t, "mqtt", addr, "aged", mqttc.V5, persistent)
+	if _, err := sub.Subscribe(ctx5(t), []mqttc.Subscription{{Topic: "aged/#", QoS: 1}}, mqttc.SubscribeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.Disconnect(ctx5(t)); err != nil {
+		t.Fatal(err)
+	}
+	waitOut(t, s, "client disconnected id=aged ")
+	pub, _ := client(t, "mqtt", addr, "pub", mqttc.V311)
+	if err := pub.Publish(ctx5(t), mqttc.Message{Topic: "aged/old", Payload: []byte("old"), QoS: 1}); err != nil {
+		t.Fatal(err)
+	}
+	queued := time.Now()
+	for time.Since(queued) <= o.MaxOfflineAge {
+		time.Sleep(o.MaxOfflineAge - time.Since(queued) + 10*time.Millisecond)
+	}
+	if err := pub.Publish(ctx5(t), mqttc.Message{Topic: "aged/new", Payload: []byte("new"), QoS: 1}); err != nil {
+		t.Fatal(err)
+	}
+	_, msgs := client(t, "mqtt", addr, "aged", mqttc.V5, persistent)
+	if m := receive(t, msgs); string(m.Payload) != "new" {
+		t.Fatalf("after reconnecting got %s %q first, want aged/new: --max-offline-age not applied", m.Topic, m.Payload)
+	}
+
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second)) // the default timeout is 10s
+	if n, err := nc.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("silent connection: read %d bytes, %v; want it closed after --connect-timeout", n, err)
+	}
+}
+
+// waitOut waits until serve's stdout (events, with -v) contains want.
+func waitOut(t *testing.T, s *server, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.out.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q within 10s; stdout:\n%s", want, s.out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

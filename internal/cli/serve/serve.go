@@ -63,6 +63,7 @@ type options struct {
 	MaxKeepAlive     uint16
 	MaxSessionExpiry uint32
 	MaxOffline       int
+	MaxOfflineAge    time.Duration
 	MaxPacketSize    uint32
 	MaxTopicAlias    uint16
 	MaxTopicLevels   int
@@ -72,6 +73,7 @@ type options struct {
 	MaxQueueBytes    int
 	MaxQueueMessages int
 	SlowClientGrace  time.Duration
+	ConnectTimeout   time.Duration
 	UsersFile        string
 	AllowAnonymous   bool
 	ACLFile          string
@@ -119,7 +121,9 @@ held back on delivery. A denied PUBLISH is dropped (MQTT 5 QoS 1/2: acknowledged
 
 Every --sys-interval the broker publishes retained $SYS/broker topics as mosquitto does
 (version, uptime, clients/connected, clients/disconnected, clients/total,
-messages/received, messages/sent, "retained messages/count", subscriptions/count);
+messages/received, messages/sent, publish/messages/received, publish/messages/sent,
+publish/messages/dropped, bytes/received, bytes/sent, "retained messages/count",
+subscriptions/count);
 with --acl only clients it lets read them receive them. --metrics serves the same
 counters, and the process's, in Prometheus text format at /metrics.
 
@@ -139,14 +143,15 @@ to its directory, and flags given on the command line win. --print-config prints
 effective configuration in that form.
 
 Offline sessions keep at most --max-offline-messages QoS 1 and 2 messages (QoS 0 is
-not queued); newer ones are dropped. A client that falls behind while online keeps at
+not queued); newer ones are dropped, and so are those older than --max-offline-age
+when the client comes back (both counted as dropped in $SYS and --metrics). A client that falls behind while online keeps at
 most --max-queue-bytes and --max-queue-messages waiting to be written: QoS 0 messages
 beyond them are dropped (counted, and logged with -v), QoS 1 and 2 wait in the
 session's queue, and a client that keeps them waiting longer than --slow-client-grace
 is disconnected (MQTT 5: 0x97 quota exceeded), so a slow subscriber never slows the
 others. Retained messages go to a new subscriber as fast as it takes them, all of
 them. The other limits (packet size, topic depth and length, subscriptions, CONNECT
-bytes in flight) have safe defaults; clients may not publish under $SYS/. WebSocket
+bytes in flight, --connect-timeout) have safe defaults; clients may not publish under $SYS/. WebSocket
 requests must name the listener's address, localhost or a --ws-host in their Host
 header, so a web page cannot reach the broker through DNS rebinding. With -v each
 client event is printed on stdout, as text or, with -o json, as JSON Lines.`,
@@ -205,6 +210,7 @@ client event is printed on stdout, as text or, with -o json, as JSON Lines.`,
 	fs.Uint16Var(&opts.MaxKeepAlive, "max-keepalive", 0, "cap clients' keep alive at `seconds` (0: no cap)")
 	fs.Uint32Var(&opts.MaxSessionExpiry, "max-session-expiry", 86400, "cap session expiry at `seconds`, also for MQTT 3 persistent sessions (0: no cap)")
 	fs.IntVar(&opts.MaxOffline, "max-offline-messages", 1000, "keep at most `n` QoS 1/2 messages per offline session")
+	fs.DurationVar(&opts.MaxOfflineAge, "max-offline-age", broker.DefaultMaxOfflineAge, "drop QoS 1/2 messages queued for an offline session longer than `duration` (0: no limit)")
 	fs.Uint32Var(&opts.MaxPacketSize, "max-packet-size", broker.DefaultMaxPacketSize, "largest packet accepted from clients, in `bytes` (0: protocol maximum, 256 MiB)")
 	fs.IntVar(&opts.MaxTopicLevels, "max-topic-levels", broker.DefaultMaxTopicLevels, "most `levels` in a topic name or filter from clients")
 	fs.IntVar(&opts.MaxTopicLength, "max-topic-length", broker.DefaultMaxTopicLength, "longest topic name or filter from clients, in `bytes` (at most 65535)")
@@ -213,6 +219,7 @@ client event is printed on stdout, as text or, with -o json, as JSON Lines.`,
 	fs.IntVar(&opts.MaxQueueBytes, "max-queue-bytes", broker.DefaultMaxOutboundBytes, "most `bytes` waiting to be written to one client")
 	fs.IntVar(&opts.MaxQueueMessages, "max-queue-messages", broker.DefaultMaxOutboundQueue, "most packets waiting to be written to one client (`n`)")
 	fs.DurationVar(&opts.SlowClientGrace, "slow-client-grace", broker.DefaultSlowClientGrace, "disconnect a client that keeps QoS 1/2 messages waiting for queue room longer than `duration`")
+	fs.DurationVar(&opts.ConnectTimeout, "connect-timeout", broker.DefaultConnectTimeout, "close a connection that has not sent CONNECT within `duration` of being accepted")
 	fs.Uint16Var(&opts.MaxTopicAlias, "max-topic-alias", 10, "topic aliases each MQTT 5 client may set (0: none), as mosquitto's max_topic_alias")
 	fs.DurationVar(&opts.SysInterval, "sys-interval", 10*time.Second, "publish the $SYS/broker topics every `interval` (0: never)")
 	fs.StringVar(&opts.Metrics, "metrics", "", "serve Prometheus metrics at http://`addr`/metrics (a port alone: on 127.0.0.1)")
@@ -298,6 +305,12 @@ func (o *options) validate() error {
 	}
 	if o.MaxOffline < 0 {
 		return fmt.Errorf("invalid --max-offline-messages %d: must be 0 or more", o.MaxOffline)
+	}
+	if o.MaxOfflineAge < 0 {
+		return fmt.Errorf("invalid --max-offline-age %v: must be 0 (no limit) or more, such as 5m", o.MaxOfflineAge)
+	}
+	if o.ConnectTimeout <= 0 {
+		return fmt.Errorf("invalid --connect-timeout %v: must be more than 0, such as 10s", o.ConnectTimeout)
 	}
 	for _, l := range []struct {
 		name string
@@ -466,6 +479,8 @@ func run(ctx context.Context, o *options) error {
 		MaxOutboundBytes:  o.MaxQueueBytes,
 		MaxOutboundQueue:  o.MaxQueueMessages,
 		SlowClientGrace:   o.SlowClientGrace,
+		ConnectTimeout:    o.ConnectTimeout,
+		MaxOfflineAge:     o.MaxOfflineAge,
 		TopicAliasMaximum: o.MaxTopicAlias,
 		SysInterval:       o.SysInterval,
 		Version:           build.VersionString(),

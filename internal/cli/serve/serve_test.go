@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -47,17 +48,19 @@ func TestFlags(t *testing.T) {
 		t.Errorf("defaults: ws-path %q max-offline %d max-session-expiry %d output %q", o.WSPath, o.MaxOffline, o.MaxSessionExpiry, o.Output.Format)
 	}
 	if o.MaxPacketSize != 1<<20 || o.MaxTopicLevels != 128 || o.MaxTopicLength != 65535 || o.MaxSubs != 1000 ||
-		o.MaxConnectBytes != 16<<20 || o.MaxQueueBytes != 16<<20 || o.MaxQueueMessages != 10000 || o.SlowClientGrace != 30*time.Second {
+		o.MaxConnectBytes != 16<<20 || o.MaxQueueBytes != 16<<20 || o.MaxQueueMessages != 10000 || o.SlowClientGrace != 30*time.Second ||
+		o.MaxOfflineAge != 5*time.Minute || o.ConnectTimeout != 10*time.Second {
 		t.Errorf("default limits: %+v", *o)
 	}
 	o, err = parse(t, "--ws-port", "0", "--ws-host", "mqtt.example.com", "--max-topic-levels", "8", "--max-topic-length", "256",
 		"--max-subscriptions", "5", "--max-connect-bytes", "4096", "--max-queue-bytes", "65536", "--max-queue-messages", "100",
-		"--slow-client-grace", "2s", "--max-packet-size", "0")
+		"--slow-client-grace", "2s", "--max-packet-size", "0", "--max-offline-age", "0", "--connect-timeout", "3s")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(o.WSHosts) != 1 || o.MaxTopicLevels != 8 || o.MaxTopicLength != 256 || o.MaxSubs != 5 || o.MaxConnectBytes != 4096 ||
-		o.MaxQueueBytes != 65536 || o.MaxQueueMessages != 100 || o.SlowClientGrace != 2*time.Second || o.MaxPacketSize != 0 {
+		o.MaxQueueBytes != 65536 || o.MaxQueueMessages != 100 || o.SlowClientGrace != 2*time.Second || o.MaxPacketSize != 0 ||
+		o.MaxOfflineAge != 0 || o.ConnectTimeout != 3*time.Second {
 		t.Errorf("parsed limits: %+v", *o)
 	}
 
@@ -98,6 +101,8 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"--max-queue-messages", "0"}, "invalid --max-queue-messages 0"},
 		{[]string{"--max-connect-bytes", "0"}, "invalid --max-connect-bytes 0"},
 		{[]string{"--slow-client-grace", "0s"}, "invalid --slow-client-grace 0s"},
+		{[]string{"--max-offline-age", "-1m"}, "invalid --max-offline-age -1m0s: must be 0 (no limit) or more"},
+		{[]string{"--connect-timeout", "0s"}, "invalid --connect-timeout 0s: must be more than 0"},
 		{[]string{"--ws-host", "a.example"}, "--ws-host needs --ws-port"},
 		{[]string{"extra"}, "unexpected argument"},
 		{[]string{"--allow-anonymous"}, "--allow-anonymous needs --users"},
@@ -222,7 +227,8 @@ func defaults() *options {
 		MaxPacketSize: broker.DefaultMaxPacketSize, MaxTopicLevels: broker.DefaultMaxTopicLevels,
 		MaxTopicLength: broker.DefaultMaxTopicLength, MaxSubs: broker.DefaultMaxSubscriptions,
 		MaxConnectBytes: broker.DefaultMaxConnectBytes, MaxQueueBytes: broker.DefaultMaxOutboundBytes,
-		MaxQueueMessages: broker.DefaultMaxOutboundQueue, SlowClientGrace: broker.DefaultSlowClientGrace}
+		MaxQueueMessages: broker.DefaultMaxOutboundQueue, SlowClientGrace: broker.DefaultSlowClientGrace,
+		MaxOfflineAge: broker.DefaultMaxOfflineAge, ConnectTimeout: broker.DefaultConnectTimeout}
 }
 
 func hostPort(t *testing.T, addr string) (string, int) {
@@ -547,5 +553,37 @@ func TestAnonymousWarning(t *testing.T) {
 	}
 	if strings.Contains(s.errOut.String(), "Warning") {
 		t.Errorf("warning on loopback:\n%s", s.errOut.String())
+	}
+}
+
+// TestShutdownDisconnectsClients stops serve as Ctrl-C and SIGTERM do (its context
+// ends): an MQTT 5 client reads DISCONNECT 0x8B Server shutting down before its
+// connection closes, an MQTT 3.1.1 client's connection is just closed.
+func TestShutdownDisconnectsClients(t *testing.T) {
+	s := startServe(t, defaults())
+	lost := map[mqttc.Version]chan error{mqttc.V5: make(chan error, 1), mqttc.V311: make(chan error, 1)}
+	for v, ch := range lost {
+		client(t, "mqtt", s.addrs["mqtt"], fmt.Sprintf("down%d", v), v, func(o *mqttc.Options) {
+			o.OnConnectionLost = func(err error) { ch <- err }
+		})
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	for v, ch := range lost {
+		var err error
+		select {
+		case err = <-ch:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("v%d: connection not lost within 5s of shutdown", v)
+		}
+		var de *mqttc.DisconnectError
+		isDisconnect := errors.As(err, &de)
+		switch {
+		case v == mqttc.V5 && (!isDisconnect || de.Code != 0x8B):
+			t.Errorf("MQTT 5 client: %v, want DISCONNECT 0x8B", err)
+		case v == mqttc.V311 && isDisconnect:
+			t.Errorf("MQTT 3.1.1 client got a DISCONNECT: %v", err)
+		}
 	}
 }

@@ -413,8 +413,14 @@ func run(ctx context.Context, o *options) error {
 		}
 	}
 	defer reportDropped()
+	// A reader that goes away between messages (| head -1) ends sub now, not at the
+	// next message.
+	outClosed, stopWatch := cmdutil.WatchClosed(o.IO.Out)
+	defer stopWatch()
 	for {
 		select {
+		case <-outClosed:
+			return disconnect()
 		case t := <-traces:
 			_ = p.Status(output.Packet(t))
 		case <-ctx.Done():
