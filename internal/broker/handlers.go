@@ -101,7 +101,6 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 				x.qos2in = make(map[uint16]struct{})
 			}
 			x.qos2in[pid] = struct{}{}
-			x.recordQos2InLocked(pid, true)
 		}
 		x.mu.Unlock()
 		if dup {
@@ -139,6 +138,10 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 		if p.Properties.Has(packet.PropMessageExpiryInterval) {
 			m.expiresAt = c.now + int64(p.Properties.MessageExpiry)*int64(time.Second)
 		}
+	}
+	if srv.persist && p.QoS == 2 {
+		c.routeQoS2(m, pid)
+		return nil
 	}
 	if m.retain {
 		srv.retained.set(m)

@@ -448,3 +448,24 @@ func (c *conn) routeDurable(m *message, ack outItem) {
 		a.release()
 	}
 }
+
+// routeQoS2 records the client's QoS 2 packet identifier, the message's
+// queue entries and its retained change as one: a crash between them would
+// either lose the message (identifier kept, so the PUBLISH sent again is
+// taken for a duplicate) or deliver it twice (the other way round). PUBREC
+// goes once they are committed.
+func (c *conn) routeQoS2(m *message, pid uint16) {
+	srv := c.srv
+	srv.store.Atomic(func() {
+		x := c.sess
+		x.mu.Lock()
+		x.recordQos2InLocked(pid, true)
+		x.mu.Unlock()
+		if m.retain {
+			srv.retained.set(m)
+			srv.recordRetained(m)
+		}
+		srv.routeAt(m, c.now)
+	})
+	c.replyPub(ackItem(packet.PUBREC, pid, packet.Success, c.version))
+}

@@ -42,6 +42,9 @@ type Bolt struct {
 	db      *bolt.DB
 	onError func(error)
 
+	// group is held shared by Atomic and exclusively by the writer while
+	// it takes a batch, so no batch ends inside a group.
+	group   sync.RWMutex
 	mu      sync.Mutex
 	cond    sync.Cond
 	pending []op
@@ -277,6 +280,13 @@ func (b *Bolt) Durable() bool { return true }
 // Add queues ev for the next commit.
 func (b *Bolt) Add(ev Event) { b.push(op{ev: ev}) }
 
+// Atomic runs fn; the events it adds go into one commit.
+func (b *Bolt) Atomic(fn func()) {
+	b.group.RLock()
+	defer b.group.RUnlock()
+	fn()
+}
+
 // Sync runs fn after the commit of everything added before it.
 func (b *Bolt) Sync(fn func()) { b.push(op{fn: fn}) }
 
@@ -320,9 +330,13 @@ func (b *Bolt) run() {
 			b.mu.Unlock()
 			return
 		}
+		b.mu.Unlock()
+		b.group.Lock()
+		b.mu.Lock()
 		batch := b.pending
 		b.pending = b.spare[:0]
 		b.mu.Unlock()
+		b.group.Unlock()
 
 		if err := b.commit(batch); err != nil {
 			b.mu.Lock()

@@ -20,6 +20,9 @@ type Store interface {
 	// Sync runs fn once every event added before it is committed; fn
 	// must not block.
 	Sync(fn func())
+	// Atomic runs fn; the events fn adds are committed together, or none
+	// of them. fn must not call Atomic or wait for a Sync callback.
+	Atomic(fn func())
 	// Load returns the state the store holds, as of its opening.
 	Load() (*State, error)
 	// Durable reports whether the store keeps anything: the engine
@@ -171,5 +174,6 @@ type Memory struct{}
 
 func (Memory) Add(Event)             {}
 func (Memory) Sync(fn func())        { fn() }
+func (Memory) Atomic(fn func())      { fn() }
 func (Memory) Load() (*State, error) { return &State{}, nil }
 func (Memory) Durable() bool         { return false }

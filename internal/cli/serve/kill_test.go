@@ -298,3 +298,163 @@ func TestKill9KeepsAcknowledged(t *testing.T) {
 	onAfter := drain("online", 0, before)
 	t.Logf("after the restart the offline subscriber got %d messages, the connected one %d more", len(offAfter), len(onAfter))
 }
+
+// TestKill9QoS2ExactlyOnce publishes QoS 2 messages for an offline
+// persistent session, kills serve with SIGKILL in the middle of the
+// stream and restarts it on the same data directory. The publisher, with
+// a persistent session too, then finishes every flow as a client must:
+// PUBREL for what got PUBREC, the PUBLISH again (DUP) for what did not.
+// The subscriber must get every message exactly once.
+func TestKill9QoS2ExactlyOnce(t *testing.T) {
+	const total = 1000
+	killAfter := 500
+	if testing.Short() {
+		killAfter = 200
+	}
+	dir := t.TempDir()
+	args := []string{"-p", "0", "--data-dir", dir, "--max-offline-messages", strconv.Itoa(total), "--sys-interval", "0"}
+	srv := startChild(t, args...)
+
+	sub, _ := dialWire(t, srv.addr, "sub2", 3600)
+	if err := sub.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "q2", QoS: 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := sub.read(5 * time.Second); err != nil || p.Type() != packet.SUBACK {
+		t.Fatalf("SUBACK: %v %v", p, err)
+	}
+	sub.send(&packet.Disconnect{})
+	sub.nc.Close()
+
+	pub, _ := dialWire(t, srv.addr, "pub2", 3600)
+	var (
+		mu     sync.Mutex
+		recd   = make(map[int]bool) // PUBREC received
+		comped = make(map[int]bool) // PUBCOMP received
+	)
+	window := make(chan struct{}, 200)
+	killed := make(chan struct{})
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		for {
+			p, err := pub.read(10 * time.Second)
+			if err != nil {
+				return // killed
+			}
+			a, ok := p.(*packet.Ack)
+			if !ok || a.ReasonCode != 0 {
+				t.Errorf("publisher got %+v", p)
+				return
+			}
+			id := int(a.PacketID)
+			mu.Lock()
+			switch a.PacketType {
+			case packet.PUBREC:
+				recd[id] = true
+				pub.send(&packet.Ack{PacketType: packet.PUBREL, PacketID: a.PacketID})
+			case packet.PUBCOMP:
+				comped[id] = true
+				<-window
+			}
+			n := len(recd)
+			mu.Unlock()
+			if a.PacketType == packet.PUBREC && n == killAfter {
+				srv.cmd.Process.Signal(syscall.SIGKILL)
+				close(killed)
+			}
+		}
+	}()
+	sent := 0
+	for i := 1; i <= total; i++ {
+		select {
+		case window <- struct{}{}:
+		case <-killed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no PUBCOMP for 10s")
+		}
+		select {
+		case <-killed:
+		default:
+			if pub.send(&packet.Publish{Topic: []byte("q2"), Payload: []byte(strconv.Itoa(i)), QoS: 2, PacketID: uint16(i)}) == nil {
+				sent++
+				continue
+			}
+		}
+		break
+	}
+	<-srv.done
+	<-readerDone
+	t.Logf("sent %d, PUBREC for %d, PUBCOMP for %d before SIGKILL", sent, len(recd), len(comped))
+
+	srv = startChild(t, args...)
+	pub, ack := dialWire(t, srv.addr, "pub2", 3600)
+	if !ack.SessionPresent {
+		t.Fatal("publisher session not present after kill -9 and restart")
+	}
+	// Finish every flow: PUBREL where PUBREC came, the PUBLISH again
+	// where it did not.
+	open := 0
+	for i := 1; i <= sent; i++ {
+		switch {
+		case comped[i]:
+			continue
+		case recd[i]:
+			pub.send(&packet.Ack{PacketType: packet.PUBREL, PacketID: uint16(i)})
+		default:
+			pub.send(&packet.Publish{Topic: []byte("q2"), Payload: []byte(strconv.Itoa(i)), QoS: 2, PacketID: uint16(i), Dup: true})
+		}
+		open++
+	}
+	for open > 0 {
+		p, err := pub.read(10 * time.Second)
+		if err != nil {
+			t.Fatalf("publisher after restart, %d flows open: %v", open, err)
+		}
+		a := p.(*packet.Ack)
+		switch a.PacketType {
+		case packet.PUBREC:
+			pub.send(&packet.Ack{PacketType: packet.PUBREL, PacketID: a.PacketID})
+		case packet.PUBCOMP:
+			open--
+		default:
+			t.Fatalf("publisher got %+v", a)
+		}
+	}
+
+	sub, ack = dialWire(t, srv.addr, "sub2", 3600)
+	if !ack.SessionPresent {
+		t.Fatal("subscriber session not present after kill -9 and restart")
+	}
+	got := make(map[int]int)
+	for len(got) < sent {
+		p, err := sub.read(10 * time.Second)
+		if err != nil {
+			t.Fatalf("subscriber: %d of %d messages: %v", len(got), sent, err)
+		}
+		switch p := p.(type) {
+		case *packet.Publish:
+			i, _ := strconv.Atoi(string(p.Payload))
+			got[i]++
+			if got[i] > 1 {
+				t.Fatalf("message %d delivered twice at QoS 2", i)
+			}
+			sub.send(&packet.Ack{PacketType: packet.PUBREC, PacketID: p.PacketID})
+		case *packet.Ack:
+			sub.send(&packet.Ack{PacketType: packet.PUBCOMP, PacketID: p.PacketID})
+		}
+	}
+	// Nothing more: no message comes twice.
+	for {
+		p, err := sub.read(300 * time.Millisecond)
+		if err != nil {
+			break
+		}
+		switch p := p.(type) {
+		case *packet.Publish:
+			t.Fatalf("message %s delivered again", p.Payload)
+		case *packet.Ack:
+			sub.send(&packet.Ack{PacketType: packet.PUBCOMP, PacketID: p.PacketID})
+		}
+	}
+	t.Logf("subscriber got each of the %d messages once", len(got))
+}
