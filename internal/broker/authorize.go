@@ -212,7 +212,7 @@ func (c *conn) refusePublish(qos byte, pid uint16) {
 	if qos == 2 {
 		t = packet.PUBREC
 	}
-	c.reply(ackItem(t, pid, packet.NotAuthorized, c.version))
+	c.replyPub(ackItem(t, pid, packet.NotAuthorized, c.version))
 }
 
 // ackPublish acknowledges a PUBLISH as if it had been routed (MQTT 3 has no
@@ -220,8 +220,8 @@ func (c *conn) refusePublish(qos byte, pid uint16) {
 func (c *conn) ackPublish(qos byte, pid uint16) {
 	switch qos {
 	case 1:
-		c.reply(ackItem(packet.PUBACK, pid, packet.Success, c.version))
+		c.replyPub(ackItem(packet.PUBACK, pid, packet.Success, c.version))
 	case 2:
-		c.reply(ackItem(packet.PUBREC, pid, packet.Success, c.version))
+		c.replyPub(ackItem(packet.PUBREC, pid, packet.Success, c.version))
 	}
 }

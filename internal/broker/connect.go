@@ -341,6 +341,7 @@ func (c *conn) attachAndAckAs(user string, clean bool, expiry uint32, ack *packe
 	}
 	x, present, oldConn, oldWill := srv.attach(c, clean, expiry)
 	x.user = user
+	x.storeSessionLocked(v, 0)
 	if v != packet.V31 {
 		ack.SessionPresent = present
 	}
@@ -440,6 +441,9 @@ func (s *Server) attach(c *conn, clean bool, expiry uint32) (x *session, present
 		// [MQTT-3.1.3-9]; a clean start ends the session, which sends it.
 		pending := old.will
 		old.will = nil
+		if pending != nil {
+			old.recordWillLocked(nil, 0)
+		}
 		old.stopTimers()
 		if clean || old.ended {
 			s.endSessionLocked(old)
@@ -486,6 +490,7 @@ func (c *conn) resumeLocked(x *session) {
 			enc, err := encodePublish(&e.d, c.version, pid, true, now)
 			if err != nil {
 				delete(x.inflight, pid)
+				x.recordDoneLocked(&e.d)
 				continue
 			}
 			c.reply(outItem{buf: enc.buf, alias: c.aliasMax > 0})
@@ -525,10 +530,12 @@ func (x *session) drainLocked(c *conn) {
 // expired meanwhile [MQTT-3.3.2-5].
 func (x *session) sendWaitingLocked(c *conn, d delivery, now int64) {
 	if d.msg.expired(now) {
+		x.recordDoneLocked(&d)
 		return
 	}
 	enc, err := encodePublish(&d, c.version, 0, false, now)
 	if err != nil {
+		x.recordDoneLocked(&d)
 		return
 	}
 	x.sendLocked(c, d, &enc, true)
@@ -565,6 +572,7 @@ func (x *session) streamRetainedLocked(c *conn, now int64) {
 // conn.reply).
 func (x *session) sendLocked(c *conn, d delivery, enc *encoded, own bool) {
 	if c.maxOut > 0 && uint32(len(enc.buf)) > c.maxOut {
+		x.recordDoneLocked(&d)
 		return
 	}
 	x.sent++
@@ -578,6 +586,13 @@ func (x *session) sendLocked(c *conn, d delivery, enc *encoded, own bool) {
 	x.seq++
 	if x.inflight == nil {
 		x.inflight = make(map[uint16]inflight)
+	}
+	if x.stored {
+		if d.seq == 0 {
+			x.queueLocked(&d, pid)
+		} else {
+			x.recordSentLocked(&d, pid, stateSent)
+		}
 	}
 	x.inflight[pid] = inflight{d: d, seq: x.seq}
 	c.enqueueFrom(outItem{buf: enc.buf, pidOff: int32(enc.pidOff), pid: pid, alias: c.aliasMax > 0}, own)

@@ -58,15 +58,15 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 		// QoS 1/2), or dropped; never routed or retained.
 		switch {
 		case c.version == packet.V5 && p.QoS == 1:
-			c.reply(ackItem(packet.PUBACK, pid, code, c.version))
+			c.replyPub(ackItem(packet.PUBACK, pid, code, c.version))
 		case c.version == packet.V5 && p.QoS == 2:
-			c.reply(ackItem(packet.PUBREC, pid, code, c.version))
+			c.replyPub(ackItem(packet.PUBREC, pid, code, c.version))
 		case code == packet.TopicNameInvalid:
 			return protoErr{code}
 		case p.QoS == 1:
-			c.reply(ackItem(packet.PUBACK, pid, packet.Success, c.version))
+			c.replyPub(ackItem(packet.PUBACK, pid, packet.Success, c.version))
 		case p.QoS == 2:
-			c.reply(ackItem(packet.PUBREC, pid, packet.Success, c.version))
+			c.replyPub(ackItem(packet.PUBREC, pid, packet.Success, c.version))
 		}
 		return nil
 	}
@@ -77,9 +77,9 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 		case 0:
 			return protoErr{packet.PayloadFormatInvalid}
 		case 1:
-			c.reply(ackItem(packet.PUBACK, pid, packet.PayloadFormatInvalid, c.version))
+			c.replyPub(ackItem(packet.PUBACK, pid, packet.PayloadFormatInvalid, c.version))
 		case 2:
-			c.reply(ackItem(packet.PUBREC, pid, packet.PayloadFormatInvalid, c.version))
+			c.replyPub(ackItem(packet.PUBREC, pid, packet.PayloadFormatInvalid, c.version))
 		}
 		return nil
 	}
@@ -106,7 +106,7 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 		if dup {
 			// Exactly once: a resent PUBLISH before PUBREL is not routed
 			// again [MQTT-4.3.3-9].
-			c.reply(ackItem(packet.PUBREC, pid, packet.Success, c.version))
+			c.replyPub(ackItem(packet.PUBREC, pid, packet.Success, c.version))
 			return nil
 		}
 	}
@@ -139,15 +139,23 @@ func (c *conn) handlePublish(h packet.FixedHeader, body []byte) error {
 			m.expiresAt = c.now + int64(p.Properties.MessageExpiry)*int64(time.Second)
 		}
 	}
+	if srv.persist && p.QoS == 2 {
+		c.routeQoS2(m, pid)
+		return nil
+	}
 	if m.retain {
 		srv.retained.set(m)
+		srv.recordRetained(m)
+	} else if srv.persist && p.QoS == 1 {
+		c.routeDurable(m, ackItem(packet.PUBACK, pid, packet.Success, c.version))
+		return nil
 	}
 	srv.routeAt(m, c.now)
 	switch p.QoS {
 	case 1:
-		c.reply(ackItem(packet.PUBACK, pid, packet.Success, c.version))
+		c.replyPub(ackItem(packet.PUBACK, pid, packet.Success, c.version))
 	case 2:
-		c.reply(ackItem(packet.PUBREC, pid, packet.Success, c.version))
+		c.replyPub(ackItem(packet.PUBREC, pid, packet.Success, c.version))
 	}
 	return nil
 }
@@ -202,37 +210,42 @@ func (c *conn) ackLocked(x *session, a *packet.Ack) {
 	case packet.PUBACK:
 		if e, ok := x.inflight[a.PacketID]; ok && e.d.qos == 1 {
 			delete(x.inflight, a.PacketID)
+			x.recordDoneLocked(&e.d)
 			x.drainLocked(c)
 		}
 	case packet.PUBREC:
 		e, ok := x.inflight[a.PacketID]
 		if !ok || e.d.qos != 2 {
-			c.reply(ackItem(packet.PUBREL, a.PacketID, packet.PacketIdentifierNotFound, c.version))
+			c.replyPub(ackItem(packet.PUBREL, a.PacketID, packet.PacketIdentifierNotFound, c.version))
 			return
 		}
 		if a.ReasonCode >= 0x80 {
 			// A failed PUBREC ends the flow [MQTT-4.3.3-?]; no PUBREL.
 			delete(x.inflight, a.PacketID)
+			x.recordDoneLocked(&e.d)
 			x.drainLocked(c)
 			return
 		}
 		e.state = stateRelSent
-		e.d = delivery{msg: e.d.msg, qos: 2} // the message itself is no longer needed for resend
+		e.d = delivery{msg: e.d.msg, qos: 2, seq: e.d.seq} // the message itself is no longer needed for resend
 		x.inflight[a.PacketID] = e
-		c.reply(ackItem(packet.PUBREL, a.PacketID, packet.Success, c.version))
+		x.recordSentLocked(&e.d, a.PacketID, stateRelSent)
+		c.replyPub(ackItem(packet.PUBREL, a.PacketID, packet.Success, c.version))
 	case packet.PUBCOMP:
 		if e, ok := x.inflight[a.PacketID]; ok && e.state == stateRelSent {
 			delete(x.inflight, a.PacketID)
+			x.recordDoneLocked(&e.d)
 			x.drainLocked(c)
 		}
 	case packet.PUBREL:
 		rc := packet.Success
 		if _, ok := x.qos2in[a.PacketID]; ok {
 			delete(x.qos2in, a.PacketID)
+			x.recordQos2InLocked(a.PacketID, false)
 		} else {
 			rc = packet.PacketIdentifierNotFound
 		}
-		c.reply(ackItem(packet.PUBCOMP, a.PacketID, rc, c.version))
+		c.replyPub(ackItem(packet.PUBCOMP, a.PacketID, rc, c.version))
 	}
 }
 
@@ -293,6 +306,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 			x.subs = make(map[string]*subscription)
 		}
 		x.subs[s.Filter] = sub
+		x.recordSubLocked(sub)
 		x.mu.Unlock()
 		codes[i] = packet.ReasonCode(sub.qos)
 		// Retained messages: not for shared subscriptions; retain
@@ -304,6 +318,7 @@ func (c *conn) handleSubscribe(p *packet.Subscribe) error {
 		}
 		srv.emit(Event{Kind: EventSubscribed, ClientID: c.clientID, Remote: c.remote, Version: byte(c.version), Topic: s.Filter, QoS: sub.qos})
 	}
+	c.waitCommitted()
 	c.sendPacket(&packet.Suback{PacketID: p.PacketID, ReasonCodes: codes})
 	if len(toSend) == 0 {
 		return nil
@@ -344,12 +359,16 @@ func (c *conn) handleUnsubscribe(p *packet.Unsubscribe) {
 		_, had := x.subs[f]
 		delete(x.subs, f)
 		c.srv.tree.remove(x, f)
+		if had {
+			x.recordUnsubLocked(f)
+		}
 		x.mu.Unlock()
 		if !had {
 			codes[i] = packet.NoSubscriptionExisted
 		}
 		c.srv.emit(Event{Kind: EventUnsubscribed, ClientID: c.clientID, Remote: c.remote, Version: byte(c.version), Topic: f})
 	}
+	c.waitCommitted()
 	c.sendPacket(&packet.Unsuback{PacketID: p.PacketID, ReasonCodes: codes})
 }
 
@@ -497,6 +516,7 @@ func (x *session) deliver(d delivery, r *router, now int64, own bool) {
 		}
 		if x.pendingLen() < x.srv.opts.MaxOfflineQueue {
 			d.queued = now
+			x.assignSeqLocked(&d)
 			x.pushPending(d)
 			return
 		}

@@ -16,6 +16,7 @@ type message struct {
 	origin    string // client id of the publisher, for No Local
 	expiresAt int64  // unix nanoseconds; 0 when the message does not expire
 	props     packet.Properties
+	ack       *pubAck // the publisher's PUBACK, when it may go before the commit (persist.go)
 }
 
 // expired reports whether m's Message Expiry Interval has passed at now.
@@ -73,6 +74,7 @@ type delivery struct {
 	qos    byte
 	retain bool
 	subIDs []uint32
+	seq    uint64 // number in a stored session's queue (see persist.go); 0 when not stored
 	// queued is when it entered its session's queue, in unix nanoseconds
 	// (Options.MaxOfflineAge); 0 when it was sent at once.
 	queued int64

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mqttx/mqttx/internal/broker/auth"
+	"github.com/mqttx/mqttx/internal/broker/store"
 	"github.com/mqttx/mqttx/internal/packet"
 )
 
@@ -90,6 +91,9 @@ type Options struct {
 	Version string
 	// OnEvent receives client events; it must not block. nil is fine.
 	OnEvent func(Event)
+	// Store keeps sessions, their queues and retained messages across
+	// restarts: New restores what it holds. nil keeps them in memory only.
+	Store store.Store
 	// Logger receives internal errors; nil discards them.
 	Logger *slog.Logger
 	// NoEventLoop serves plain TCP listeners with a goroutine per
@@ -167,6 +171,10 @@ type Server struct {
 	sys        sysCounters   // see sys.go
 	// laterUsers: *conn -> username of a CONNECT handed over by the loop.
 	laterUsers sync.Map
+	// store receives the durable events (persist.go); persist is whether
+	// it keeps them.
+	store   store.Store
+	persist bool
 }
 
 // New returns a Server with opts, defaults filled in.
@@ -218,6 +226,16 @@ func New(opts Options) *Server {
 		done:      make(chan struct{}),
 		log:       log,
 		authSem:   newAuthSem(opts.Authorizer),
+	}
+	s.store = opts.Store
+	if s.store == nil {
+		s.store = store.Memory{}
+	}
+	s.persist = s.store.Durable()
+	if s.persist {
+		if err := s.restore(); err != nil {
+			log.Error("broker: restore from the store", "err", err)
+		}
 	}
 	s.sys.start = time.Now()
 	if opts.SysInterval > 0 {
@@ -356,6 +374,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		x.mu.Unlock()
 		return true
 	})
+	s.flushStore()
 	return err
 }
 
@@ -389,6 +408,7 @@ func (s *Server) endSessionLocked(x *session) {
 	x.pendHead = 0
 	x.ret = nil
 	x.inflight = nil
+	x.endStoredLocked()
 	s.sessions.Delete(x.id, x)
 }
 

@@ -37,6 +37,7 @@ type session struct {
 	conn   *conn // current connection, nil when offline
 	online atomicBool
 	ended  bool
+	stored bool   // on the durable store (see persist.go)
 	expiry uint32 // seconds after disconnect; expiryNever for never
 
 	subs map[string]*subscription // by filter as subscribed
@@ -45,6 +46,7 @@ type session struct {
 	// the identifiers the client uses for its own packets.
 	nextPID  uint16
 	inflight map[uint16]inflight
+	// seq numbers sends, and messages queued on the store (delivery.seq).
 	seq      uint64
 	pending  []delivery // in publish order; waits for receive maximum or a connection
 	pendHead int
@@ -62,6 +64,10 @@ type session struct {
 
 	// Access decisions kept (see authorize.go).
 	readCache, pubCache *aclCache
+
+	// Answers to the client's PUBLISH and PUBREL waiting for the store
+	// (see persist.go); nil without one.
+	acks atomic.Pointer[ackQueue]
 
 	// Delayed will and expiry while offline.
 	will      *message
@@ -127,7 +133,8 @@ func (s *session) dropStaleLocked(now int64) int {
 	}
 	n := 0
 	for s.pendHead < len(s.pending) && now-s.pending[s.pendHead].queued > age {
-		s.popPending()
+		d, _ := s.popPending()
+		s.recordDoneLocked(&d)
 		n++
 	}
 	if n > 0 {

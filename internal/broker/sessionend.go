@@ -51,6 +51,7 @@ func (c *conn) finish(readErr error) {
 	if x.conn == c {
 		x.conn = nil
 		x.online.v.Store(false)
+		x.storeSessionLocked(c.version, time.Now().UnixNano())
 		srv.mu.Lock()
 		closing := srv.closing
 		srv.mu.Unlock()
@@ -62,36 +63,15 @@ func (c *conn) finish(readErr error) {
 				willNow = w
 			} else {
 				x.will = w
-				x.willTimer = time.AfterFunc(time.Duration(delay)*time.Second, func() {
-					x.mu.Lock()
-					if x.will != w {
-						x.mu.Unlock()
-						return
-					}
-					x.will = nil
-					x.mu.Unlock()
-					srv.publishWill(w, x.id)
-				})
+				x.recordWillLocked(w, time.Now().Add(time.Duration(delay)*time.Second).UnixNano())
+				srv.willLaterLocked(x, w, time.Duration(delay)*time.Second)
 			}
 		}
 		switch {
 		case x.expiry == 0:
 			srv.endSessionLocked(x)
 		case x.expiry != expiryNever && !closing:
-			x.expTimer = time.AfterFunc(time.Duration(x.expiry)*time.Second, func() {
-				x.mu.Lock()
-				if x.conn != nil || x.ended {
-					x.mu.Unlock()
-					return
-				}
-				w := x.will
-				x.will = nil
-				srv.endSessionLocked(x)
-				x.mu.Unlock()
-				if w != nil {
-					srv.publishWill(w, x.id)
-				}
-			})
+			srv.expireLaterLocked(x, time.Duration(x.expiry)*time.Second)
 		}
 	}
 	x.mu.Unlock()
@@ -158,6 +138,7 @@ func (s *Server) sendWill(w *message, clientID string) {
 	s.emit(Event{Kind: EventWill, ClientID: clientID, Topic: w.topic, QoS: w.qos})
 	if w.retain {
 		s.retained.set(w)
+		s.recordRetained(w)
 	}
 	s.route(w)
 }

@@ -23,6 +23,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,7 +59,7 @@ func main() {
 	var c config
 	flag.StringVar(&c.mosquitto, "mosquitto", "", "mosquitto binary (default: $MOSQUITTO, /usr/sbin/mosquitto, PATH); \"none\" to measure only ours")
 	flag.StringVar(&c.mqttx, "mqttx", "bin/mqttx", "mqttx binary whose `serve` is measured; empty to skip")
-	flag.StringVar(&c.only, "scenarios", "", "comma-separated subset: fanin-q0,fanin-q1,fanout-q0,fanout-q1,latency-q0,latency-q1,idle,connect (default all)")
+	flag.StringVar(&c.only, "scenarios", "", "comma-separated subset: fanin-q0,fanin-q1,fanin-q1-session,fanin-q1-durable,fanout-q0,fanout-q1,latency-q0,latency-q1,idle,connect (default all)")
 	flag.IntVar(&c.qos0Msgs, "qos0-messages", 200_000, "delivered messages per QoS 0 throughput run")
 	flag.IntVar(&c.qos1Msgs, "qos1-messages", 100_000, "delivered messages per QoS 1 throughput run")
 	flag.IntVar(&c.latencyMsgs, "latency-messages", 5_000, "messages per latency run (at 1000/s)")
@@ -131,10 +132,14 @@ type scenario struct {
 	value func(s *harness.Summary) []float64
 	names []string // one per value
 	lower bool     // lower is better
+	// durable runs the brokers with persistence: mosquitto with persistence true,
+	// mqttx serve with --data-dir.
+	durable bool
 }
 
 func scenarios(c config) []scenario {
 	cpu := func(s *harness.Summary) []float64 { return []float64{s.CPUPerMsgUs} }
+	rateAndCPU := func(s *harness.Summary) []float64 { return []float64{s.MsgsPerSec, s.CPUPerMsgUs} }
 	lat := func(s *harness.Summary) []float64 {
 		if s.Latency == nil {
 			return []float64{0, 0}
@@ -144,6 +149,8 @@ func scenarios(c config) []scenario {
 	all := []scenario{
 		{key: "fanin-q0", label: "fan-in 10->1 QoS 0", run: harness.FanIn, opts: func(o *harness.Options) { o.QoS, o.Messages = 0, c.qos0Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
 		{key: "fanin-q1", label: "fan-in 10->1 QoS 1", run: harness.FanIn, opts: func(o *harness.Options) { o.QoS, o.Messages = 1, c.qos1Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
+		{key: "fanin-q1-session", label: "fan-in 10->1 QoS 1, persistent subscriber", run: harness.FanIn, opts: func(o *harness.Options) { o.QoS, o.Messages, o.Persistent = 1, c.qos1Msgs, true }, value: rateAndCPU, names: []string{"msgs/s", "CPU us/msg"}},
+		{key: "fanin-q1-durable", label: "same, persistence on", run: harness.FanIn, opts: func(o *harness.Options) { o.QoS, o.Messages, o.Persistent = 1, c.qos1Msgs, true }, value: rateAndCPU, names: []string{"msgs/s", "CPU us/msg"}, durable: true},
 		{key: "fanout-q0", label: "fan-out 1->10 QoS 0", run: harness.FanOut, opts: func(o *harness.Options) { o.QoS, o.Messages = 0, c.qos0Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
 		{key: "fanout-q1", label: "fan-out 1->10 QoS 1", run: harness.FanOut, opts: func(o *harness.Options) { o.QoS, o.Messages = 1, c.qos1Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
 		{key: "latency-q0", label: "latency 1000/s QoS 0", run: harness.Latency, opts: func(o *harness.Options) { o.QoS, o.Messages = 0, c.latencyMsgs }, value: lat, names: []string{"p50 us", "p99 us"}, lower: true},
@@ -195,18 +202,22 @@ func run(ctx context.Context, c config) error {
 		}
 		brokers = append(brokers, broker{name: "mosquitto", start: func(ctx context.Context, d string, sc scenario) (*process, error) {
 			nodelay := c.nodelay == "always" || c.nodelay == "latency" && strings.HasPrefix(sc.key, "latency")
-			return startMosquitto(ctx, mosq, d, nodelay)
+			return startMosquitto(ctx, mosq, d, nodelay, sc.durable)
 		}})
 	}
 	if c.ours != "" {
 		argv := strings.Fields(c.ours)
-		brokers = append(brokers, broker{name: filepath.Base(argv[0]), start: func(ctx context.Context, d string, _ scenario) (*process, error) { return startServe(ctx, argv, d) }})
+		brokers = append(brokers, broker{name: filepath.Base(argv[0]), start: func(ctx context.Context, d string, sc scenario) (*process, error) {
+			return startServe(ctx, withDataDir(argv, d, sc), d)
+		}})
 	} else if c.mqttx != "" {
 		if err := serveAvailable(c.mqttx); err != nil {
 			fmt.Fprintf(os.Stderr, "brokerbench: `%s serve` not available (%v): measuring mosquitto only\n", c.mqttx, err)
 		} else {
 			argv := append([]string{c.mqttx, "serve", "-p", "0"}, strings.Fields(c.serveArgs)...)
-			brokers = append(brokers, broker{name: "mqttx serve", start: func(ctx context.Context, d string, _ scenario) (*process, error) { return startServe(ctx, argv, d) }})
+			brokers = append(brokers, broker{name: "mqttx serve", start: func(ctx context.Context, d string, sc scenario) (*process, error) {
+				return startServe(ctx, withDataDir(argv, d, sc), d)
+			}})
 		}
 	}
 	if len(brokers) == 0 {
@@ -364,10 +375,20 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// withDataDir adds --data-dir in the run's directory to our broker's arguments for a
+// durable scenario.
+func withDataDir(argv []string, dir string, sc scenario) []string {
+	if !sc.durable {
+		return argv
+	}
+	return append(slices.Clip(argv), "--data-dir", filepath.Join(dir, "data"))
+}
+
 // startMosquitto starts mosquitto with a minimal configuration: one listener, no
-// persistence, queues large enough for a whole run, logging errors and warnings to a
+// persistence (unless durable: persistence true in dir, saved every autosave_interval,
+// its default), queues large enough for a whole run, logging errors and warnings to a
 // file (per-message logging would dominate its CPU time).
-func startMosquitto(ctx context.Context, bin, dir string, nodelay bool) (*process, error) {
+func startMosquitto(ctx context.Context, bin, dir string, nodelay, durable bool) (*process, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		port, err := freePort()
@@ -375,7 +396,12 @@ func startMosquitto(ctx context.Context, bin, dir string, nodelay bool) (*proces
 			return nil, err
 		}
 		var conf strings.Builder
-		fmt.Fprintf(&conf, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", port)
+		fmt.Fprintf(&conf, "listener %d 127.0.0.1\nallow_anonymous true\n", port)
+		if durable {
+			fmt.Fprintf(&conf, "persistence true\npersistence_location %s/\n", dir)
+		} else {
+			fmt.Fprintf(&conf, "persistence false\n")
+		}
 		// mosquitto reads one packet per socket per loop, so a fan-in subscriber's
 		// acknowledgements lag far behind its deliveries and the default queue of 1000
 		// would drop messages.

@@ -48,6 +48,10 @@ type Options struct {
 	Timeout time.Duration
 	// Topic is the topic prefix (default "bench"); subscribers use Topic + "/#".
 	Topic string
+	// Persistent subscribers keep their session after they disconnect (MQTT 3 clean
+	// session 0, MQTT 5 session expiry of an hour), so a broker that persists keeps
+	// their queue and inflight messages on disk. The broker must start without them.
+	Persistent bool
 }
 
 func (o Options) withDefaults(pubs, subs, msgs int) (Options, error) {

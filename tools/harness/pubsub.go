@@ -181,6 +181,10 @@ func runPubSub(parent context.Context, name string, o Options, rate float64) (su
 		co := o.Conn
 		co.Client.ClientID = o.clientID("sub", i)
 		co.ReadBufferSize = max(co.ReadBufferSize, 64<<10)
+		if o.Persistent {
+			hour := uint32(3600)
+			co.Client.CleanStart, co.Client.SessionExpiry = false, &hour
+		}
 		c, err := bench.Dial(ctx, o.Addr, co)
 		if err != nil {
 			return nil, err

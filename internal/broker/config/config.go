@@ -70,6 +70,9 @@ type Config struct {
 	// Metrics is the address of the Prometheus /metrics endpoint.
 	Metrics *string `yaml:"metrics,omitempty"`
 
+	// Persistence: the directory of the store; none keeps state in memory.
+	DataDir *string `yaml:"data_dir,omitempty"`
+
 	// Events.
 	Verbose *bool   `yaml:"verbose,omitempty"`
 	Output  *string `yaml:"output,omitempty"`
@@ -77,7 +80,8 @@ type Config struct {
 
 // Load reads a configuration file. Unknown keys are errors (a misspelt key
 // would otherwise be ignored silently), and relative file names in it (cert,
-// key, client_ca, users, acl) are taken relative to the file's directory.
+// key, client_ca, users, acl, data_dir) are taken relative to the file's
+// directory.
 func Load(name string) (*Config, error) {
 	b, err := os.ReadFile(name)
 	if err != nil {
@@ -92,7 +96,7 @@ func Load(name string) (*Config, error) {
 		return nil, fmt.Errorf("config file %s: %w", name, err)
 	}
 	dir := filepath.Dir(name)
-	for _, p := range []*string{c.Cert, c.Key, c.ClientCA, c.Users, c.ACL} {
+	for _, p := range []*string{c.Cert, c.Key, c.ClientCA, c.Users, c.ACL, c.DataDir} {
 		if p != nil && *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}

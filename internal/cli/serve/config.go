@@ -74,6 +74,7 @@ var settings = []setting{
 	bind("connect-timeout", func(c *config.Config) **config.Duration { return &c.ConnectTimeout }, func(o *options) *config.Duration { return (*config.Duration)(&o.ConnectTimeout) }),
 	bind("sys-interval", func(c *config.Config) **config.Duration { return &c.SysInterval }, func(o *options) *config.Duration { return (*config.Duration)(&o.SysInterval) }),
 	bind("metrics", func(c *config.Config) **string { return &c.Metrics }, func(o *options) *string { return &o.Metrics }),
+	bind("data-dir", func(c *config.Config) **string { return &c.DataDir }, func(o *options) *string { return &o.DataDir }),
 	bind("verbose", func(c *config.Config) **bool { return &c.Verbose }, func(o *options) *bool { return &o.Output.Verbose }),
 	bind("output", func(c *config.Config) **string { return &c.Output }, func(o *options) *string { return &o.Output.Format }),
 }
@@ -103,7 +104,7 @@ func (o *options) effectiveConfig() ([]byte, error) {
 		s.save(o, &c)
 	}
 	// Absolute file names: the printed file may be kept anywhere.
-	for _, p := range []*string{c.Cert, c.Key, c.ClientCA, c.Users, c.ACL} {
+	for _, p := range []*string{c.Cert, c.Key, c.ClientCA, c.Users, c.ACL, c.DataDir} {
 		if p != nil && *p != "" {
 			if abs, err := filepath.Abs(*p); err == nil {
 				*p = abs

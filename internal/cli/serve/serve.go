@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/mqttx/mqttx/internal/broker"
 	"github.com/mqttx/mqttx/internal/broker/auth"
 	"github.com/mqttx/mqttx/internal/broker/listener"
+	"github.com/mqttx/mqttx/internal/broker/store"
 	"github.com/mqttx/mqttx/internal/build"
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/mqttc"
@@ -78,6 +80,7 @@ type options struct {
 	CertCNAsUsername bool
 	SysInterval      time.Duration
 	Metrics          string
+	DataDir          string
 	ConfigFile       string
 	PrintConfig      bool
 
@@ -124,6 +127,16 @@ subscriptions/count);
 with --acl only clients it lets read them receive them. --metrics serves the same
 counters, and the process's, in Prometheus text format at /metrics.
 
+--data-dir keeps persistent sessions (MQTT 3 clean session 0, MQTT 5 session expiry
+above 0) with their subscriptions, queued and unacknowledged QoS 1 and 2 messages in
+both directions, delayed wills and retained messages in DIR/mqttx.db, so a restart,
+even after kill -9 or a power cut, loses nothing the broker acknowledged: PUBACK and
+PUBREC go out only once the message is on disk (commits are shared by all publishers
+waiting at that moment), or, for QoS 1, once every persistent session it was queued
+for has acknowledged it. Without it the broker keeps everything in memory. A file in
+DIR that is damaged or not an mqttx store stops serve with an error rather than a
+fresh start, and so does a DIR another serve is using.
+
 --config reads the settings from a YAML file whose keys are the flags' names with
 underscores (tls_port, max_offline_messages, ...); relative file names in it are relative
 to its directory, and flags given on the command line win. --print-config prints the
@@ -149,6 +162,7 @@ client event is printed on stdout, as text or, with -o json, as JSON Lines.`,
   $ mqttx serve passwd -c passwd alice
   $ mqttx serve --users passwd --tls-port 8883 --cert s.pem --key k.pem --print-config > serve.yaml
   $ mqttx serve --config serve.yaml -v
+  $ mqttx serve --data-dir /var/lib/mqttx -v
   $ mqttx serve --users passwd --acl acl -v
   $ mqttx serve -h 0.0.0.0 --users /etc/mosquitto/passwd --acl /etc/mosquitto/acl -v -o json`,
 		Args: cmdutil.NoArgs,
@@ -209,6 +223,7 @@ client event is printed on stdout, as text or, with -o json, as JSON Lines.`,
 	fs.Uint16Var(&opts.MaxTopicAlias, "max-topic-alias", 10, "topic aliases each MQTT 5 client may set (0: none), as mosquitto's max_topic_alias")
 	fs.DurationVar(&opts.SysInterval, "sys-interval", 10*time.Second, "publish the $SYS/broker topics every `interval` (0: never)")
 	fs.StringVar(&opts.Metrics, "metrics", "", "serve Prometheus metrics at http://`addr`/metrics (a port alone: on 127.0.0.1)")
+	fs.StringVar(&opts.DataDir, "data-dir", "", "keep sessions, queued messages and retained messages in `dir` across restarts (default: memory only)")
 	fs.StringVar(&opts.UsersFile, "users", "", "password `file` (mosquitto's user:hash lines, or YAML); clients must then log in")
 	fs.BoolVar(&opts.AllowAnonymous, "allow-anonymous", false, "with --users, also admit clients that give no username")
 	fs.BoolVar(&opts.CertCNAsUsername, "cert-cn-as-username", false, "with --client-ca, a client's certificate CN is its username (no password needed)")
@@ -222,6 +237,7 @@ client event is printed on stdout, as text or, with -o json, as JSON Lines.`,
 	_ = cmd.MarkFlagFilename("users")
 	_ = cmd.MarkFlagFilename("acl")
 	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
+	_ = cmd.MarkFlagDirname("data-dir")
 	cmd.AddCommand(newPasswdCmd(f, nil))
 	fs.SortFlags = false
 	return cmd
@@ -428,6 +444,13 @@ func run(ctx context.Context, o *options) error {
 			map[string]any{"warning": "anonymous access on a non-loopback address", "host": o.Host}))
 	}
 
+	st, err := o.openStore()
+	if err != nil {
+		return err
+	}
+	if st != nil {
+		defer st.Close()
+	}
 	lns, err := o.listen()
 	if err != nil {
 		return err
@@ -462,6 +485,11 @@ func run(ctx context.Context, o *options) error {
 		SysInterval:       o.SysInterval,
 		Version:           build.VersionString(),
 		Authorizer:        authz,
+	}
+	if st != nil {
+		bopts.Store = st
+		_ = printer.Status(statusEvent(format, "store", "Keeping sessions in "+filepath.Join(o.DataDir, store.FileName),
+			map[string]any{"file": filepath.Join(o.DataDir, store.FileName)}))
 	}
 	if o.Output.Verbose {
 		bopts.OnEvent = ev.push
