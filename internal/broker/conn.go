@@ -133,7 +133,7 @@ func (c *conn) start() {
 			c.remote = a.String()
 		}
 	}
-	c.pre.r = c.nc
+	c.pre.r = inputOf(c.nc)
 	if canTryWrite {
 		if sc, ok := c.nc.(syscall.Conn); ok {
 			if rc, err := sc.SyscallConn(); err == nil {

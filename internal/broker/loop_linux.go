@@ -581,25 +581,21 @@ func (pc *pollConn) file() (*os.File, error) {
 }
 
 func (pc *pollConn) Read(b []byte) (int, error) {
-	f, err := pc.file()
-	if err != nil {
+	if _, err := pc.file(); err != nil {
 		return 0, err
 	}
-	n, err := f.Read(b)
-	return n, fileErr(err)
+	return rawReader{pc.raw}.Read(b)
 }
 
 func (pc *pollConn) Write(b []byte) (int, error) {
 	if pc.filed.Load() {
-		n, err := pc.f.Write(b)
-		return n, fileErr(err)
+		return rawWriter{pc.raw}.Write(b)
 	}
 	pc.mu.Lock()
 	switch pc.state {
 	case pcFile:
 		pc.mu.Unlock()
-		n, err := pc.f.Write(b)
-		return n, fileErr(err)
+		return rawWriter{pc.raw}.Write(b)
 	case pcClosed:
 		pc.mu.Unlock()
 		return 0, net.ErrClosed
@@ -634,8 +630,8 @@ func (pc *pollConn) Write(b []byte) (int, error) {
 	pc.toFileLocked()
 	pc.mu.Unlock()
 	go pc.c.park()
-	n, err := pc.f.Write(b[written:])
-	return written + n, fileErr(err)
+	n, err := rawWriter{pc.raw}.Write(b[written:])
+	return written + n, err
 }
 
 func (pc *pollConn) Close() error {

@@ -51,7 +51,7 @@ func (c *conn) run(waited bool) {
 // needs more than the initial 2 KiB) and would never shrink back while it
 // waits, so it ends instead: an idle connection costs one small stack.
 func (c *conn) park() {
-	n, err := c.nc.Read(c.small[:])
+	n, err := c.pre.r.Read(c.small[:])
 	c.resume(n, err)
 }
 
