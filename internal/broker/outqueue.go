@@ -66,7 +66,7 @@ func (it *outItem) size() int {
 // than by a writer goroutine. Messages closer together than a writer's
 // round (a wake-up and a write) batch in its queue; further apart, each
 // would wake a writer of its own, and the inline write saves that.
-const inlineGap = 500 * time.Microsecond
+const inlineGap = 100 * time.Microsecond
 
 // enqueueFrom queues it (own: see reply). A QoS 0 message that does not fit
 // within the queue's bounds (MaxOutboundQueue messages, MaxOutboundBytes) is
