@@ -523,6 +523,7 @@ type pollConn struct {
 	state    pcState
 	f        *os.File
 	raw      syscall.RawConn // f's
+	in       *rawReader      // reads raw, the reader's only
 	rdl, wdl time.Time       // deadlines set while held by the loop
 }
 
@@ -538,6 +539,7 @@ func (pc *pollConn) toFileLocked() {
 		pc.f.SetWriteDeadline(pc.wdl)
 	}
 	pc.raw, _ = pc.f.SyscallConn()
+	pc.in = newRawReader(pc.raw)
 	pc.state = pcFile
 	pc.filed.Store(true)
 }
@@ -584,7 +586,7 @@ func (pc *pollConn) Read(b []byte) (int, error) {
 	if _, err := pc.file(); err != nil {
 		return 0, err
 	}
-	return rawReader{pc.raw}.Read(b)
+	return pc.in.Read(b)
 }
 
 func (pc *pollConn) Write(b []byte) (int, error) {

@@ -60,27 +60,43 @@ const canTryWrite = true
 // rawReader reads a connection through its RawConn (see above); Read
 // behaves as the connection's own: it waits for input, honours the read
 // deadline (a timeout error), and reports a closed connection as
-// net.ErrClosed and the end of input as io.EOF.
-type rawReader struct{ rc syscall.RawConn }
+// net.ErrClosed and the end of input as io.EOF. Only one goroutine reads
+// at a time. (Every wait starts with a read, which may find nothing: the
+// netpoller forgets an event that came before the wait began.)
+type rawReader struct {
+	rc    syscall.RawConn
+	b     []byte
+	n     uintptr
+	errno syscall.Errno
+	fn    func(fd uintptr) bool // r.read, bound once: no closure per Read
+}
 
-func (r rawReader) Read(b []byte) (int, error) {
+func newRawReader(rc syscall.RawConn) *rawReader {
+	r := &rawReader{rc: rc}
+	r.fn = r.read
+	return r
+}
+
+func (r *rawReader) read(fd uintptr) bool {
+	for {
+		r.n, _, r.errno = syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.b[0])), uintptr(len(r.b)))
+		switch r.errno {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false // wait on the netpoller
+		}
+		return true
+	}
+}
+
+func (r *rawReader) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	var n uintptr
-	var rerr syscall.Errno
-	err := r.rc.Read(func(fd uintptr) bool {
-		for {
-			n, _, rerr = syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-			switch rerr {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false // wait on the netpoller
-			}
-			return true
-		}
-	})
+	r.b = b
+	err := r.rc.Read(r.fn)
+	r.b = nil
 	if err != nil {
 		if isTimeout(err) {
 			return 0, err
@@ -89,13 +105,13 @@ func (r rawReader) Read(b []byte) (int, error) {
 		// deadline.
 		return 0, net.ErrClosed
 	}
-	if rerr != 0 {
-		return 0, os.NewSyscallError("read", rerr)
+	if r.errno != 0 {
+		return 0, os.NewSyscallError("read", r.errno)
 	}
-	if n == 0 {
+	if r.n == 0 {
 		return 0, io.EOF
 	}
-	return int(n), nil
+	return int(r.n), nil
 }
 
 // inputOf returns what the reader reads nc through: nc itself, or a
@@ -103,7 +119,7 @@ func (r rawReader) Read(b []byte) (int, error) {
 func inputOf(nc net.Conn) io.Reader {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		if rc, err := tc.SyscallConn(); err == nil {
-			return rawReader{rc}
+			return newRawReader(rc)
 		}
 	}
 	return nc
