@@ -68,6 +68,12 @@ func (it *outItem) size() int {
 // would wake a writer of its own, and the inline write saves that.
 const inlineGap = 100 * time.Microsecond
 
+// inlineBurst is how many messages closer together than inlineGap are
+// still written inline after a pause: a light stream's sender catching up
+// sends a few at once, each of which would otherwise start a writer; a
+// heavy stream soon has them go to the writer, until its next pause.
+const inlineBurst = 3
+
 // enqueueFrom queues it (own: see reply). A QoS 0 message that does not fit
 // within the queue's bounds (MaxOutboundQueue messages, MaxOutboundBytes) is
 // dropped, and so are the QoS 0 messages already queued when another packet
@@ -86,7 +92,15 @@ func (c *conn) enqueueFrom(it outItem, own bool) int {
 		// traffic): try to write at once without blocking, which saves
 		// waking a writer goroutine per message. Busy connections go
 		// through the writer, which batches.
-		if now := time.Now().UnixNano(); now-c.lastWrite > int64(inlineGap) {
+		now := time.Now().UnixNano()
+		if now-c.lastWrite > int64(inlineGap) {
+			c.quick = 0
+		} else if c.quick < inlineBurst {
+			c.quick++
+		} else {
+			now = 0
+		}
+		if now != 0 {
 			c.lastWrite = now
 			c.writing = true
 			c.qmu.Unlock()
