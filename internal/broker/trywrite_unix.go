@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"syscall"
-	"unsafe"
 )
 
 // The message path reads and writes its sockets with raw system calls on
@@ -26,7 +25,7 @@ func rawWrite(fd uintptr, b []byte) (int, syscall.Errno) {
 	if len(b) == 0 {
 		return 0, 0
 	}
-	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	n, e := sysWrite(fd, b)
 	return int(n), e
 }
 
@@ -79,7 +78,7 @@ func newRawReader(rc syscall.RawConn) *rawReader {
 
 func (r *rawReader) read(fd uintptr) bool {
 	for {
-		r.n, _, r.errno = syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&r.b[0])), uintptr(len(r.b)))
+		r.n, r.errno = sysRead(fd, r.b)
 		switch r.errno {
 		case syscall.EINTR:
 			continue
