@@ -76,6 +76,7 @@ type conn struct {
 	closeQueued bool
 	closeOnce   sync.Once
 	lastWrite   int64      // unix ns of the last write, guarded by qmu
+	quick       uint8      // inline writes since the last pause (see enqueueFrom), guarded by qmu
 	qbytes      int        // bytes queued or being written, guarded by qmu
 	slow        *slowState // made when the queue first meets a bound, guarded by qmu
 	// needRoom asks the writer to call roomMade once the queue has room.
@@ -133,7 +134,7 @@ func (c *conn) start() {
 			c.remote = a.String()
 		}
 	}
-	c.pre.r = c.nc
+	c.pre.r = inputOf(c.nc)
 	if canTryWrite {
 		if sc, ok := c.nc.(syscall.Conn); ok {
 			if rc, err := sc.SyscallConn(); err == nil {

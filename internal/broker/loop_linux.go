@@ -524,6 +524,7 @@ type pollConn struct {
 	state    pcState
 	f        *os.File
 	raw      syscall.RawConn // f's
+	in       *rawReader      // reads raw, the reader's only
 	rdl, wdl time.Time       // deadlines set while held by the loop
 }
 
@@ -539,6 +540,7 @@ func (pc *pollConn) toFileLocked() {
 		pc.f.SetWriteDeadline(pc.wdl)
 	}
 	pc.raw, _ = pc.f.SyscallConn()
+	pc.in = newRawReader(pc.raw)
 	pc.state = pcFile
 	pc.filed.Store(true)
 }
@@ -582,25 +584,21 @@ func (pc *pollConn) file() (*os.File, error) {
 }
 
 func (pc *pollConn) Read(b []byte) (int, error) {
-	f, err := pc.file()
-	if err != nil {
+	if _, err := pc.file(); err != nil {
 		return 0, err
 	}
-	n, err := f.Read(b)
-	return n, fileErr(err)
+	return pc.in.Read(b)
 }
 
 func (pc *pollConn) Write(b []byte) (int, error) {
 	if pc.filed.Load() {
-		n, err := pc.f.Write(b)
-		return n, fileErr(err)
+		return rawWriter{pc.raw}.Write(b)
 	}
 	pc.mu.Lock()
 	switch pc.state {
 	case pcFile:
 		pc.mu.Unlock()
-		n, err := pc.f.Write(b)
-		return n, fileErr(err)
+		return rawWriter{pc.raw}.Write(b)
 	case pcClosed:
 		pc.mu.Unlock()
 		return 0, net.ErrClosed
@@ -635,8 +633,8 @@ func (pc *pollConn) Write(b []byte) (int, error) {
 	pc.toFileLocked()
 	pc.mu.Unlock()
 	go pc.c.park()
-	n, err := pc.f.Write(b[written:])
-	return written + n, fileErr(err)
+	n, err := rawWriter{pc.raw}.Write(b[written:])
+	return written + n, err
 }
 
 func (pc *pollConn) Close() error {

@@ -61,6 +61,19 @@ func (it *outItem) size() int {
 	return int(it.n)
 }
 
+// inlineGap is how long after its last write a connection with nothing
+// queued gets a message written at once by its sender (writeInline) rather
+// than by a writer goroutine. Messages closer together than a writer's
+// round (a wake-up and a write) batch in its queue; further apart, each
+// would wake a writer of its own, and the inline write saves that.
+const inlineGap = 100 * time.Microsecond
+
+// inlineBurst is how many messages closer together than inlineGap are
+// still written inline after a pause: a light stream's sender catching up
+// sends a few at once, each of which would otherwise start a writer; a
+// heavy stream soon has them go to the writer, until its next pause.
+const inlineBurst = 3
+
 // enqueueFrom queues it (own: see reply). A QoS 0 message that does not fit
 // within the queue's bounds (MaxOutboundQueue messages, MaxOutboundBytes) is
 // dropped, and so are the QoS 0 messages already queued when another packet
@@ -79,7 +92,15 @@ func (c *conn) enqueueFrom(it outItem, own bool) int {
 		// traffic): try to write at once without blocking, which saves
 		// waking a writer goroutine per message. Busy connections go
 		// through the writer, which batches.
-		if now := time.Now().UnixNano(); now-c.lastWrite > int64(500*time.Microsecond) {
+		now := time.Now().UnixNano()
+		if now-c.lastWrite > int64(inlineGap) {
+			c.quick = 0
+		} else if c.quick < inlineBurst {
+			c.quick++
+		} else {
+			now = 0
+		}
+		if now != 0 {
 			c.lastWrite = now
 			c.writing = true
 			c.qmu.Unlock()
@@ -270,6 +291,18 @@ func (c *conn) writeInline(it *outItem) {
 	} else {
 		b = appendItem((*bp)[:0], it)
 	}
+	c.writeInlineBytes(b, it)
+	if cap(b) <= 64<<10 {
+		*bp = b[:0]
+		inlinePool.Put(bp)
+	}
+}
+
+// writeInlineBytes writes b, the bytes of it (nil: of acknowledgements and
+// the like, see flushReplies), with one non-blocking attempt; the caller has
+// claimed the writer role. The rest, if any, goes to a writer goroutine
+// ahead of anything queued meanwhile, as does what was queued meanwhile.
+func (c *conn) writeInlineBytes(b []byte, it *outItem) {
 	n, err := tryWrite(c.raw, b)
 	c.countOut(n)
 	c.qmu.Lock()
@@ -280,13 +313,17 @@ func (c *conn) writeInline(it *outItem) {
 		c.qmu.Unlock()
 		c.closeNow()
 	case n < len(b):
-		rest := *it
-		if n > 0 || it.alias {
+		var rest outItem
+		if it != nil && n == 0 && !it.alias {
+			rest = *it
+		} else {
 			// An aliased packet is kept as written: its alias is taken.
 			rest = outItem{buf: append([]byte(nil), b[n:]...)}
-		}
-		if n > 0 {
-			rest.n = partialMark
+			if n > 0 || it == nil {
+				// Never dropped: the stream would be corrupt, or an
+				// acknowledgement lost.
+				rest.n = partialMark
+			}
 		}
 		c.q = append(c.q, outItem{})
 		copy(c.q[1:], c.q)
@@ -295,17 +332,13 @@ func (c *conn) writeInline(it *outItem) {
 		c.srv.wg.Add(1)
 		go c.writeLoop()
 		c.qmu.Unlock()
-	case len(c.q) > 0:
+	case len(c.q) > 0 || c.needRoom.Load():
 		c.srv.wg.Add(1)
 		go c.writeLoop()
 		c.qmu.Unlock()
 	default:
 		c.writing = false
 		c.qmu.Unlock()
-	}
-	if cap(b) <= 64<<10 {
-		*bp = b[:0]
-		inlinePool.Put(bp)
 	}
 }
 
@@ -339,6 +372,33 @@ func (c *conn) flushReplies() {
 		return
 	}
 	c.writing = true
+	if c.raw != nil && !c.needRoom.Load() && len(c.q) <= 8 {
+		// A few acknowledgements (the usual case): one non-blocking
+		// write, as for a message (writeInline).
+		bp := inlinePool.Get().(*[]byte)
+		b := (*bp)[:0]
+		for i := range c.q {
+			it := &c.q[i]
+			if it.close || it.alias {
+				b = nil
+				break
+			}
+			b = appendItem(b, it)
+		}
+		if b != nil {
+			clear(c.q)
+			c.q = c.q[:0]
+			c.qbytes = 0
+			c.qmu.Unlock()
+			c.writeInlineBytes(b, nil)
+			if cap(b) <= 64<<10 {
+				*bp = b[:0]
+				inlinePool.Put(bp)
+			}
+			return
+		}
+		inlinePool.Put(bp)
+	}
 	c.srv.wg.Add(1)
 	c.qmu.Unlock()
 	c.writeLoop()
@@ -349,7 +409,7 @@ func (c *conn) flushReplies() {
 func (c *conn) writeLoop() {
 	defer c.srv.wg.Done()
 	bw := writerPool.Get().(*bufio.Writer)
-	bw.Reset(c.nc)
+	bw.Reset(outputOf(c.nc))
 	var err error
 	for {
 		c.qmu.Lock()

@@ -51,7 +51,7 @@ func (c *conn) run(waited bool) {
 // needs more than the initial 2 KiB) and would never shrink back while it
 // waits, so it ends instead: an idle connection costs one small stack.
 func (c *conn) park() {
-	n, err := c.nc.Read(c.small[:])
+	n, err := c.pre.r.Read(c.small[:])
 	c.resume(n, err)
 }
 
@@ -226,7 +226,14 @@ func (c *conn) readLoop(waited bool) error {
 		}
 		if waited {
 			waited = false
-			if now-c.idleSince < int64(10*time.Millisecond) {
+			// Steady from 100 packets a second on; once steady, a client
+			// stays so through the jitter of its timing, down to 20 a
+			// second, rather than start a goroutine per packet again.
+			limit := int64(10 * time.Millisecond)
+			if c.shortWaits >= 2 {
+				limit = int64(50 * time.Millisecond)
+			}
+			if now-c.idleSince < limit {
 				c.shortWaits = min(c.shortWaits+1, 2)
 			} else {
 				c.shortWaits = 0
