@@ -59,7 +59,7 @@ func main() {
 	var c config
 	flag.StringVar(&c.mosquitto, "mosquitto", "", "mosquitto binary (default: $MOSQUITTO, /usr/sbin/mosquitto, PATH); \"none\" to measure only ours")
 	flag.StringVar(&c.mqttx, "mqttx", "bin/mqttx", "mqttx binary whose `serve` is measured; empty to skip")
-	flag.StringVar(&c.only, "scenarios", "", "comma-separated subset: fanin-q0,fanin-q1,fanin-q1-session,fanin-q1-durable,fanout-q0,fanout-q1,latency-q0,latency-q1,idle,connect (default all)")
+	flag.StringVar(&c.only, "scenarios", "", "comma-separated subset: fanin-q0,fanin-q1,fanin-q1-session,fanin-q1-durable,fanout-q0,fanout-q1,latency-q0,latency-q1,latency10-q0,latency10-q1,idle,connect (default all)")
 	flag.IntVar(&c.qos0Msgs, "qos0-messages", 200_000, "delivered messages per QoS 0 throughput run")
 	flag.IntVar(&c.qos1Msgs, "qos1-messages", 100_000, "delivered messages per QoS 1 throughput run")
 	flag.IntVar(&c.latencyMsgs, "latency-messages", 5_000, "messages per latency run (at 1000/s)")
@@ -155,6 +155,8 @@ func scenarios(c config) []scenario {
 		{key: "fanout-q1", label: "fan-out 1->10 QoS 1", run: harness.FanOut, opts: func(o *harness.Options) { o.QoS, o.Messages = 1, c.qos1Msgs }, value: cpu, names: []string{"CPU us/msg"}, lower: true},
 		{key: "latency-q0", label: "latency 1000/s QoS 0", run: harness.Latency, opts: func(o *harness.Options) { o.QoS, o.Messages = 0, c.latencyMsgs }, value: lat, names: []string{"p50 us", "p99 us"}, lower: true},
 		{key: "latency-q1", label: "latency 1000/s QoS 1", run: harness.Latency, opts: func(o *harness.Options) { o.QoS, o.Messages = 1, c.latencyMsgs }, value: lat, names: []string{"p50 us", "p99 us"}, lower: true},
+		{key: "latency10-q0", label: "latency 10x100/s QoS 0", run: harness.LatencyFanIn, opts: func(o *harness.Options) { o.QoS, o.Messages = 0, c.latencyMsgs }, value: lat, names: []string{"p50 us", "p99 us"}, lower: true},
+		{key: "latency10-q1", label: "latency 10x100/s QoS 1", run: harness.LatencyFanIn, opts: func(o *harness.Options) { o.QoS, o.Messages = 1, c.latencyMsgs }, value: lat, names: []string{"p50 us", "p99 us"}, lower: true},
 		{key: "idle", label: fmt.Sprintf("%d idle connections", c.conns), run: harness.IdleConns, opts: func(o *harness.Options) { o.Connections, o.Hold, o.Concurrency = c.conns, c.hold, c.dialers }, value: func(s *harness.Summary) []float64 { return []float64{s.BytesPerConn / 1024} }, names: []string{"KiB/conn"}, lower: true},
 		{key: "connect", label: fmt.Sprintf("%d connects, %d dialers", c.conns, c.dialers), run: harness.ConnectRate, opts: func(o *harness.Options) { o.Connections, o.Concurrency = c.conns, c.dialers }, value: func(s *harness.Summary) []float64 { return []float64{s.ConnsPerSec, s.CPUPerConnUs} }, names: []string{"conns/s", "CPU us/conn"}},
 	}

@@ -107,6 +107,24 @@ func TestLatency(t *testing.T) {
 	}
 }
 
+func TestLatencyFanIn(t *testing.T) {
+	addr := startMosquitto(t)
+	start := time.Now()
+	s, err := LatencyFanIn(context.Background(), Options{Addr: addr, QoS: 1, Messages: 200, Rate: 1000, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatalf("LatencyFanIn: %v", err)
+	}
+	if s.Publishers != 10 {
+		t.Errorf("publishers %d, want the default 10", s.Publishers)
+	}
+	checkPubSub(t, s, 200, 1)
+	// 10 publishers x 20 messages at 100/s each cannot take less than ~190ms: the rate
+	// is shared, not given to each publisher.
+	if d := time.Since(start); d < 180*time.Millisecond {
+		t.Errorf("200 messages at 10 x 100/s took %v, want at least 180ms", d)
+	}
+}
+
 func TestIdleConnsAndConnectRate(t *testing.T) {
 	addr := startMosquitto(t)
 	s, err := IdleConns(context.Background(), Options{Addr: addr, PID: selfPID(), Connections: 200, Concurrency: 3, Settle: 10 * time.Millisecond, Timeout: 30 * time.Second})

@@ -50,6 +50,17 @@ func Latency(ctx context.Context, o Options) (*Summary, error) {
 	return runPubSub(ctx, "latency", o, o.Rate)
 }
 
+// LatencyFanIn is Latency with the rate shared by o.Publishers publishers (default 10,
+// so 10 x 100 msg/s), one subscriber: many light clients, as a broker mostly sees them.
+func LatencyFanIn(ctx context.Context, o Options) (*Summary, error) {
+	o, err := o.withDefaults(10, 1, 5_000)
+	if err != nil {
+		return nil, err
+	}
+	o.Subscribers = 1
+	return runPubSub(ctx, "latency-fanin", o, o.Rate/float64(o.Publishers))
+}
+
 var debugStall = false
 
 // maxAckBatch is the most acknowledgements a subscriber holds back before flushing.
