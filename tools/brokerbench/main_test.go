@@ -55,8 +55,8 @@ func TestRunMosquittoOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := countLines(data); n != 10 {
-		t.Errorf("%d JSON summaries, want 10 (one per scenario):\n%s", n, data)
+	if n := countLines(data); n != 12 {
+		t.Errorf("%d JSON summaries, want 12 (one per scenario):\n%s", n, data)
 	}
 }
 
