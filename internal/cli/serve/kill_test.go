@@ -367,7 +367,8 @@ func TestKill9KeepsAcknowledged(t *testing.T) {
 // stream and restarts it on the same data directory. The publisher, with
 // a persistent session too, then finishes every flow as a client must:
 // PUBREL for what got PUBREC, the PUBLISH again (DUP) for what did not.
-// The subscriber must get every message exactly once.
+// The subscriber must get every message exactly once, those the broker
+// took before the kill in order.
 func TestKill9QoS2ExactlyOnce(t *testing.T) {
 	const total = 1000
 	killAfter := killPoint(500, 200)
@@ -433,6 +434,7 @@ func TestKill9QoS2ExactlyOnce(t *testing.T) {
 
 	sub := resumeWire(t, srv.addr, "sub2")
 	got := make(map[int]int)
+	last := 0 // the last message received whose PUBREC reached the publisher before the kill
 	for len(got) < sent {
 		p, err := sub.read(10 * time.Second)
 		if err != nil {
@@ -444,6 +446,14 @@ func TestKill9QoS2ExactlyOnce(t *testing.T) {
 			got[i]++
 			if got[i] > 1 {
 				t.Fatalf("message %d delivered twice at QoS 2", i)
+			}
+			// The messages the broker took before the kill come in the order
+			// they were published.
+			if recd[i] {
+				if i < last {
+					t.Fatalf("message %d after %d: out of order", i, last)
+				}
+				last = i
 			}
 			sub.send(&packet.Ack{PacketType: packet.PUBREC, PacketID: p.PacketID})
 		case *packet.Ack:
