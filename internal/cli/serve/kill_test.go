@@ -118,6 +118,139 @@ func (w *wire) read(d time.Duration) (packet.Packet, error) {
 	return p, err
 }
 
+// killArgs is serve's command line for a kill -9 test: a data directory of
+// the test's own and room for total offline messages.
+func killArgs(t *testing.T, total int) []string {
+	return []string{"-p", "0", "--data-dir", t.TempDir(), "--max-offline-messages", strconv.Itoa(total), "--sys-interval", "0"}
+}
+
+// killPoint is the number of acknowledgements after which serve is
+// killed: full, or short under -short.
+func killPoint(full, short int) int {
+	if testing.Short() {
+		return short
+	}
+	return full
+}
+
+// subscribeWire connects id with a persistent session and subscribes it
+// to filter at qos.
+func subscribeWire(t *testing.T, addr, id, filter string, qos byte) *wire {
+	t.Helper()
+	w, _ := dialWire(t, addr, id, 3600)
+	if err := w.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: filter, QoS: qos}}}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := w.read(5 * time.Second); err != nil || p.Type() != packet.SUBACK {
+		t.Fatalf("SUBACK: %v %v", p, err)
+	}
+	return w
+}
+
+// leave disconnects, leaving the session behind.
+func (w *wire) leave() {
+	w.send(&packet.Disconnect{})
+	w.nc.Close()
+}
+
+// resumeWire connects id again after the restart and fails the test unless
+// its session survived the kill.
+func resumeWire(t *testing.T, addr, id string) *wire {
+	t.Helper()
+	w, ack := dialWire(t, addr, id, 3600)
+	if !ack.SessionPresent {
+		t.Fatalf("%s: session not present after kill -9 and restart", id)
+	}
+	return w
+}
+
+// numbered is message i of a kill -9 test: its payload is i, and so is
+// its packet identifier.
+func numbered(topic string, qos byte, i int) *packet.Publish {
+	return &packet.Publish{Topic: []byte(topic), Payload: []byte(strconv.Itoa(i)), QoS: qos, PacketID: uint16(i)}
+}
+
+// payloadNumber is the i of a message made by numbered.
+func payloadNumber(m *packet.Publish) int {
+	i, _ := strconv.Atoi(string(m.Payload))
+	return i
+}
+
+// readUntilKilled hands each packet read from w to take in a goroutine of
+// its own, until the connection dies with serve (nothing for 10s counts as
+// dead too) or take returns false. The channel it returns is closed when
+// it stops.
+func readUntilKilled(w *wire, take func(p packet.Packet) bool) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			p, err := w.read(10 * time.Second)
+			if err != nil || !take(p) {
+				return
+			}
+		}
+	}()
+	return done
+}
+
+// publishUntilKilled publishes publish(1) to publish(total) on pub with at
+// most inflight flows open, while a reader takes the acknowledgements,
+// until serve is killed with SIGKILL. The reader fails the test on an
+// acknowledgement with a reason code other than 0, or one onAck does not
+// take (ok false), and stops. Otherwise onAck says whether the
+// acknowledgement finishes its flow (it is an ack of type finish; a place
+// in the window frees) and whether serve is to be killed now; onAck runs
+// in the reader alone, and what it records may be read once
+// publishUntilKilled has returned: serve has ended and the reader stopped.
+// It returns how many messages were written.
+func publishUntilKilled(t *testing.T, srv *child, pub *wire, total, inflight int, finish packet.Type,
+	publish func(i int) *packet.Publish, onAck func(a *packet.Ack) (ok, finished, kill bool)) (sent int) {
+	t.Helper()
+	window := make(chan struct{}, inflight)
+	killed := make(chan struct{})
+	readerDone := readUntilKilled(pub, func(p packet.Packet) bool {
+		a, ok := p.(*packet.Ack)
+		if !ok || a.ReasonCode != 0 {
+			t.Errorf("publisher got %+v", p)
+			return false
+		}
+		ok, finished, kill := onAck(a)
+		if !ok {
+			t.Errorf("publisher got %+v", p)
+			return false
+		}
+		if finished {
+			<-window
+		}
+		if kill {
+			srv.cmd.Process.Signal(syscall.SIGKILL)
+			close(killed)
+		}
+		return true
+	})
+	for i := 1; i <= total; i++ {
+		select {
+		case window <- struct{}{}:
+		case <-killed:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %v for 10s", finish)
+		}
+		select {
+		case <-killed:
+		default:
+			if pub.send(publish(i)) == nil {
+				sent++
+				continue
+			}
+		}
+		break
+	}
+	<-srv.done
+	<-readerDone
+	return sent
+}
+
 // TestKill9KeepsAcknowledged publishes QoS 1 messages for two persistent
 // sessions, one offline and one connected and acknowledging (whose
 // messages may be acknowledged to the publisher before they are
@@ -129,28 +262,12 @@ func (w *wire) read(d time.Duration) (packet.Packet, error) {
 // yet may come twice, as QoS 1 allows).
 func TestKill9KeepsAcknowledged(t *testing.T) {
 	const total = 2000
-	killAfter := 1000
-	if testing.Short() {
-		killAfter = 300
-	}
-	dir := t.TempDir()
-	args := []string{"-p", "0", "--data-dir", dir, "--max-offline-messages", strconv.Itoa(total), "--sys-interval", "0"}
+	killAfter := killPoint(1000, 300)
+	args := killArgs(t, total)
 	srv := startChild(t, args...)
 
-	subscribe := func(id, filter string) *wire {
-		w, _ := dialWire(t, srv.addr, id, 3600)
-		if err := w.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: filter, QoS: 1}}}); err != nil {
-			t.Fatal(err)
-		}
-		if p, err := w.read(5 * time.Second); err != nil || p.Type() != packet.SUBACK {
-			t.Fatalf("SUBACK: %v %v", p, err)
-		}
-		return w
-	}
-	off := subscribe("offline", "load/off")
-	off.send(&packet.Disconnect{})
-	off.nc.Close()
-	on := subscribe("online", "load/on")
+	subscribeWire(t, srv.addr, "offline", "load/off", 1).leave()
+	on := subscribeWire(t, srv.addr, "online", "load/on", 1)
 	// topic: odd messages for the offline session, even ones for the
 	// connected one.
 	topic := func(i int) string {
@@ -160,84 +277,33 @@ func TestKill9KeepsAcknowledged(t *testing.T) {
 		return "load/on"
 	}
 	var before []int // what the connected subscriber got before the kill
-	onDone := make(chan struct{})
-	go func() {
-		defer close(onDone)
-		for {
-			p, err := on.read(10 * time.Second)
-			if err != nil {
-				return // killed
-			}
-			m, ok := p.(*packet.Publish)
-			if !ok {
-				t.Errorf("connected subscriber got %+v", p)
-				return
-			}
-			i, _ := strconv.Atoi(string(m.Payload))
-			before = append(before, i)
-			on.send(&packet.Ack{PacketType: packet.PUBACK, PacketID: m.PacketID})
+	onDone := readUntilKilled(on, func(p packet.Packet) bool {
+		m, ok := p.(*packet.Publish)
+		if !ok {
+			t.Errorf("connected subscriber got %+v", p)
+			return false
 		}
-	}()
+		before = append(before, payloadNumber(m))
+		on.send(&packet.Ack{PacketType: packet.PUBACK, PacketID: m.PacketID})
+		return true
+	})
 
 	pub, _ := dialWire(t, srv.addr, "pub", 0)
-	var (
-		mu    sync.Mutex
-		acked = make(map[int]bool)
-	)
-	window := make(chan struct{}, 500) // below the broker's Receive Maximum
-	killed := make(chan struct{})
-	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		for {
-			p, err := pub.read(10 * time.Second)
-			if err != nil {
-				return // killed
+	acked := make(map[int]bool)
+	sent := publishUntilKilled(t, srv, pub, total, 500 /* below the broker's Receive Maximum */, packet.PUBACK,
+		func(i int) *packet.Publish { return numbered(topic(i), 1, i) },
+		func(a *packet.Ack) (ok, finished, kill bool) {
+			if a.PacketType != packet.PUBACK {
+				return false, false, false
 			}
-			a, ok := p.(*packet.Ack)
-			if !ok || a.PacketType != packet.PUBACK || a.ReasonCode != 0 {
-				t.Errorf("publisher got %+v", p)
-				return
-			}
-			mu.Lock()
 			acked[int(a.PacketID)] = true
-			n := len(acked)
-			mu.Unlock()
-			<-window
-			if n == killAfter {
-				srv.cmd.Process.Signal(syscall.SIGKILL)
-				close(killed)
-			}
-		}
-	}()
-	sent := 0
-	for i := 1; i <= total; i++ {
-		select {
-		case window <- struct{}{}:
-		case <-killed:
-		case <-time.After(10 * time.Second):
-			t.Fatal("no PUBACK for 10s")
-		}
-		select {
-		case <-killed:
-		default:
-			if pub.send(&packet.Publish{Topic: []byte(topic(i)), Payload: []byte(strconv.Itoa(i)), QoS: 1, PacketID: uint16(i)}) == nil {
-				sent++
-				continue
-			}
-		}
-		break
-	}
-	<-srv.done
-	<-readerDone
+			return true, true, len(acked) == killAfter
+		})
 	<-onDone
-	mu.Lock()
-	n := len(acked)
-	mu.Unlock()
-	if n < killAfter {
-		t.Fatalf("only %d PUBACKs before the kill", n)
+	if len(acked) < killAfter {
+		t.Fatalf("only %d PUBACKs before the kill", len(acked))
 	}
-	t.Logf("sent %d, acknowledged %d before SIGKILL; the connected subscriber had %d", sent, n, len(before))
+	t.Logf("sent %d, acknowledged %d before SIGKILL; the connected subscriber had %d", sent, len(acked), len(before))
 	for k := 1; k < len(before); k++ {
 		if before[k] <= before[k-1] {
 			t.Fatalf("connected subscriber: %d after %d", before[k], before[k-1])
@@ -249,10 +315,7 @@ func TestKill9KeepsAcknowledged(t *testing.T) {
 	// every acknowledged message of its parity is among them (or was in
 	// had), then while more come within 300ms.
 	drain := func(id string, parity int, had []int) (after []int) {
-		w, ack := dialWire(t, srv.addr, id, 3600)
-		if !ack.SessionPresent {
-			t.Fatalf("%s: session not present after kill -9 and restart", id)
-		}
+		w := resumeWire(t, srv.addr, id)
 		got := make(map[int]bool)
 		for _, i := range had {
 			got[i] = true
@@ -279,7 +342,7 @@ func TestKill9KeepsAcknowledged(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s got %+v", id, p)
 			}
-			i, _ := strconv.Atoi(string(m.Payload))
+			i := payloadNumber(m)
 			if i%2 != parity {
 				t.Fatalf("%s got message %d of the other session", id, i)
 			}
@@ -304,93 +367,39 @@ func TestKill9KeepsAcknowledged(t *testing.T) {
 // stream and restarts it on the same data directory. The publisher, with
 // a persistent session too, then finishes every flow as a client must:
 // PUBREL for what got PUBREC, the PUBLISH again (DUP) for what did not.
-// The subscriber must get every message exactly once.
+// The subscriber must get every message exactly once, those the broker
+// took before the kill in order.
 func TestKill9QoS2ExactlyOnce(t *testing.T) {
 	const total = 1000
-	killAfter := 500
-	if testing.Short() {
-		killAfter = 200
-	}
-	dir := t.TempDir()
-	args := []string{"-p", "0", "--data-dir", dir, "--max-offline-messages", strconv.Itoa(total), "--sys-interval", "0"}
+	killAfter := killPoint(500, 200)
+	args := killArgs(t, total)
 	srv := startChild(t, args...)
 
-	sub, _ := dialWire(t, srv.addr, "sub2", 3600)
-	if err := sub.send(&packet.Subscribe{PacketID: 1, Subscriptions: []packet.Subscription{{Filter: "q2", QoS: 2}}}); err != nil {
-		t.Fatal(err)
-	}
-	if p, err := sub.read(5 * time.Second); err != nil || p.Type() != packet.SUBACK {
-		t.Fatalf("SUBACK: %v %v", p, err)
-	}
-	sub.send(&packet.Disconnect{})
-	sub.nc.Close()
+	subscribeWire(t, srv.addr, "sub2", "q2", 2).leave()
 
 	pub, _ := dialWire(t, srv.addr, "pub2", 3600)
 	var (
-		mu     sync.Mutex
 		recd   = make(map[int]bool) // PUBREC received
 		comped = make(map[int]bool) // PUBCOMP received
 	)
-	window := make(chan struct{}, 200)
-	killed := make(chan struct{})
-	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		for {
-			p, err := pub.read(10 * time.Second)
-			if err != nil {
-				return // killed
-			}
-			a, ok := p.(*packet.Ack)
-			if !ok || a.ReasonCode != 0 {
-				t.Errorf("publisher got %+v", p)
-				return
-			}
-			id := int(a.PacketID)
-			mu.Lock()
+	sent := publishUntilKilled(t, srv, pub, total, 200, packet.PUBCOMP,
+		func(i int) *packet.Publish { return numbered("q2", 2, i) },
+		func(a *packet.Ack) (ok, finished, kill bool) {
 			switch a.PacketType {
 			case packet.PUBREC:
-				recd[id] = true
+				recd[int(a.PacketID)] = true
 				pub.send(&packet.Ack{PacketType: packet.PUBREL, PacketID: a.PacketID})
+				return true, false, len(recd) == killAfter
 			case packet.PUBCOMP:
-				comped[id] = true
-				<-window
+				comped[int(a.PacketID)] = true
+				return true, true, false
 			}
-			n := len(recd)
-			mu.Unlock()
-			if a.PacketType == packet.PUBREC && n == killAfter {
-				srv.cmd.Process.Signal(syscall.SIGKILL)
-				close(killed)
-			}
-		}
-	}()
-	sent := 0
-	for i := 1; i <= total; i++ {
-		select {
-		case window <- struct{}{}:
-		case <-killed:
-		case <-time.After(10 * time.Second):
-			t.Fatal("no PUBCOMP for 10s")
-		}
-		select {
-		case <-killed:
-		default:
-			if pub.send(&packet.Publish{Topic: []byte("q2"), Payload: []byte(strconv.Itoa(i)), QoS: 2, PacketID: uint16(i)}) == nil {
-				sent++
-				continue
-			}
-		}
-		break
-	}
-	<-srv.done
-	<-readerDone
+			return true, false, false
+		})
 	t.Logf("sent %d, PUBREC for %d, PUBCOMP for %d before SIGKILL", sent, len(recd), len(comped))
 
 	srv = startChild(t, args...)
-	pub, ack := dialWire(t, srv.addr, "pub2", 3600)
-	if !ack.SessionPresent {
-		t.Fatal("publisher session not present after kill -9 and restart")
-	}
+	pub = resumeWire(t, srv.addr, "pub2")
 	// Finish every flow: PUBREL where PUBREC came, the PUBLISH again
 	// where it did not.
 	open := 0
@@ -401,7 +410,9 @@ func TestKill9QoS2ExactlyOnce(t *testing.T) {
 		case recd[i]:
 			pub.send(&packet.Ack{PacketType: packet.PUBREL, PacketID: uint16(i)})
 		default:
-			pub.send(&packet.Publish{Topic: []byte("q2"), Payload: []byte(strconv.Itoa(i)), QoS: 2, PacketID: uint16(i), Dup: true})
+			m := numbered("q2", 2, i)
+			m.Dup = true
+			pub.send(m)
 		}
 		open++
 	}
@@ -421,11 +432,9 @@ func TestKill9QoS2ExactlyOnce(t *testing.T) {
 		}
 	}
 
-	sub, ack = dialWire(t, srv.addr, "sub2", 3600)
-	if !ack.SessionPresent {
-		t.Fatal("subscriber session not present after kill -9 and restart")
-	}
+	sub := resumeWire(t, srv.addr, "sub2")
 	got := make(map[int]int)
+	last := 0 // the last message received whose PUBREC reached the publisher before the kill
 	for len(got) < sent {
 		p, err := sub.read(10 * time.Second)
 		if err != nil {
@@ -433,10 +442,18 @@ func TestKill9QoS2ExactlyOnce(t *testing.T) {
 		}
 		switch p := p.(type) {
 		case *packet.Publish:
-			i, _ := strconv.Atoi(string(p.Payload))
+			i := payloadNumber(p)
 			got[i]++
 			if got[i] > 1 {
 				t.Fatalf("message %d delivered twice at QoS 2", i)
+			}
+			// The messages the broker took before the kill come in the order
+			// they were published.
+			if recd[i] {
+				if i < last {
+					t.Fatalf("message %d after %d: out of order", i, last)
+				}
+				last = i
 			}
 			sub.send(&packet.Ack{PacketType: packet.PUBREC, PacketID: p.PacketID})
 		case *packet.Ack:
