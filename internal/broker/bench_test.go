@@ -27,12 +27,19 @@ type benchConn struct {
 
 func benchDial(b *testing.B, addr, id string, v packet.Version) *benchConn {
 	b.Helper()
+	return benchDialClean(b, addr, id, v, true)
+}
+
+// benchDialClean is benchDial with a session that outlives the connection
+// when clean is false.
+func benchDialClean(b *testing.B, addr, id string, v packet.Version, clean bool) *benchConn {
+	b.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		b.Fatal(err)
 	}
 	c := &benchConn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10), bw: bufio.NewWriterSize(nc, 64<<10)}
-	cp := &packet.Connect{ClientID: id, CleanStart: true}
+	cp := &packet.Connect{ClientID: id, CleanStart: clean}
 	buf, _ := cp.AppendTo(nil, v)
 	c.nc.Write(buf)
 	h, _, _, err := packet.ReadRaw(c.br, 0, nil)
@@ -181,8 +188,13 @@ func benchFanIn(b *testing.B, pubs int, qos byte) {
 }
 
 func runFanIn(b *testing.B, addr string, pubs int, qos byte, cpu func() time.Duration) {
+	runFanInSub(b, addr, pubs, qos, cpu, true)
+}
+
+// runFanInSub is runFanIn with a persistent subscriber when clean is false.
+func runFanInSub(b *testing.B, addr string, pubs int, qos byte, cpu func() time.Duration, clean bool) {
 	v := packet.V311
-	sub := benchDial(b, addr, "sub", v)
+	sub := benchDialClean(b, addr, "sub", v, clean)
 	sub.subscribe(b, "bench/in/+", qos, v)
 	publishers := make([]*benchConn, pubs)
 	for i := range pubs {
