@@ -46,9 +46,10 @@ func (c *conn) replyPub(it outItem) {
 
 // pubAck is an answer waiting in an ackQueue until it is safe to send.
 type pubAck struct {
-	q  *ackQueue
-	c  *conn // nil once sent
-	it outItem
+	q   *ackQueue
+	c   *conn // nil once sent
+	srv *Server
+	it  outItem
 	// waiting counts, for a QoS 1 PUBLISH that is not retained, the
 	// deliveries to stored sessions not acknowledged yet, plus one while
 	// it is routed. At 0 the message needs the store no more: every
@@ -75,7 +76,7 @@ func (c *conn) newPubAck(it outItem) *pubAck {
 		x.acks.CompareAndSwap(nil, new(ackQueue))
 		q = x.acks.Load()
 	}
-	a := &pubAck{q: q, c: c, it: it}
+	a := &pubAck{q: q, c: c, srv: c.srv, it: it}
 	q.mu.Lock()
 	if q.head > 1024 && q.head*2 > len(q.q) {
 		// A queue that never empties under steady load: drop what was sent.
@@ -93,12 +94,16 @@ func (c *conn) newPubAck(it outItem) *pubAck {
 // then it counts as the connection's work: the writer it may start must be
 // counted before Shutdown's wait can end.
 func (c *conn) afterCommit(a *pubAck) {
-	srv := c.srv
-	srv.wg.Add(1)
-	srv.store.Sync(func() {
-		a.release()
-		srv.wg.Done()
-	})
+	c.srv.wg.Add(1)
+	c.srv.store.Sync(a)
+}
+
+// Committed releases a once what was recorded before it is committed (see
+// afterCommit): a is its own callback, so waiting for a commit costs no
+// closure per message.
+func (a *pubAck) Committed() {
+	a.release()
+	a.srv.wg.Done()
 }
 
 // release marks a safe to send, and sends the answers at the head of its
@@ -313,7 +318,7 @@ func (s *Server) flushStore() {
 		return
 	}
 	done := make(chan struct{})
-	s.store.Sync(func() { close(done) })
+	s.store.Sync(store.Func(func() { close(done) }))
 	<-done
 }
 

@@ -27,7 +27,7 @@ var (
 	bucketSessions = []byte("sessions") // client -> Session
 	bucketSubs     = []byte("subs")     // client, filter -> Subscription
 	bucketMsgs     = []byte("msgs")     // client, seq -> Message
-	bucketInflight = []byte("inflight") // client, seq -> pid, state
+	bucketInflight = []byte("inflight") // client, seq -> pid, state (changes after MsgPut)
 	bucketQos2In   = []byte("qos2in")   // client, pid -> ""
 	bucketRetained = []byte("retained") // topic -> Message
 	bucketWills    = []byte("wills")    // client -> Message
@@ -58,12 +58,16 @@ type Bolt struct {
 	// The writer's scratch space, reused from batch to batch.
 	spans map[msgKey]span
 	skip  []bool
+	// inflKeys holds (at least) the keys of the inflight bucket, so that
+	// removing a message whose state never changed after MsgPut (the
+	// usual case) costs no search of that bucket.
+	inflKeys map[msgKey]struct{}
 }
 
 // op is an event or a Sync callback.
 type op struct {
 	ev Event
-	fn func()
+	fn Committed
 }
 
 // ErrLocked is returned by OpenBolt when another process has the file open.
@@ -100,11 +104,11 @@ func OpenBolt(dir string, onError func(error)) (b *Bolt, err error) {
 	if err := initFile(db); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	st, err := load(db)
+	st, inflKeys, err := load(db)
 	if err != nil {
 		return nil, fmt.Errorf("%s: damaged mqttx store (%v); move it away to start with an empty one", path, err)
 	}
-	b = &Bolt{db: db, onError: onError, done: make(chan struct{}), loaded: st}
+	b = &Bolt{db: db, onError: onError, done: make(chan struct{}), loaded: st, inflKeys: inflKeys}
 	b.cond.L = &b.mu
 	go b.run()
 	return b, nil
@@ -151,9 +155,11 @@ func initFile(db *bolt.DB) error {
 	})
 }
 
-// load reads the whole file.
-func load(db *bolt.DB) (*State, error) {
+// load reads the whole file, and returns the keys of the inflight bucket
+// too (see Bolt.inflKeys).
+func load(db *bolt.DB) (*State, map[msgKey]struct{}, error) {
 	st := &State{}
+	inflKeys := make(map[msgKey]struct{})
 	err := db.View(func(tx *bolt.Tx) error {
 		byClient := map[string]*SessionState{}
 		var order []string
@@ -199,11 +205,28 @@ func load(db *bolt.DB) (*State, error) {
 			if ss == nil {
 				return nil
 			}
+			q := QueuedMessage{Seq: binary.BigEndian.Uint64(rest)}
+			if len(v) == 0 {
+				return fmt.Errorf("message of %q: empty", id)
+			}
+			switch v[0] {
+			case queuedWaiting:
+				v = v[1:]
+			case queuedSent:
+				if len(v) < 4 {
+					return fmt.Errorf("message of %q: inflight state cut short", id)
+				}
+				q.Inflight, q.PID, q.State = true, binary.BigEndian.Uint16(v[1:]), v[3]
+				v = v[4:]
+			default:
+				return fmt.Errorf("message of %q: unknown header %d", id, v[0])
+			}
 			m, err := decodeMessage(v)
 			if err != nil {
 				return fmt.Errorf("message of %q: %v", id, err)
 			}
-			q := QueuedMessage{Seq: binary.BigEndian.Uint64(rest), Msg: m}
+			q.Msg = m
+			// A change after MsgPut, in the inflight bucket, wins.
 			if iv := infl.Get(k); iv != nil {
 				if len(iv) != 3 {
 					return fmt.Errorf("inflight state of %q: %x", id, iv)
@@ -253,12 +276,23 @@ func load(db *bolt.DB) (*State, error) {
 		if err != nil {
 			return err
 		}
+		err = infl.ForEach(func(k, _ []byte) error {
+			id, rest, ok := splitClientKey(k)
+			if !ok || len(rest) != 8 {
+				return fmt.Errorf("inflight key %x", k)
+			}
+			inflKeys[msgKey{id, binary.BigEndian.Uint64(rest)}] = struct{}{}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		for _, id := range order {
 			st.Sessions = append(st.Sessions, *byClient[id])
 		}
 		return nil
 	})
-	return st, err
+	return st, inflKeys, err
 }
 
 // Load returns the state read when the store was opened; later calls
@@ -288,14 +322,14 @@ func (b *Bolt) Atomic(fn func()) {
 }
 
 // Sync runs fn after the commit of everything added before it.
-func (b *Bolt) Sync(fn func()) { b.push(op{fn: fn}) }
+func (b *Bolt) Sync(c Committed) { b.push(op{fn: c}) }
 
 func (b *Bolt) push(o op) {
 	b.mu.Lock()
 	if b.closed && b.failed == nil && o.fn != nil {
 		// Close committed everything added before.
 		b.mu.Unlock()
-		o.fn()
+		o.fn.Committed()
 		return
 	}
 	if b.closed || b.failed != nil {
@@ -350,7 +384,7 @@ func (b *Bolt) run() {
 		}
 		for i := range batch {
 			if fn := batch[i].fn; fn != nil {
-				fn()
+				fn.Committed()
 			}
 		}
 		clear(batch)
@@ -393,7 +427,7 @@ func (b *Bolt) commit(batch []op) error {
 		}
 	}
 	return b.db.Update(func(tx *bolt.Tx) error {
-		w := writer{tx: tx}
+		w := writer{tx: tx, inflKeys: b.inflKeys}
 		w.buckets()
 		for i := range batch {
 			ev := &batch[i].ev
@@ -463,8 +497,9 @@ func (b *Bolt) cancelled(batch []op) []bool {
 }
 
 type writer struct {
-	tx  *bolt.Tx
-	key []byte
+	tx       *bolt.Tx
+	key      []byte
+	inflKeys map[msgKey]struct{}
 
 	sessions, subs, msgs, inflight, qos2in, retained, wills *bolt.Bucket
 }
@@ -480,8 +515,11 @@ func (w *writer) clientKey(client string, rest ...byte) []byte {
 	return w.key
 }
 
+// seqKey returns the key of a queued message in w's buffer, valid until the
+// next key is made (bbolt copies the keys it keeps).
 func (w *writer) seqKey(client string, seq uint64) []byte {
-	return binary.BigEndian.AppendUint64(clientKey(w.key[:0], client), seq)
+	w.key = binary.BigEndian.AppendUint64(clientKey(w.key[:0], client), seq)
+	return w.key
 }
 
 func (w *writer) apply(ev *Event) error {
@@ -501,6 +539,11 @@ func (w *writer) apply(ev *Event) error {
 				return err
 			}
 		}
+		for k := range w.inflKeys {
+			if k.client == ev.Client {
+				delete(w.inflKeys, k)
+			}
+		}
 		return nil
 	case SubPut:
 		k := append(clientKey(nil, ev.Client), ev.Sub.Filter...)
@@ -508,22 +551,23 @@ func (w *writer) apply(ev *Event) error {
 	case SubDel:
 		return w.subs.Delete(append(clientKey(nil, ev.Client), ev.Topic...))
 	case MsgPut:
-		k := bytes.Clone(w.seqKey(ev.Client, ev.Seq))
-		if err := w.msgs.Put(k, encodeQueued(ev.Msg.StoreMessage(), ev)); err != nil {
-			return err
-		}
-		if ev.PID != 0 {
-			return w.inflight.Put(k, inflightValue(ev))
-		}
-		return nil
+		// The state it was sent with, if any, goes with the message: one
+		// write, and its removal one more.
+		return w.msgs.Put(w.seqKey(ev.Client, ev.Seq), encodeQueued(ev.Msg.StoreMessage(), ev))
 	case MsgDel:
 		k := w.seqKey(ev.Client, ev.Seq)
 		if err := w.msgs.Delete(k); err != nil {
 			return err
 		}
+		mk := msgKey{ev.Client, ev.Seq}
+		if _, ok := w.inflKeys[mk]; !ok {
+			return nil
+		}
+		delete(w.inflKeys, mk)
 		return w.inflight.Delete(k)
 	case InflightPut:
-		return w.inflight.Put(bytes.Clone(w.seqKey(ev.Client, ev.Seq)), inflightValue(ev))
+		w.inflKeys[msgKey{ev.Client, ev.Seq}] = struct{}{}
+		return w.inflight.Put(w.seqKey(ev.Client, ev.Seq), inflightValue(ev))
 	case Qos2InPut:
 		return w.qos2in.Put(binary.BigEndian.AppendUint16(clientKey(nil, ev.Client), ev.PID), []byte{})
 	case Qos2InDel:

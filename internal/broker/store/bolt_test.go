@@ -28,7 +28,7 @@ func commit(t *testing.T, b *Bolt, evs ...Event) {
 		b.Add(ev)
 	}
 	done := make(chan struct{})
-	b.Sync(func() { close(done) })
+	b.Sync(Func(func() { close(done) }))
 	<-done
 }
 
@@ -134,7 +134,7 @@ func TestBoltCancelsMessagesQueuedAndRemovedInOneBatch(t *testing.T) {
 		{ev: Event{Kind: MsgPut, Client: "c", Seq: 1}},
 		{ev: Event{Kind: InflightPut, Client: "c", Seq: 1, PID: 1}},
 		{ev: Event{Kind: MsgPut, Client: "c", Seq: 2}},
-		{fn: func() {}},
+		{fn: Func(func() {})},
 		{ev: Event{Kind: MsgDel, Client: "c", Seq: 1}},
 		{ev: Event{Kind: MsgDel, Client: "c", Seq: 0}}, // from an earlier batch
 		{ev: Event{Kind: MsgPut, Client: "d", Seq: 1}},
@@ -226,12 +226,12 @@ func TestBoltSyncAfterCommit(t *testing.T) {
 	done := make(chan struct{})
 	for i := range 100 {
 		b.Add(Event{Kind: RetainedPut, Msg: &Message{Topic: "t", Payload: []byte{byte(i)}}})
-		b.Sync(func() {
+		b.Sync(Func(func() {
 			order = append(order, i)
 			if i == 99 {
 				close(done)
 			}
-		})
+		}))
 	}
 	<-done
 	for i, v := range order {
@@ -246,4 +246,71 @@ func TestBoltSyncAfterCommit(t *testing.T) {
 	if len(st.Retained) != 1 || st.Retained[0].Payload[0] != 99 {
 		t.Fatalf("retained after reopen: %+v", st.Retained)
 	}
+}
+
+// The state a message was sent with is kept with it; a later change of
+// state wins over it; removing a message leaves nothing of it in either
+// bucket, across a reopen as within one run.
+func TestBoltInflightStateAcrossBatches(t *testing.T) {
+	dir := t.TempDir()
+	b := openT(t, dir)
+	plain := &Message{Topic: "x", Payload: []byte("1"), QoS: 2}
+	commit(t, b,
+		Event{Kind: SessionPut, Client: "c", Session: &Session{Expiry: 60, Version: 5}},
+		Event{Kind: MsgPut, Client: "c", Seq: 1, Msg: plain, QoS: 2, PID: 21},                   // sent when queued
+		Event{Kind: MsgPut, Client: "c", Seq: 2, Msg: plain, QoS: 2, PID: 22},                   // sent, then PUBREC
+		Event{Kind: MsgPut, Client: "c", Seq: 3, Msg: plain, QoS: 2, PID: 23},                   // sent, then acknowledged
+		Event{Kind: MsgPut, Client: "c", Seq: 4, Msg: plain, QoS: 2},                            // queued, sent later, acknowledged
+		Event{Kind: MsgPut, Client: "c", Seq: 5, Msg: plain, QoS: 2},                            // queued
+		Event{Kind: InflightPut, Client: "c", Seq: 4, PID: 24, State: StateSent},                // the later send
+		Event{Kind: MsgPut, Client: "c", Seq: 6, Msg: plain, QoS: 2, PID: 26, State: StateSent}, // removed after a reopen
+		Event{Kind: MsgPut, Client: "c", Seq: 7, Msg: plain, QoS: 2},                            // sent and removed after a reopen
+		Event{Kind: InflightPut, Client: "c", Seq: 7, PID: 27, State: StateRelSent},
+	)
+	commit(t, b,
+		Event{Kind: InflightPut, Client: "c", Seq: 2, PID: 22, State: StateRelSent},
+		Event{Kind: MsgDel, Client: "c", Seq: 3},
+		Event{Kind: MsgDel, Client: "c", Seq: 4},
+	)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = openT(t, dir)
+	commit(t, b,
+		Event{Kind: MsgDel, Client: "c", Seq: 6},
+		Event{Kind: MsgDel, Client: "c", Seq: 7},
+	)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b = openT(t, dir)
+	st, err := b.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := []QueuedMessage{
+		{Seq: 1, Msg: plain, Inflight: true, PID: 21, State: StateSent},
+		{Seq: 2, Msg: plain, Inflight: true, PID: 22, State: StateRelSent},
+		{Seq: 5, Msg: plain},
+	}
+	if len(st.Sessions) != 1 || !reflect.DeepEqual(st.Sessions[0].Queue, want) {
+		t.Fatalf("loaded %+v\nwant queue %+v", st.Sessions, want)
+	}
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.View(func(tx *bolt.Tx) error {
+		if n := tx.Bucket(bucketInflight).Stats().KeyN; n != 1 {
+			t.Errorf("inflight bucket holds %d keys, want 1 (the change of message 2)", n)
+		}
+		if n := tx.Bucket(bucketMsgs).Stats().KeyN; n != 3 {
+			t.Errorf("message bucket holds %d keys, want 3", n)
+		}
+		return nil
+	})
 }

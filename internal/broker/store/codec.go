@@ -136,12 +136,29 @@ func encodeMessage(m *Message) []byte {
 
 // encodeQueued encodes the message of a MsgPut event, with the event's
 // QoS, Retain, SubIDs and enqueue time.
+// The first byte of a queued message's value: whether it was sent when
+// queued, and then its packet identifier and state follow.
+const (
+	queuedWaiting = 0
+	queuedSent    = 1
+)
+
 func encodeQueued(m *Message, ev *Event) []byte {
-	return encodeWith(m, ev.QoS, ev.Retain, ev.SubIDs, ev.At)
+	head := make([]byte, 1, 36+len(m.Topic)+len(m.Payload))
+	if ev.PID != 0 {
+		head[0] = queuedSent
+		head = append(binary.BigEndian.AppendUint16(head, ev.PID), ev.State)
+	}
+	return encodeTo(head, m, ev.QoS, ev.Retain, ev.SubIDs, ev.At)
 }
 
 func encodeWith(m *Message, qos byte, retain bool, subIDs []uint32, at int64) []byte {
-	e := enc(make([]byte, 0, 32+len(m.Topic)+len(m.Payload)))
+	return encodeTo(make([]byte, 0, 32+len(m.Topic)+len(m.Payload)), m, qos, retain, subIDs, at)
+}
+
+// encodeTo appends the encoding of m to dst.
+func encodeTo(dst []byte, m *Message, qos byte, retain bool, subIDs []uint32, at int64) []byte {
+	e := enc(dst)
 	e = e.str(m.Topic).bytes(m.Payload).byte(qos).bool(retain).str(m.Origin).int(m.ExpiresAt).int(at)
 	e = e.uint(uint64(len(subIDs)))
 	for _, id := range subIDs {

@@ -12,14 +12,24 @@ package store
 
 import "github.com/mqttx/mqttx/internal/packet"
 
+// Committed is told when what was added to a store before it is committed
+// (Store.Sync).
+type Committed interface{ Committed() }
+
+// Func is a function as a Committed.
+type Func func()
+
+// Committed calls f.
+func (f Func) Committed() { f() }
+
 // Store receives the durable events of a broker.
 type Store interface {
 	// Add records ev after the events added before it. It does not block
 	// on the disk.
 	Add(ev Event)
-	// Sync runs fn once every event added before it is committed; fn
-	// must not block.
-	Sync(fn func())
+	// Sync calls c.Committed once every event added before it is
+	// committed; Committed must not block.
+	Sync(c Committed)
 	// Atomic runs fn; the events fn adds are committed together, or none
 	// of them. fn must not call Atomic or wait for a Sync callback.
 	Atomic(fn func())
@@ -173,7 +183,7 @@ type State struct {
 type Memory struct{}
 
 func (Memory) Add(Event)             {}
-func (Memory) Sync(fn func())        { fn() }
+func (Memory) Sync(c Committed)      { c.Committed() }
 func (Memory) Atomic(fn func())      { fn() }
 func (Memory) Load() (*State, error) { return &State{}, nil }
 func (Memory) Durable() bool         { return false }
