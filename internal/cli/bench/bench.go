@@ -120,8 +120,7 @@ func newRunCmd(f *cmdutil.Factory, runF func(*options) error, which string) *cob
 		Example: u.example,
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.set = map[string]bool{}
-			cmd.Flags().Visit(func(fl *pflag.Flag) { opts.set[fl.Name] = true })
+			opts.set = cmdutil.SetFlags(cmd.Flags())
 			if which == "pub" && !opts.set["topic"] {
 				t, err := cmdutil.URLTopic(cmd.Flags())
 				if err != nil {

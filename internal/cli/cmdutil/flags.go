@@ -90,6 +90,14 @@ func NoArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
+// SetFlags returns the names of the flags given on the command line, so a
+// command can tell a value given from its default.
+func SetFlags(fs *pflag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(fl *pflag.Flag) { set[fl.Name] = true })
+	return set
+}
+
 // URLTopic returns the topic in -L/--url, or "" when there is none.
 func URLTopic(fs *pflag.FlagSet) (string, error) {
 	return profile.URLTopic(fs)

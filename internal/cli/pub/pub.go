@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/mqttc"
@@ -82,8 +81,7 @@ or it was written (QoS 0).`,
   $ mqttx pub -t status -n -r   # clear a retained message`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.set = map[string]bool{}
-			cmd.Flags().Visit(func(fl *pflag.Flag) { opts.set[fl.Name] = true })
+			opts.set = cmdutil.SetFlags(cmd.Flags())
 			if !opts.set["topic"] {
 				t, err := cmdutil.URLTopic(cmd.Flags())
 				if err != nil {

@@ -91,8 +91,7 @@ Template functions (arguments and examples in scenarios/README.md):
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.flags = cmd.Flags()
-			opts.set = map[string]bool{}
-			cmd.Flags().Visit(func(fl *pflag.Flag) { opts.set[fl.Name] = true })
+			opts.set = cmdutil.SetFlags(cmd.Flags())
 			if err := opts.fixScenarioShorthand(args); err != nil {
 				return err
 			}

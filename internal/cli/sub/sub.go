@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/mqttx/mqttx/internal/cli/cmdutil"
 	"github.com/mqttx/mqttx/internal/mqttc"
@@ -96,8 +95,7 @@ payload that is not in that format is shown as received, with a warning on stder
   $ mqttx sub -t 'config/#' --retained-only --remove-retained`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.set = map[string]bool{}
-			cmd.Flags().Visit(func(fl *pflag.Flag) { opts.set[fl.Name] = true })
+			opts.set = cmdutil.SetFlags(cmd.Flags())
 			if len(opts.Topics) == 0 {
 				t, err := cmdutil.URLTopic(cmd.Flags())
 				if err != nil {
