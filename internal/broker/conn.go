@@ -2,6 +2,7 @@ package broker
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -13,10 +14,13 @@ import (
 
 // conn is one network connection of a client.
 type conn struct {
-	srv    *Server
-	nc     net.Conn
-	raw    syscall.RawConn // plain sockets only: lets publishers write inline
-	remote string          // for events; empty without Options.OnEvent
+	srv *Server
+	nc  net.Conn
+	raw *rawWriter // plain sockets only: lets publishers write inline
+	out io.Writer  // what the writer goroutine writes to (output)
+	// writeFn is c.writeLoop, bound once (startWriterLocked); under qmu.
+	writeFn func()
+	remote  string // for events; empty without Options.OnEvent
 
 	prev, next *conn // in Server.conns, guarded by Server.mu
 
@@ -138,7 +142,7 @@ func (c *conn) start() {
 	if canTryWrite {
 		if sc, ok := c.nc.(syscall.Conn); ok {
 			if rc, err := sc.SyscallConn(); err == nil {
-				c.raw = rc
+				c.raw = newRawWriter(rc)
 			}
 		}
 	}
@@ -202,8 +206,7 @@ func (c *conn) releaseWriter() {
 	c.lastWrite = time.Now().UnixNano()
 	if len(c.q) > 0 {
 		c.writing = true
-		c.srv.wg.Add(1)
-		go c.writeLoop()
+		c.startWriterLocked()
 	}
 	c.qmu.Unlock()
 }

@@ -524,6 +524,7 @@ type pollConn struct {
 	state    pcState
 	f        *os.File
 	raw      syscall.RawConn // f's
+	out      *rawWriter      // on raw, for the writer role
 	in       *rawReader      // reads raw, the reader's only
 	rdl, wdl time.Time       // deadlines set while held by the loop
 }
@@ -541,6 +542,7 @@ func (pc *pollConn) toFileLocked() {
 	}
 	pc.raw, _ = pc.f.SyscallConn()
 	pc.in = newRawReader(pc.raw)
+	pc.out = newRawWriter(pc.raw)
 	pc.state = pcFile
 	pc.filed.Store(true)
 }
@@ -592,13 +594,13 @@ func (pc *pollConn) Read(b []byte) (int, error) {
 
 func (pc *pollConn) Write(b []byte) (int, error) {
 	if pc.filed.Load() {
-		return rawWriter{pc.raw}.Write(b)
+		return pc.out.Write(b)
 	}
 	pc.mu.Lock()
 	switch pc.state {
 	case pcFile:
 		pc.mu.Unlock()
-		return rawWriter{pc.raw}.Write(b)
+		return pc.out.Write(b)
 	case pcClosed:
 		pc.mu.Unlock()
 		return 0, net.ErrClosed
@@ -633,7 +635,7 @@ func (pc *pollConn) Write(b []byte) (int, error) {
 	pc.toFileLocked()
 	pc.mu.Unlock()
 	go pc.c.park()
-	n, err := rawWriter{pc.raw}.Write(b[written:])
+	n, err := pc.out.Write(b[written:])
 	return written + n, err
 }
 

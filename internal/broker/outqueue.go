@@ -2,6 +2,7 @@ package broker
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -150,8 +151,7 @@ func (c *conn) enqueueFrom(it outItem, own bool) int {
 	}
 	if !c.writing && (!own || it.close) {
 		c.writing = true
-		c.srv.wg.Add(1)
-		go c.writeLoop()
+		c.startWriterLocked()
 	}
 	c.qmu.Unlock()
 	return enqOK
@@ -233,8 +233,7 @@ func (c *conn) askRoom() {
 	c.qmu.Lock()
 	if !c.writing && !c.closed {
 		c.writing = true
-		c.srv.wg.Add(1)
-		go c.writeLoop()
+		c.startWriterLocked()
 	}
 	c.qmu.Unlock()
 }
@@ -303,7 +302,7 @@ func (c *conn) writeInline(it *outItem) {
 // claimed the writer role. The rest, if any, goes to a writer goroutine
 // ahead of anything queued meanwhile, as does what was queued meanwhile.
 func (c *conn) writeInlineBytes(b []byte, it *outItem) {
-	n, err := tryWrite(c.raw, b)
+	n, err := c.raw.try(b)
 	c.countOut(n)
 	c.qmu.Lock()
 	switch {
@@ -329,12 +328,10 @@ func (c *conn) writeInlineBytes(b []byte, it *outItem) {
 		copy(c.q[1:], c.q)
 		c.q[0] = rest
 		c.qbytes += rest.size()
-		c.srv.wg.Add(1)
-		go c.writeLoop()
+		c.startWriterLocked()
 		c.qmu.Unlock()
 	case len(c.q) > 0 || c.needRoom.Load():
-		c.srv.wg.Add(1)
-		go c.writeLoop()
+		c.startWriterLocked()
 		c.qmu.Unlock()
 	default:
 		c.writing = false
@@ -404,12 +401,32 @@ func (c *conn) flushReplies() {
 	c.writeLoop()
 }
 
+// startWriterLocked starts a writer goroutine; the caller holds qmu and has
+// claimed the writer role. The goroutine runs c.writeLoop bound once per
+// connection, so that starting one allocates nothing.
+func (c *conn) startWriterLocked() {
+	c.srv.wg.Add(1)
+	if c.writeFn == nil {
+		c.writeFn = c.writeLoop
+	}
+	go c.writeFn()
+}
+
+// output returns what the writer goroutine writes to, made once per
+// connection; only the holder of the writer role calls it.
+func (c *conn) output() io.Writer {
+	if c.out == nil {
+		c.out = outputOf(c.nc)
+	}
+	return c.out
+}
+
 // writeLoop drains the queue into one buffered writer, flushing only when
 // the queue is empty, and exits when there is nothing left to write.
 func (c *conn) writeLoop() {
 	defer c.srv.wg.Done()
 	bw := writerPool.Get().(*bufio.Writer)
-	bw.Reset(outputOf(c.nc))
+	bw.Reset(c.output())
 	var err error
 	for {
 		c.qmu.Lock()

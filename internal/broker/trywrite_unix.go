@@ -29,31 +29,6 @@ func rawWrite(fd uintptr, b []byte) (int, syscall.Errno) {
 	return int(n), e
 }
 
-// tryWrite makes one non-blocking write attempt of b on rc and reports how
-// many bytes went out; 0 with a nil error means the socket buffer is full.
-func tryWrite(rc syscall.RawConn, b []byte) (int, error) {
-	var n int
-	var werr syscall.Errno
-	err := rc.Write(func(fd uintptr) bool {
-		for {
-			n, werr = rawWrite(fd, b)
-			if werr != syscall.EINTR {
-				return true // never wait: the writer goroutine does that
-			}
-		}
-	})
-	if err != nil {
-		return 0, err
-	}
-	switch werr {
-	case 0:
-		return n, nil
-	case syscall.EAGAIN:
-		return 0, nil
-	}
-	return 0, os.NewSyscallError("write", werr)
-}
-
 const canTryWrite = true
 
 // rawReader reads a connection through its RawConn (see above); Read
@@ -124,31 +99,62 @@ func inputOf(nc net.Conn) io.Reader {
 	return nc
 }
 
-// rawWriter writes a connection through its RawConn (see above); Write
+// rawWriter writes a connection through its RawConn (see above). Write
 // behaves as the connection's own: it writes all of b, waiting for room,
 // honours the write deadline (a timeout error), and reports a closed
-// connection as net.ErrClosed.
-type rawWriter struct{ rc syscall.RawConn }
+// connection as net.ErrClosed; try makes one non-blocking attempt. A
+// connection has one rawWriter, used by whoever holds its writer role: its
+// callback is bound once, so a write allocates nothing.
+type rawWriter struct {
+	rc      syscall.RawConn
+	b       []byte
+	written int
+	errno   syscall.Errno
+	once    bool                  // one attempt, never wait (try)
+	fn      func(fd uintptr) bool // w.write, bound once
+}
 
-func (w rawWriter) Write(b []byte) (int, error) {
-	written := 0
-	var werr syscall.Errno
-	err := w.rc.Write(func(fd uintptr) bool {
-		for written < len(b) {
-			n, e := rawWrite(fd, b[written:])
-			switch e {
-			case 0:
-				written += n
-			case syscall.EINTR:
-			case syscall.EAGAIN:
-				return false // wait on the netpoller for room
-			default:
-				werr = e
+func newRawWriter(rc syscall.RawConn) *rawWriter {
+	w := &rawWriter{rc: rc}
+	w.fn = w.write
+	return w
+}
+
+func (w *rawWriter) write(fd uintptr) bool {
+	for w.written < len(w.b) {
+		n, e := rawWrite(fd, w.b[w.written:])
+		switch e {
+		case 0:
+			w.written += n
+			if w.once {
 				return true
 			}
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			// try never waits: the writer goroutine does that. Write
+			// waits on the netpoller for room.
+			return w.once
+		default:
+			w.errno = e
+			return true
 		}
-		return true
-	})
+	}
+	return true
+}
+
+// call runs one write of b and returns what was written, the write's own
+// error (0 if none) and RawConn.Write's (a closed connection or a passed
+// deadline).
+func (w *rawWriter) call(b []byte, once bool) (int, syscall.Errno, error) {
+	w.b, w.written, w.errno, w.once = b, 0, 0, once
+	err := w.rc.Write(w.fn)
+	n, errno := w.written, w.errno
+	w.b = nil
+	return n, errno, err
+}
+
+func (w *rawWriter) Write(b []byte) (int, error) {
+	written, werr, err := w.call(b, false)
 	if err != nil {
 		if isTimeout(err) {
 			return written, err
@@ -161,12 +167,25 @@ func (w rawWriter) Write(b []byte) (int, error) {
 	return written, nil
 }
 
+// try makes one non-blocking write attempt of b and reports how many bytes
+// went out; 0 with a nil error means the socket buffer is full.
+func (w *rawWriter) try(b []byte) (int, error) {
+	n, werr, err := w.call(b, true)
+	if err != nil {
+		return 0, err
+	}
+	if werr != 0 {
+		return 0, os.NewSyscallError("write", werr)
+	}
+	return n, nil
+}
+
 // outputOf returns what the writer writes nc through: nc itself, or a
 // rawWriter on a plain TCP connection.
 func outputOf(nc net.Conn) io.Writer {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		if rc, err := tc.SyscallConn(); err == nil {
-			return rawWriter{rc}
+			return newRawWriter(rc)
 		}
 	}
 	return nc
