@@ -13,10 +13,10 @@ type message struct {
 	payload   []byte
 	qos       byte
 	retain    bool
-	origin    string // client id of the publisher, for No Local
-	expiresAt int64  // unix nanoseconds; 0 when the message does not expire
-	props     packet.Properties
-	ack       *pubAck // the publisher's PUBACK, when it may go before the commit (persist.go)
+	origin    string             // client id of the publisher, for No Local
+	expiresAt int64              // unix nanoseconds; 0 when the message does not expire
+	props     *packet.Properties // the forwarded properties (forwardProps); nil when none
+	ack       *pubAck            // the publisher's PUBACK, when it may go before the commit (persist.go)
 }
 
 // expired reports whether m's Message Expiry Interval has passed at now.
@@ -28,7 +28,24 @@ func (m *message) expired(now int64) bool {
 // message [MQTT-3.3.2-4..20]: payload format, message expiry (recomputed on
 // send), content type, response topic, correlation data and user properties
 // in order. Topic Alias and Subscription Identifiers are per connection.
-func forwardProps(in *packet.Properties) packet.Properties {
+// It returns nil when there is nothing to forward: most messages carry no
+// properties, and a message without them is a quarter of the size.
+func forwardProps(in *packet.Properties) *packet.Properties {
+	if p := forwardedProps(in); !p.Empty() {
+		return &p
+	}
+	return nil
+}
+
+// propsOf returns p, or nil when p is empty (see forwardProps).
+func propsOf(p packet.Properties) *packet.Properties {
+	if p.Empty() {
+		return nil
+	}
+	return &p
+}
+
+func forwardedProps(in *packet.Properties) packet.Properties {
 	var p packet.Properties
 	if in.Has(packet.PropPayloadFormatIndicator) {
 		p.PayloadFormat = in.PayloadFormat
@@ -103,7 +120,9 @@ func encodePublish(d *delivery, v packet.Version, pid uint16, dup bool, now int6
 		PacketID: pid,
 	}
 	if v == packet.V5 {
-		p.Properties = m.props
+		if m.props != nil {
+			p.Properties = *m.props
+		}
 		if m.expiresAt != 0 {
 			rem := (m.expiresAt - now + 999_999_999) / 1e9
 			if rem < 1 {

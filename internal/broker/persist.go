@@ -296,8 +296,16 @@ func (s *Server) recordRetained(m *message) {
 func storedMessage(m *message) *store.Message {
 	return &store.Message{
 		Topic: m.topic, Payload: m.payload, QoS: m.qos, Retain: m.retain, Origin: m.origin,
-		ExpiresAt: m.expiresAt, Props: m.props,
+		ExpiresAt: m.expiresAt, Props: m.storedProps(),
 	}
+}
+
+// storedProps returns m's forwarded properties as the store keeps them.
+func (m *message) storedProps() packet.Properties {
+	if m.props == nil {
+		return packet.Properties{}
+	}
+	return *m.props
 }
 
 // StoreMessage makes m a store.Source: the store builds its form of a
@@ -308,7 +316,7 @@ func (m *message) StoreMessage() *store.Message { return storedMessage(m) }
 func loadedMessage(sm *store.Message) *message {
 	return &message{
 		topic: sm.Topic, payload: sm.Payload, qos: sm.QoS, retain: sm.Retain, origin: sm.Origin,
-		expiresAt: sm.ExpiresAt, props: sm.Props,
+		expiresAt: sm.ExpiresAt, props: propsOf(sm.Props),
 	}
 }
 
