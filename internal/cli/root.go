@@ -30,18 +30,22 @@ import (
 // Main runs mqttx with args (without the program name) on streams and returns the exit
 // code. SIGINT and SIGTERM cancel the command's context: long-running commands
 // disconnect cleanly and exit 0, one-shot commands exit 130. A second signal kills the
-// process.
+// process. Main is the process's body: the process ends when it returns, so the signal
+// handling it sets up is left in place (undoing it costs a one-shot command a hand-off
+// to the runtime's signal thread per signal).
 func Main(args []string, streams *output.Streams) int {
 	// A closed stdout (| head -1) makes writes fail with EPIPE instead of killing the
 	// process, so commands can end cleanly and exit 0.
 	signal.Ignore(syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// After the first signal, restore the default handling so that a second Ctrl-C
-	// ends the process at once if the clean disconnect hangs.
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-ctx.Done()
-		stop()
+		<-sigs
+		cancel()
+		// Restore the default handling so that a second Ctrl-C ends the process at
+		// once if the clean disconnect hangs.
+		signal.Stop(sigs)
 	}()
 	return Run(ctx, args, cmdutil.New(streams))
 }

@@ -1,9 +1,10 @@
 package profile
 
 import (
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 
@@ -11,10 +12,11 @@ import (
 )
 
 // newClientID returns "mqttx_" and 8 random hex digits, like MQTTX. A variable so tests
-// can fix it.
+// can fix it. The id must not collide, not be secret: math/rand, seeded by the runtime,
+// spares a one-shot command setting up crypto/rand's generator.
 var newClientID = func() string {
 	var b [4]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	binary.BigEndian.PutUint32(b[:], rand.Uint32())
 	return "mqttx_" + hex.EncodeToString(b[:])
 }
 
