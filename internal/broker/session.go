@@ -7,16 +7,18 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mqttx/mqttx/internal/broker/store"
 )
 
 // expiryNever is a session expiry interval that never ends (MQTT 3 clean
 // session 0, or MQTT 5 0xFFFFFFFF).
 const expiryNever = math.MaxUint32
 
-// Inflight states of an outbound QoS 1/2 message.
+// Inflight states of an outbound QoS 1/2 message, as the store keeps them.
 const (
-	stateSent    = 0 // PUBLISH sent, waiting for PUBACK or PUBREC
-	stateRelSent = 1 // PUBREL sent, waiting for PUBCOMP
+	stateSent    = store.StateSent
+	stateRelSent = store.StateRelSent
 )
 
 type inflight struct {
