@@ -78,13 +78,7 @@ func (c *conn) newPubAck(it outItem) *pubAck {
 	}
 	a := &pubAck{q: q, c: c, srv: c.srv, it: it}
 	q.mu.Lock()
-	if q.head > 1024 && q.head*2 > len(q.q) {
-		// A queue that never empties under steady load: drop what was sent.
-		n := copy(q.q, q.q[q.head:])
-		clear(q.q[n:])
-		q.q = q.q[:n]
-		q.head = 0
-	}
+	q.q, q.head = compactFront(q.q, q.head)
 	q.q = append(q.q, a)
 	q.mu.Unlock()
 	return a

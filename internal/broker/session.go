@@ -105,13 +105,21 @@ func (s *session) pushPending(d delivery) {
 		s.pending = s.pending[:0]
 		s.pendHead = 0
 	}
-	if s.pendHead > 1024 && s.pendHead*2 > len(s.pending) {
-		n := copy(s.pending, s.pending[s.pendHead:])
-		clear(s.pending[n:])
-		s.pending = s.pending[:n]
-		s.pendHead = 0
-	}
+	s.pending, s.pendHead = compactFront(s.pending, s.pendHead)
 	s.pending = append(s.pending, d)
+}
+
+// compactFront moves what is left of q, a queue read from the front up to
+// head, to the start of its array once more than half of a long queue has
+// been read: a queue that never empties under steady load would otherwise
+// grow without end. It returns the queue and its new head.
+func compactFront[T any](q []T, head int) ([]T, int) {
+	if head > 1024 && head*2 > len(q) {
+		n := copy(q, q[head:])
+		clear(q[n:])
+		return q[:n], 0
+	}
+	return q, head
 }
 
 func (s *session) popPending() (delivery, bool) {
