@@ -15,6 +15,15 @@ import (
 // waitSys reads PUBLISHes until topic carries want.
 func waitSys(t *testing.T, c *rawClient, topic, want string) {
 	t.Helper()
+	if last, ok := waitSysFor(c, topic, func(v string) bool { return v == want }); !ok {
+		t.Fatalf("%s never became %q (last %q)", topic, want, last)
+	}
+}
+
+// waitSysFor reads PUBLISHes until topic carries a payload done accepts, for
+// at most 10 s, and returns the last payload of topic and whether done
+// accepted it.
+func waitSysFor(c *rawClient, topic string, done func(string) bool) (string, bool) {
 	last := ""
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		p, err := c.readErr(5 * time.Second)
@@ -22,12 +31,12 @@ func waitSys(t *testing.T, c *rawClient, topic, want string) {
 			break
 		}
 		if m, ok := p.(*packet.Publish); ok && string(m.Topic) == topic {
-			if last = string(m.Payload); last == want {
-				return
+			if last = string(m.Payload); done(last) {
+				return last, true
 			}
 		}
 	}
-	t.Fatalf("%s never became %q (last %q)", topic, want, last)
+	return last, false
 }
 
 func TestSysTopics(t *testing.T) {
@@ -74,21 +83,16 @@ func TestSysTopicsReadOnlyWhereTheACLAllows(t *testing.T) {
 // want, and returns it.
 func waitSysAtLeast(t *testing.T, c *rawClient, topic string, want uint64) uint64 {
 	t.Helper()
-	last := ""
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		p, err := c.readErr(5 * time.Second)
-		if err != nil {
-			break
-		}
-		if m, ok := p.(*packet.Publish); ok && string(m.Topic) == topic {
-			last = string(m.Payload)
-			if n, err := strconv.ParseUint(last, 10, 64); err == nil && n >= want {
-				return n
-			}
-		}
+	var n uint64
+	last, ok := waitSysFor(c, topic, func(v string) bool {
+		var err error
+		n, err = strconv.ParseUint(v, 10, 64)
+		return err == nil && n >= want
+	})
+	if !ok {
+		t.Fatalf("%s never reached %d (last %q)", topic, want, last)
 	}
-	t.Fatalf("%s never reached %d (last %q)", topic, want, last)
-	return 0
+	return n
 }
 
 // TestSysBytesAndDropped checks $SYS/broker/bytes/received and sent, and
