@@ -111,6 +111,35 @@ func (c *rawClient) expectAck(t packet.Type, pid uint16) *packet.Ack {
 	return a
 }
 
+// receive answers m as its receiver does first: PUBACK at QoS 1, PUBREC at
+// QoS 2, for which it returns true (a PUBREL is to come; see complete).
+func (c *rawClient) receive(m *packet.Publish) (qos2 bool) {
+	if m.QoS == 1 {
+		c.send(&packet.Ack{PacketType: packet.PUBACK, PacketID: m.PacketID})
+		return false
+	}
+	c.send(&packet.Ack{PacketType: packet.PUBREC, PacketID: m.PacketID})
+	return true
+}
+
+// complete expects the PUBREL of each QoS 2 packet id in turn and answers
+// it with PUBCOMP.
+func (c *rawClient) complete(pids ...uint16) {
+	c.t.Helper()
+	for _, pid := range pids {
+		c.expectAck(packet.PUBREL, pid)
+		c.send(&packet.Ack{PacketType: packet.PUBCOMP, PacketID: pid})
+	}
+}
+
+// acknowledge runs m's whole QoS 1 or 2 flow as its receiver.
+func (c *rawClient) acknowledge(m *packet.Publish) {
+	c.t.Helper()
+	if c.receive(m) {
+		c.complete(m.PacketID)
+	}
+}
+
 // expectNothing asserts that no packet arrives within d.
 func (c *rawClient) expectNothing(d time.Duration) {
 	c.t.Helper()

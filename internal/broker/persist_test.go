@@ -91,17 +91,11 @@ func TestPersistSessionsQueuesAndRetainedSurviveRestart(t *testing.T) {
 			if string(p.Payload) != fmt.Sprint(i) || p.QoS != byte(1+i%2) || string(p.Topic) != fmt.Sprintf("q/%d", i%2) {
 				t.Fatalf("%s: message %d: %s %q QoS %d", id, i, p.Topic, p.Payload, p.QoS)
 			}
-			if p.QoS == 1 {
-				s.send(&packet.Ack{PacketType: packet.PUBACK, PacketID: p.PacketID})
-			} else {
-				s.send(&packet.Ack{PacketType: packet.PUBREC, PacketID: p.PacketID})
+			if s.receive(p) {
 				rel = append(rel, p.PacketID)
 			}
 		}
-		for _, pid := range rel {
-			s.expectAck(packet.PUBREL, pid)
-			s.send(&packet.Ack{PacketType: packet.PUBCOMP, PacketID: pid})
-		}
+		s.complete(rel...)
 		s.expectNothing(100 * time.Millisecond)
 		back[id] = s
 	}

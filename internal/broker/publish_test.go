@@ -30,13 +30,8 @@ func TestQoSDowngradeAndAcks_MQTT_3_8_4_6(t *testing.T) {
 				if got.QoS != want || string(got.Payload) != name || string(got.Topic) != "q/x" || got.Retain || got.Dup {
 					t.Fatalf("%s: got qos %d %q retain %v dup %v", name, got.QoS, got.Payload, got.Retain, got.Dup)
 				}
-				switch want {
-				case 1:
-					s.send(&packet.Ack{PacketType: packet.PUBACK, PacketID: got.PacketID})
-				case 2:
-					s.send(&packet.Ack{PacketType: packet.PUBREC, PacketID: got.PacketID})
-					s.expectAck(packet.PUBREL, got.PacketID)
-					s.send(&packet.Ack{PacketType: packet.PUBCOMP, PacketID: got.PacketID})
+				if want > 0 {
+					s.acknowledge(got)
 				}
 				s.send(&packet.Pingreq{})
 				expect[*packet.Pingresp](s)
@@ -255,18 +250,12 @@ func TestOfflineQueueInOrderAndBounded(t *testing.T) {
 		if string(m.Payload) != fmt.Sprint(i) {
 			t.Fatalf("message %d: got %q: offline queue out of order", i, m.Payload)
 		}
-		if m.QoS == 1 {
-			s.send(&packet.Ack{PacketType: packet.PUBACK, PacketID: m.PacketID})
-		} else {
-			s.send(&packet.Ack{PacketType: packet.PUBREC, PacketID: m.PacketID})
+		if s.receive(m) {
 			qos2 = append(qos2, m.PacketID)
 		}
 	}
 	// The 10 beyond MaxOfflineQueue were dropped, so only PUBRELs follow.
-	for _, id := range qos2 {
-		s.expectAck(packet.PUBREL, id)
-		s.send(&packet.Ack{PacketType: packet.PUBCOMP, PacketID: id})
-	}
+	s.complete(qos2...)
 	s.expectNothing(200 * time.Millisecond)
 }
 
@@ -599,13 +588,7 @@ func TestOfflineMessagesOlderThanMaxAgeDropped(t *testing.T) {
 			if string(m.Payload) != want {
 				t.Fatalf("v%d: got %q, want %q: messages older than MaxOfflineAge were sent", v, m.Payload, want)
 			}
-			if m.QoS == 1 {
-				s.send(&packet.Ack{PacketType: packet.PUBACK, PacketID: m.PacketID})
-			} else {
-				s.send(&packet.Ack{PacketType: packet.PUBREC, PacketID: m.PacketID})
-				s.expectAck(packet.PUBREL, m.PacketID)
-				s.send(&packet.Ack{PacketType: packet.PUBCOMP, PacketID: m.PacketID})
-			}
+			s.acknowledge(m)
 		}
 		s.expectNothing(100 * time.Millisecond)
 		if got := srv.DroppedMessages() - dropped; got != 2 {

@@ -43,13 +43,8 @@ func TestRetainedStreamedToNewSubscriber(t *testing.T) {
 						t.Fatalf("retained message %s without RETAIN", m.Topic)
 					}
 					seen[string(m.Topic)] = true
-					switch m.QoS {
-					case 1:
-						s.send(&packet.Ack{PacketType: packet.PUBACK, PacketID: m.PacketID})
-					case 2:
-						s.send(&packet.Ack{PacketType: packet.PUBREC, PacketID: m.PacketID})
-						s.expectAck(packet.PUBREL, m.PacketID)
-						s.send(&packet.Ack{PacketType: packet.PUBCOMP, PacketID: m.PacketID})
+					if m.QoS > 0 {
+						s.acknowledge(m)
 					}
 				}
 				s.expectNothing(100 * time.Millisecond)
