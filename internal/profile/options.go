@@ -1,8 +1,6 @@
 package profile
 
 import (
-	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -15,9 +13,7 @@ import (
 // can fix it. The id must not collide, not be secret: math/rand, seeded by the runtime,
 // spares a one-shot command setting up crypto/rand's generator.
 var newClientID = func() string {
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], rand.Uint32())
-	return "mqttx_" + hex.EncodeToString(b[:])
+	return fmt.Sprintf("mqttx_%08x", rand.Uint32())
 }
 
 func deref[T any](p *T) T {
